@@ -1,0 +1,312 @@
+// Model → iptables rule set, one pass over the service ports in the order kube-proxy's
+// syncProxyRules writes a full sync. Pure: no I/O, same model in, same rules out.
+import type { IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
+import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
+import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import { canonicalRuleset } from './canonical.js';
+import {
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_FIREWALL,
+  KUBE_FORWARD,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
+  NFACCT_INVALID_DROPPED,
+  NFACCT_LOCALHOST_NODEPORTS,
+  SERVICE_CHAIN_PREFIXES,
+  endpointChain,
+  externalChain,
+  firewallChain,
+  localChain,
+  serviceChain,
+} from './names.js';
+import { TableWriter, addrtype, comment, dport, dst, jump, proto, src, verdict } from './writer.js';
+import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
+
+/** kube-proxy switches comments off on endpoint rules above this many endpoints. */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+export interface IptablesCompileOptions {
+  /** Chains present on the node before this sync (from its iptables-save), for stale-chain deletion. */
+  previousNatChains?: string[];
+}
+
+function ifLocal(d: LocalDetector): Match[] {
+  switch (d.mode) {
+    case 'ClusterCIDR':
+    case 'NodeCIDR':
+      return [src(d.cidrs[0]!)];
+    case 'BridgeInterface':
+      return [{ kind: 'inInterface', name: d.interfaceName }];
+    case 'InterfaceNamePrefix':
+      return [{ kind: 'inInterface', name: `${d.interfacePrefix}+` }];
+    case 'None':
+      return [];
+  }
+}
+
+function ifNotLocal(d: LocalDetector): Match[] {
+  return ifLocal(d).map((m) => ({ ...m, negate: true }) as Match);
+}
+
+/** 1/n with ten decimals, as kube-proxy's %0.10f prints it. */
+export function probability(n: number): string {
+  return (1 / n).toFixed(10);
+}
+
+function sourceRangeContains(range: string, ip: string | undefined): boolean {
+  if (!ip) return false;
+  const c = parseCIDR(range);
+  const p = parseIP(ip);
+  return !!c && !!p && cidrContains(c, p);
+}
+
+class Compiler {
+  readonly filter = new TableWriter('filter');
+  readonly nat = new TableWriter('nat');
+  private readonly largeCluster: boolean;
+  private readonly node: NodeContext;
+  private readonly activeNat = new Set<string>();
+
+  constructor(private readonly model: ProxyModel) {
+    this.node = model.node;
+    this.largeCluster = model.totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+  }
+
+  /** Endpoint rules lose their comments in large clusters. */
+  private endpointComment(text: string): Match[] {
+    return this.largeCluster ? [] : [comment(text)];
+  }
+
+  private declareNat(chain: string): void {
+    this.nat.declare(chain);
+    this.activeNat.add(chain);
+  }
+
+  compile(opts: IptablesCompileOptions): IptablesRuleset {
+    const n = this.node;
+    const mark = n.masqueradeMark;
+    for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) this.filter.declare(c);
+    for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) this.declareNat(c);
+
+    // Masquerading: packets marked by KUBE-MARK-MASQ are SNATed on the way out, once.
+    this.nat.add(KUBE_POSTROUTING, [{ kind: 'mark', value: mark, mask: mark, negate: true }], verdict('RETURN'));
+    this.nat.add(KUBE_POSTROUTING, [], { kind: 'MARK', op: 'xor', value: mark });
+    this.nat.add(KUBE_POSTROUTING, [comment('kubernetes service traffic requiring SNAT')], { kind: 'MASQUERADE', randomFully: n.randomFully });
+    this.nat.add(KUBE_MARK_MASQ, [], { kind: 'MARK', op: 'or', value: mark });
+
+    // localhost NodePorts need route_localnet, which opens 127/8 to martians: block them.
+    if (n.family === 'ipv4' && n.localhostNodePorts) {
+      this.filter.declare(KUBE_FIREWALL);
+      this.filter.add(
+        KUBE_FIREWALL,
+        [comment('block incoming localnet connections'), dst('127.0.0.0/8'), src('127.0.0.0/8', true), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED', 'DNAT'], negate: true }],
+        verdict('DROP'),
+      );
+    }
+
+    for (const sp of this.model.servicePorts) this.servicePort(sp);
+
+    const deleted = this.staleChains(opts.previousNatChains ?? []);
+
+    // The NodePort dispatch must be the last rule of nat KUBE-SERVICES.
+    const lastComment = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+    if (n.nodePorts.matchAll) {
+      const extra: Match[] = n.family === 'ipv6' ? [dst('::1/128', true)] : n.localhostNodePorts ? [] : [dst('127.0.0.0/8', true)];
+      this.nat.add(KUBE_SERVICES, [lastComment, addrtype('dst'), ...extra], jump(KUBE_NODEPORTS));
+    } else {
+      for (const ip of n.nodePorts.addresses) {
+        const loopback = parseIP(ip);
+        if (loopback && (ip === '::1' || ip.startsWith('127.'))) {
+          if (n.family === 'ipv6' || !n.localhostNodePorts) continue;
+        }
+        if (loopback?.family !== n.family) continue;
+        this.nat.add(KUBE_SERVICES, [lastComment, dst(ip)], jump(KUBE_NODEPORTS));
+      }
+    }
+
+    if (!n.conntrackTcpBeLiberal) {
+      const m: Match[] = [{ kind: 'conntrack', states: ['INVALID'] }];
+      if (n.nfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
+      this.filter.add(KUBE_FORWARD, m, verdict('DROP'));
+    }
+    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], verdict('ACCEPT'));
+    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding conntrack rule'), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }], verdict('ACCEPT'));
+
+    const tables: Table[] = [
+      { name: 'filter', chains: this.filter.list(), deleted: [] },
+      { name: 'nat', chains: this.nat.list(), deleted },
+    ];
+    return canonicalRuleset({ family: n.family, tables });
+  }
+
+  /** Per-service chains that exist on the node but were not written now: flush and delete. */
+  private staleChains(previous: string[]): string[] {
+    const stale = [...new Set(previous)]
+      .filter((c) => !this.activeNat.has(c) && SERVICE_CHAIN_PREFIXES.some((p) => c.startsWith(p)))
+      .sort();
+    for (const c of stale) this.nat.declare(c);
+    return stale;
+  }
+
+  private servicePort(sp: ServicePort): void {
+    const n = this.node;
+    const name = sp.displayName;
+    const p = sp.protocol.toLowerCase();
+    const sel = categorizeEndpoints(sp, { nodeName: n.nodeName, zone: n.zone, nodeHints: true });
+
+    const clusterPolicyChain = serviceChain(sp);
+    const localPolicyChain = localChain(sp);
+    const extChain = externalChain(sp);
+    const fwChain = firewallChain(sp);
+    const usesClusterPolicyChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
+    const usesLocalPolicyChain = sel.localEndpoints.length > 0 && usesLocalEndpoints(sp);
+
+    const hasEndpoints = sel.hasAnyEndpoints;
+    const internalChain = sp.internalPolicyLocal ? localPolicyChain : clusterPolicyChain;
+    const hasInternalEndpoints = hasEndpoints && !(sp.internalPolicyLocal && sel.localEndpoints.length === 0);
+    const externalPolicyChain = sp.externalPolicyLocal ? localPolicyChain : clusterPolicyChain;
+    const hasExternalEndpoints = hasEndpoints && !(sp.externalPolicyLocal && sel.localEndpoints.length === 0);
+    // The EXT chain also carries the short-circuit rules for pod and node traffic, so it
+    // exists whenever there are endpoints anywhere, not only external ones.
+    const usesExtChain = hasEndpoints && externallyAccessible(sp);
+    const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+    const lbChain = usesFWChain ? fwChain : extChain;
+
+    const noEndpoints = !hasEndpoints;
+    const internalFilter: { comment: string; target: Target } = noEndpoints
+      ? { comment: `${name} has no endpoints`, target: verdict('REJECT') }
+      : { comment: `${name} has no local endpoints`, target: verdict('DROP') };
+    const externalFilter = internalFilter;
+
+    const toPort = (ip: string, port: number): Match[] => [...proto(p), dst(ip), dport(port)];
+
+    // Cluster IP.
+    if (hasInternalEndpoints) {
+      this.nat.add(KUBE_SERVICES, [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)], jump(internalChain));
+    } else {
+      this.filter.add(KUBE_SERVICES, [comment(internalFilter.comment), ...toPort(sp.clusterIP, sp.port)], internalFilter.target);
+    }
+
+    // External IPs.
+    for (const ip of sp.externalIPs) {
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} external IP`), ...toPort(ip, sp.port)], jump(extChain));
+      if (!hasExternalEndpoints) this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
+    }
+
+    // LoadBalancer VIPs.
+    for (const ip of sp.loadBalancerVIPs) {
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} loadbalancer IP`), ...toPort(ip, sp.port)], jump(lbChain));
+      if (usesFWChain) {
+        this.filter.add(KUBE_PROXY_FIREWALL, [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)], verdict('DROP'));
+      }
+    }
+    if (!hasExternalEndpoints) {
+      for (const ip of sp.loadBalancerVIPs) {
+        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
+      }
+    }
+
+    // NodePort (never subject to loadBalancerSourceRanges).
+    if (sp.nodePort !== 0) {
+      if (hasEndpoints) {
+        if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct) {
+          this.nat.add(
+            KUBE_NODEPORTS,
+            [comment(name), ...proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
+            jump(extChain),
+          );
+        }
+        this.nat.add(KUBE_NODEPORTS, [comment(name), ...proto(p), dport(sp.nodePort)], jump(extChain));
+      }
+      if (!hasExternalEndpoints) {
+        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), addrtype('dst'), ...proto(p), dport(sp.nodePort)], externalFilter.target);
+      }
+    }
+
+    // Health check node port: accepted whether or not there are local endpoints.
+    if (sp.healthCheckNodePort !== 0) {
+      this.filter.add(KUBE_NODEPORTS, [comment(`${name} health check node port`), ...proto('tcp'), dport(sp.healthCheckNodePort)], verdict('ACCEPT'));
+    }
+
+    // Internal traffic: masquerade what does not come from a local pod.
+    if (hasInternalEndpoints) {
+      const base: Match[] = [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)];
+      if (n.masqueradeAll) this.nat.add(internalChain, base, jump(KUBE_MARK_MASQ));
+      else if (n.localDetector.mode !== 'None') this.nat.add(internalChain, [...base, ...ifNotLocal(n.localDetector)], jump(KUBE_MARK_MASQ));
+    }
+
+    // External traffic: every external destination enters the EXT chain.
+    if (usesExtChain) {
+      this.declareNat(extChain);
+      if (!sp.externalPolicyLocal) {
+        this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], jump(KUBE_MARK_MASQ));
+      } else {
+        if (n.localDetector.mode !== 'None') {
+          this.nat.add(extChain, [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)], jump(clusterPolicyChain));
+        }
+        this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], jump(KUBE_MARK_MASQ));
+        this.nat.add(extChain, [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')], jump(clusterPolicyChain));
+      }
+      if (hasExternalEndpoints) this.nat.add(extChain, [], jump(externalPolicyChain));
+    }
+
+    // loadBalancerSourceRanges.
+    if (usesFWChain) {
+      this.declareNat(fwChain);
+      const base = comment(`${name} loadbalancer IP`);
+      let allowFromNode = false;
+      for (const range of sp.loadBalancerSourceRanges) {
+        this.nat.add(fwChain, [base, src(range)], jump(extChain));
+        if (sourceRangeContains(range, n.primaryNodeIP)) allowFromNode = true;
+      }
+      // A VIP bound locally loops node traffic back with the VIP as source: let it in.
+      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) this.nat.add(fwChain, [base, src(ip)], jump(extChain));
+      this.nat.add(fwChain, [comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)]);
+    }
+
+    if (usesClusterPolicyChain) {
+      this.declareNat(clusterPolicyChain);
+      this.dispatch(sp, clusterPolicyChain, sel.clusterEndpoints);
+    }
+    if (usesLocalPolicyChain) {
+      this.declareNat(localPolicyChain);
+      this.dispatch(sp, localPolicyChain, sel.localEndpoints);
+    }
+
+    for (const ep of sel.allReachable) {
+      const chain = endpointChain(sp, ep);
+      this.declareNat(chain);
+      const c = this.endpointComment(name);
+      // Hairpin: an endpoint reaching itself through the service must be masqueraded.
+      this.nat.add(chain, [...c, src(ep.ip)], jump(KUBE_MARK_MASQ));
+      const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
+      this.nat.add(chain, [...c, ...affinity, ...proto(p)], { kind: 'DNAT', to: ep.address });
+    }
+  }
+
+  /** Service chain → endpoint chains: affinity checks first, then the probability ladder. */
+  private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[]): void {
+    if (sp.sessionAffinity) {
+      for (const ep of endpoints) {
+        const epChain = endpointChain(sp, ep);
+        this.nat.add(
+          chain,
+          [...this.endpointComment(`${sp.displayName} -> ${ep.address}`), { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true }],
+          jump(epChain),
+        );
+      }
+    }
+    endpoints.forEach((ep, i) => {
+      const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
+      if (i < endpoints.length - 1) m.push({ kind: 'statistic', probability: probability(endpoints.length - i) });
+      this.nat.add(chain, m, jump(endpointChain(sp, ep)));
+    });
+  }
+}
+
+export function compileIptables(model: ProxyModel, opts: IptablesCompileOptions = {}): IptablesRuleset {
+  return new Compiler(model).compile(opts);
+}

@@ -1,0 +1,44 @@
+// The CLI: flags → commands. Commands throw typed errors; this one handler prints them and
+// sets the exit code, so no command prints a stack trace at a user.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { KtablesError } from '../errors.js';
+import { compileCommand } from './commands/compile.js';
+
+function fail(err: unknown): never {
+  if (err instanceof KtablesError) {
+    process.stderr.write(`ktables: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  const e = err as Error;
+  process.stderr.write(`ktables: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env['KTABLES_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
+  process.exit(70);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await yargs(argv)
+      .scriptName('ktables')
+      .command(compileCommand as never)
+      .demandCommand(1, 'Give a command: compile')
+      .strict()
+      .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw Object.assign(new Error(msg), { usage: true });
+      })
+      .help()
+      .version()
+      .wrap(Math.min(110, process.stdout.columns ?? 110))
+      .parseAsync();
+  } catch (err) {
+    if ((err as { usage?: boolean }).usage) {
+      process.stderr.write(`ktables: ${(err as Error).message}\nRun 'ktables --help' for usage.\n`);
+      process.exit(2);
+    }
+    fail(err);
+  }
+}
+
+main(hideBin(process.argv));

@@ -1,0 +1,101 @@
+// IR → iptables-restore text, in kube-proxy's spelling of every option.
+import type { IptablesRuleset, Match, Rule, Target } from '../ir/iptables.js';
+
+function quote(text: string): string {
+  return /[\s"]/.test(text) || text === '' ? `"${text}"` : text;
+}
+
+const not = (negate: boolean | undefined) => (negate ? '! ' : '');
+
+export function formatMatch(m: Match): string {
+  switch (m.kind) {
+    case 'comment':
+      return `-m comment --comment ${quote(m.text)}`;
+    case 'module':
+      return `-m ${m.name}`;
+    case 'protocol':
+      return `${not(m.negate)}-p ${m.protocol}`;
+    case 'source':
+      return `${not(m.negate)}-s ${m.cidr}`;
+    case 'destination':
+      return `${not(m.negate)}-d ${m.cidr}`;
+    case 'dport':
+      return `${not(m.negate)}--dport ${m.port}`;
+    case 'sport':
+      return `${not(m.negate)}--sport ${m.port}`;
+    case 'inInterface':
+      return `${not(m.negate)}-i ${m.name}`;
+    case 'outInterface':
+      return `${not(m.negate)}-o ${m.name}`;
+    case 'addrtype':
+      return `-m addrtype ${not(m.negate)}--${m.direction}-type ${m.type}`;
+    case 'mark':
+      return `-m mark ${not(m.negate)}--mark ${m.mask ? `${m.value}/${m.mask}` : m.value}`;
+    case 'conntrack':
+      return `-m conntrack ${not(m.negate)}--ctstate ${m.states.join(',')}`;
+    case 'statistic':
+      return `-m statistic --mode random --probability ${m.probability}`;
+    case 'recent': {
+      let s = `-m recent --name ${m.name} --${m.action}`;
+      if (m.seconds !== undefined) s += ` --seconds ${m.seconds}`;
+      if (m.reap) s += ' --reap';
+      if (m.mask) s += ` --mask ${m.mask}`;
+      if (m.side) s += ` --${m.side}`;
+      return s;
+    }
+    case 'nfacct':
+      return `-m nfacct --nfacct-name ${m.name}`;
+    case 'other':
+      return m.text;
+  }
+}
+
+export function formatTarget(t: Target): string {
+  switch (t.kind) {
+    case 'jump':
+      return `-j ${t.chain}`;
+    case 'goto':
+      return `-g ${t.chain}`;
+    case 'ACCEPT':
+    case 'DROP':
+    case 'RETURN':
+      return `-j ${t.kind}`;
+    case 'REJECT':
+      return t.rejectWith ? `-j REJECT --reject-with ${t.rejectWith}` : '-j REJECT';
+    case 'DNAT':
+      return `-j DNAT --to-destination ${t.to}`;
+    case 'SNAT':
+      return `-j SNAT --to-source ${t.to}`;
+    case 'MARK':
+      return `-j MARK --${t.op}-mark ${t.value}`;
+    case 'MASQUERADE':
+      return `-j MASQUERADE${t.toPorts ? ` --to-ports ${t.toPorts}` : ''}${t.randomFully ? ' --random-fully' : ''}`;
+    case 'other':
+      return t.text;
+  }
+}
+
+/** The rule's text after "-A CHAIN". */
+export function formatRuleBody(rule: Rule): string {
+  const parts = rule.matches.map(formatMatch);
+  if (rule.target) parts.push(formatTarget(rule.target));
+  return parts.join(' ');
+}
+
+export function formatRule(chain: string, rule: Rule): string {
+  const body = formatRuleBody(rule);
+  return body ? `-A ${chain} ${body}` : `-A ${chain}`;
+}
+
+/** The whole iptables-restore payload: per table, declarations, rules by chain, -X, COMMIT. */
+export function emitIptables(rs: IptablesRuleset): string {
+  const out: string[] = [];
+  for (const table of rs.tables) {
+    out.push(`*${table.name}`);
+    for (const c of table.chains) out.push(`:${c.name} ${c.policy ?? '-'} [0:0]`);
+    for (const c of table.chains) for (const r of c.rules) out.push(formatRule(c.name, r));
+    for (const name of table.deleted) out.push(`-X ${name}`);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,84 @@
+// Typed errors. Commands throw these; the CLI's single handler prints them and picks the exit
+// code, so no stage prints or exits on its own.
+
+/** Where a problem in the input sits: as precise as we know it. */
+export interface Location {
+  file: string;
+  document?: number; // 1-based document number within the file
+  line?: number; // 1-based line of the document start (or of the field, when known)
+  object?: string; // "Kind namespace/name"
+  field?: string; // e.g. spec.ports[0].port
+}
+
+export interface Problem extends Location {
+  message: string; // what is wrong and what was expected
+  value?: unknown;
+}
+
+export abstract class KtablesError extends Error {
+  abstract readonly exitCode: number;
+}
+
+/** Bad manifests, flags or rule files: exit 2, one line per problem. */
+export class InputError extends KtablesError {
+  readonly exitCode = 2;
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'InputError';
+  }
+}
+
+/** A usage error in flags. */
+export class UsageError extends KtablesError {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A rule the tracer or parser cannot interpret: naming it is better than guessing. */
+export class RuleError extends KtablesError {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuleError';
+  }
+}
+
+/** A system command (iptables-restore, nft, ip) failed; carries its stderr. */
+export class SystemError extends KtablesError {
+  readonly exitCode = 3;
+  constructor(message: string, readonly stderr = '') {
+    super(stderr ? `${message}\n${stderr.trimEnd()}` : message);
+    this.name = 'SystemError';
+  }
+}
+
+/** Verification ran and found mismatches. */
+export class VerifyFailed extends KtablesError {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyFailed';
+  }
+}
+
+function show(value: unknown): string {
+  const s = JSON.stringify(value);
+  return s === undefined ? String(value) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+export function formatLocation(p: Location): string {
+  let where = p.file;
+  if (p.document !== undefined) where += ` document ${p.document}`;
+  if (p.line !== undefined) where += ` (line ${p.line})`;
+  if (p.object) where += `: ${p.object}`;
+  if (p.field) where += `: ${p.field}`;
+  return where;
+}
+
+export function formatProblem(p: Problem): string {
+  const value = 'value' in p && p.value !== undefined ? ` (got ${show(p.value)})` : '';
+  return `${formatLocation(p)}: ${p.message}${value}`;
+}

@@ -1,0 +1,124 @@
+import yaml from 'js-yaml';
+import type { Problem } from '../errors.js';
+
+/** One Kubernetes object as found in the input, with where it came from. */
+export interface SourceObject {
+  file: string;
+  document: number; // 1-based
+  line: number; // 1-based line where the document starts
+  listIndex?: number; // index inside a `kind: List`
+  value: Record<string, unknown>;
+}
+
+interface RawDocument {
+  document: number;
+  line: number;
+  text: string;
+}
+
+// Split a YAML stream at `---` lines ourselves, so every document keeps its starting line
+// number for error messages (js-yaml's loadAll does not report positions).
+function splitYamlDocuments(text: string): RawDocument[] {
+  const lines = text.split(/\r?\n/);
+  const docs: RawDocument[] = [];
+  let start = 0;
+  let current: string[] = [];
+  let sawSeparator = false;
+  const flush = () => {
+    if (current.some((l) => l.trim() !== '' && !l.trimStart().startsWith('#')) || !sawSeparator) {
+      docs.push({ document: docs.length + 1, line: start + 1, text: current.join('\n') });
+    }
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (/^---(\s|$)/.test(l) || /^\.\.\.\s*$/.test(l)) {
+      if (current.length > 0) flush();
+      sawSeparator = true;
+      current = [];
+      const rest = l.slice(3).trim();
+      start = i;
+      if (l.startsWith('---') && rest !== '' && !rest.startsWith('#')) current.push(rest);
+      else start = i + 1;
+      continue;
+    }
+    current.push(l);
+  }
+  if (current.length > 0) flush();
+  // Renumber: documents are counted as a reader would, skipping empty ones.
+  return docs.map((d, i) => ({ ...d, document: i + 1 }));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `kind: List` (and `ServiceList`, ...) as kubectl prints them: expand their items. */
+function expand(file: string, doc: RawDocument, value: unknown, problems: Problem[]): SourceObject[] {
+  if (value === null || value === undefined) return [];
+  if (!isRecord(value)) {
+    problems.push({
+      file,
+      document: doc.document,
+      line: doc.line,
+      message: 'expected a Kubernetes object (a mapping with apiVersion and kind)',
+      value,
+    });
+    return [];
+  }
+  const kind = value['kind'];
+  if (typeof kind === 'string' && /List$/.test(kind) && Array.isArray(value['items'])) {
+    const out: SourceObject[] = [];
+    (value['items'] as unknown[]).forEach((item, listIndex) => {
+      if (!isRecord(item)) {
+        problems.push({
+          file,
+          document: doc.document,
+          line: doc.line,
+          field: `items[${listIndex}]`,
+          message: 'expected a Kubernetes object (a mapping with apiVersion and kind)',
+          value: item,
+        });
+        return;
+      }
+      // kubectl omits apiVersion/kind on items of typed lists (ServiceList): derive them.
+      const itemKind = item['kind'] ?? (kind !== 'List' ? kind.slice(0, -4) : undefined);
+      const itemApi = item['apiVersion'] ?? (kind !== 'List' ? value['apiVersion'] : undefined);
+      out.push({ file, document: doc.document, line: doc.line, listIndex, value: { ...item, kind: itemKind, apiVersion: itemApi } });
+    });
+    return out;
+  }
+  return [{ file, document: doc.document, line: doc.line, value }];
+}
+
+/** Parses one file's text (YAML stream or JSON) into objects; syntax errors become problems. */
+export function parseDocuments(file: string, text: string, problems: Problem[]): SourceObject[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      const value: unknown = JSON.parse(text);
+      const doc = { document: 1, line: 1, text };
+      if (Array.isArray(value)) return value.flatMap((v) => expand(file, doc, v, problems));
+      return expand(file, doc, value, problems);
+    } catch {
+      // Not JSON after all (YAML flow style is a superset): fall through to YAML.
+    }
+  }
+  const out: SourceObject[] = [];
+  for (const doc of splitYamlDocuments(text)) {
+    let value: unknown;
+    try {
+      value = yaml.load(doc.text, { filename: file, schema: yaml.CORE_SCHEMA });
+    } catch (e) {
+      const err = e as { reason?: string; mark?: { line: number } };
+      problems.push({
+        file,
+        document: doc.document,
+        line: doc.line + (err.mark?.line ?? 0),
+        message: `YAML syntax error: ${err.reason ?? String(e)}`,
+      });
+      continue;
+    }
+    out.push(...expand(file, doc, value, problems));
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+import type { z } from 'zod';
+import { InputError, type Problem } from '../errors.js';
+import { parseIP } from '../util/ip.js';
+import { readSources } from './read.js';
+import type { SourceObject } from './documents.js';
+import { labelValue, dns1123Subdomain } from './rules.js';
+import {
+  endpointSliceSchema,
+  endpointsSchema,
+  nodeSchema,
+  serviceSchema,
+  type EndpointSliceObject,
+  type EndpointsObject,
+  type NodeObject,
+  type ServiceObject,
+} from './schemas.js';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+// kube-proxy's informers never deliver objects carrying these labels.
+export const PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+export interface Located<T> {
+  where: string; // "file document N (line L)": for --verbose notes
+  object: T;
+}
+
+/** Everything the input held that kube-proxy would look at, validated. */
+export interface Inventory {
+  services: Located<ServiceObject>[];
+  slices: Located<EndpointSliceObject>[];
+  endpoints: Located<EndpointsObject>[];
+  nodes: Located<NodeObject>[];
+  notes: string[]; // what was skipped and why (printed with --verbose)
+}
+
+const SCHEMAS: Record<string, { apiVersion: string; schema: z.ZodType }> = {
+  Service: { apiVersion: 'v1', schema: serviceSchema },
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', schema: endpointSliceSchema },
+  Endpoints: { apiVersion: 'v1', schema: endpointsSchema },
+  Node: { apiVersion: 'v1', schema: nodeSchema },
+};
+
+function pathText(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function describe(src: SourceObject): string {
+  const v = src.value;
+  const meta = (v['metadata'] ?? {}) as Record<string, unknown>;
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '<unnamed>';
+  const ns = typeof meta['namespace'] === 'string' ? `${meta['namespace']}/` : '';
+  return `${String(v['kind'])} ${ns}${name}`;
+}
+
+function whereText(src: SourceObject): string {
+  return `${src.file} document ${src.document} (line ${src.line})${src.listIndex !== undefined ? ` items[${src.listIndex}]` : ''}`;
+}
+
+function problemAt(src: SourceObject, field: string, message: string, value?: unknown): Problem {
+  const prefix = src.listIndex !== undefined ? `items[${src.listIndex}].` : '';
+  return { file: src.file, document: src.document, line: src.line, object: describe(src), field: prefix + field, message, value };
+}
+
+/** Checks that go beyond one field: they need the sibling fields (addressType, ...). */
+function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Problem[]): void {
+  const labels = ((obj as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<string, string>;
+  for (const key of [SERVICE_NAME_LABEL, ZONE_LABEL]) {
+    const value = labels[key];
+    if (value !== undefined && !labelValue.safeParse(value).success) {
+      problems.push(problemAt(src, `metadata.labels["${key}"]`, 'must be a valid label value', value));
+    }
+  }
+  if (kind === 'EndpointSlice') {
+    const slice = obj as EndpointSliceObject;
+    (slice.endpoints ?? []).forEach((ep, i) => {
+      ep.addresses.forEach((addr, j) => {
+        const field = `endpoints[${i}].addresses[${j}]`;
+        if (slice.addressType === 'FQDN') {
+          if (!dns1123Subdomain.safeParse(addr).success) problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
+          return;
+        }
+        const ip = parseIP(addr);
+        const want = slice.addressType === 'IPv4' ? 'ipv4' : 'ipv6';
+        if (!ip) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
+        else if (ip.family !== want) problems.push(problemAt(src, field, `must be an ${slice.addressType} address (addressType is ${slice.addressType})`, addr));
+      });
+    });
+  }
+  if (kind === 'Service') {
+    const svc = obj as ServiceObject;
+    const ports = svc.spec.ports ?? [];
+    const seen = new Map<string, number>();
+    ports.forEach((p, i) => {
+      const key = `${p.name ?? ''}`;
+      if (seen.has(key)) problems.push(problemAt(src, `spec.ports[${i}].name`, `duplicate port name (also spec.ports[${seen.get(key)}])`, p.name ?? ''));
+      seen.set(key, i);
+      if (ports.length > 1 && !p.name) problems.push(problemAt(src, `spec.ports[${i}].name`, 'must be set when a Service has more than one port', p.name ?? ''));
+    });
+    if (svc.spec.type !== 'ExternalName' && svc.spec.clusterIP !== 'None' && ports.length === 0 && svc.spec.clusterIP) {
+      // The API server requires ports for every non-headless Service; kube-proxy would just see none.
+      problems.push(problemAt(src, 'spec.ports', 'must list at least one port'));
+    }
+  }
+}
+
+/**
+ * Reads and validates every object in PATHS. Problems from all files are gathered and thrown
+ * together as one InputError, so a user sees every mistake in one run.
+ */
+export function loadInventory(paths: string[], readStdin: () => string): Inventory {
+  const problems: Problem[] = [];
+  const sources = readSources(paths, readStdin, problems);
+  const inv: Inventory = { services: [], slices: [], endpoints: [], nodes: [], notes: [] };
+  for (const src of sources) {
+    const kind = src.value['kind'];
+    const apiVersion = src.value['apiVersion'];
+    if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
+      problems.push(problemAt(src, typeof kind !== 'string' ? 'kind' : 'apiVersion', 'is required on every Kubernetes object', typeof kind !== 'string' ? kind : apiVersion));
+      continue;
+    }
+    const entry = SCHEMAS[kind];
+    if (!entry || (kind !== 'EndpointSlice' && apiVersion !== entry.apiVersion) || (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))) {
+      inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
+      continue;
+    }
+    const parsed = entry.schema.safeParse(src.value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        problems.push(problemAt(src, pathText(issue.path), issue.message, valueAt(src.value, issue.path)));
+      }
+      continue;
+    }
+    const before = problems.length;
+    crossChecks(src, kind, parsed.data, problems);
+    if (problems.length > before) continue;
+    const labels = ((parsed.data as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<string, string>;
+    if ((kind === 'Service' || kind === 'EndpointSlice' || kind === 'Endpoints') && (PROXY_NAME_LABEL in labels || HEADLESS_LABEL in labels)) {
+      const label = PROXY_NAME_LABEL in labels ? PROXY_NAME_LABEL : HEADLESS_LABEL;
+      inv.notes.push(`skipped ${describe(src)} (${whereText(src)}): label ${label} hides it from kube-proxy`);
+      continue;
+    }
+    const located = { where: whereText(src), object: parsed.data };
+    if (kind === 'Service') inv.services.push(located as Located<ServiceObject>);
+    else if (kind === 'EndpointSlice') inv.slices.push(located as Located<EndpointSliceObject>);
+    else if (kind === 'Endpoints') inv.endpoints.push(located as Located<EndpointsObject>);
+    else inv.nodes.push(located as Located<NodeObject>);
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return inv;
+}

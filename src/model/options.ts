@@ -1,0 +1,46 @@
+import type { IPFamily } from '../util/ip.js';
+
+export type ProxyMode = 'iptables' | 'nftables';
+export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix' | 'None';
+
+/**
+ * The node-level settings kube-proxy takes from its flags and config file, by kube-proxy's own
+ * names. Fields left undefined get kube-proxy's defaults (possibly per mode) in nodeContext().
+ */
+export interface ProxyOptions {
+  proxyMode: ProxyMode;
+  ipFamily: IPFamily;
+  hostnameOverride?: string;
+  nodeIPs: string[];
+  clusterCIDRs: string[];
+  detectLocalMode?: DetectLocalMode;
+  podBridgeInterface?: string;
+  podInterfaceNamePrefix?: string;
+  masqueradeAll: boolean;
+  masqueradeBit: number;
+  masqueradeMark?: string;
+  /** CIDRs, or ['primary']; undefined: all local addresses (iptables) / primary (nftables). */
+  nodePortAddresses?: string[];
+  localhostNodePorts: boolean;
+  nfacct: boolean;
+  randomFully: boolean;
+  conntrackTcpBeLiberal: boolean;
+  serviceClusterIPRanges: string[];
+  /** PreferSameTrafficDistribution feature gate (node hints). */
+  preferSameTrafficDistribution: boolean;
+}
+
+export const DEFAULT_OPTIONS: ProxyOptions = {
+  proxyMode: 'iptables',
+  ipFamily: 'ipv4',
+  nodeIPs: [],
+  clusterCIDRs: [],
+  masqueradeAll: false,
+  masqueradeBit: 14,
+  localhostNodePorts: true,
+  nfacct: true,
+  randomFully: true,
+  conntrackTcpBeLiberal: false,
+  serviceClusterIPRanges: [],
+  preferSameTrafficDistribution: true,
+};

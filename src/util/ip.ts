@@ -1,0 +1,193 @@
+// IP and CIDR handling with kube-proxy's reading rules.
+//
+// kube-proxy parses addresses with k8s.io/utils/net's "sloppy" parser (a fork of Go 1.16's
+// net.ParseIP): IPv4 octets may carry leading zeros and are read as DECIMAL (010 is ten, never
+// eight), and an IPv4-mapped IPv6 address (::ffff:1.2.3.4) is an IPv4 address. Output is always
+// Go's canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6.
+
+export type IPFamily = 'ipv4' | 'ipv6';
+
+/** A parsed address: 16 bytes, v4 addresses stored v4-mapped (as Go does). */
+export interface IP {
+  readonly family: IPFamily;
+  readonly bytes: Uint8Array; // length 16
+}
+
+export interface CIDR {
+  readonly ip: IP; // network address (host bits cleared)
+  readonly prefix: number; // in the family's own bit count (32 or 128)
+}
+
+const V4_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+function parseIPv4Into(s: string, out: Uint8Array, at: number): boolean {
+  const parts = s.split('.');
+  if (parts.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (p.length === 0 || p.length > 3 || !/^[0-9]+$/.test(p)) return false;
+    const n = Number.parseInt(p, 10);
+    if (n > 255) return false;
+    out[at + i] = n;
+  }
+  return true;
+}
+
+/** Parses an IP address the way kube-proxy does; returns undefined when it is not one. */
+export function parseIP(text: string): IP | undefined {
+  if (text.length === 0 || text.length > 64) return undefined;
+  const bytes = new Uint8Array(16);
+  if (!text.includes(':')) {
+    V4_PREFIX.forEach((b, i) => (bytes[i] = b));
+    return parseIPv4Into(text, bytes, 12) ? { family: 'ipv4', bytes } : undefined;
+  }
+  // IPv6, possibly with one '::' and an embedded trailing IPv4.
+  let s = text;
+  let ellipsis = -1;
+  let i = 0;
+  if (s.startsWith('::')) {
+    ellipsis = 0;
+    s = s.slice(2);
+    if (s.length === 0) return { family: 'ipv6', bytes };
+  }
+  while (i < 16) {
+    const m = /^[0-9a-fA-F]{1,4}/.exec(s);
+    if (!m) return undefined;
+    // An embedded IPv4 address may stand in for the last 32 bits.
+    if (s.length > m[0].length && s[m[0].length] === '.') {
+      if (ellipsis < 0 && i !== 12) return undefined;
+      if (i + 4 > 16) return undefined;
+      if (!parseIPv4Into(s, bytes, i)) return undefined;
+      i += 4;
+      s = '';
+      break;
+    }
+    const n = Number.parseInt(m[0], 16);
+    bytes[i] = n >> 8;
+    bytes[i + 1] = n & 0xff;
+    i += 2;
+    s = s.slice(m[0].length);
+    if (s.length === 0) break;
+    if (s[0] !== ':' || s.length === 1) return undefined;
+    s = s.slice(1);
+    if (s[0] === ':') {
+      if (ellipsis >= 0) return undefined;
+      ellipsis = i;
+      s = s.slice(1);
+      if (s.length === 0) break;
+    }
+  }
+  if (s.length !== 0) return undefined;
+  if (i < 16) {
+    if (ellipsis < 0) return undefined;
+    const n = 16 - i;
+    for (let j = i - 1; j >= ellipsis; j--) bytes[j + n] = bytes[j]!;
+    for (let j = ellipsis + n - 1; j >= ellipsis; j--) bytes[j] = 0;
+  } else if (ellipsis >= 0) {
+    return undefined; // '::' must stand for at least one group
+  }
+  const mapped = V4_PREFIX.every((b, k) => bytes[k] === b);
+  return { family: mapped ? 'ipv4' : 'ipv6', bytes };
+}
+
+export function formatIP(ip: IP): string {
+  const b = ip.bytes;
+  if (ip.family === 'ipv4') return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const groups: number[] = [];
+  for (let k = 0; k < 16; k += 2) groups.push((b[k]! << 8) | b[k + 1]!);
+  // Longest run of two or more zero groups, first one on ties (Go and RFC 5952).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let k = 0; k < 8; ) {
+    if (groups[k] !== 0) {
+      k++;
+      continue;
+    }
+    let e = k;
+    while (e < 8 && groups[e] === 0) e++;
+    if (e - k > bestLen) {
+      bestStart = k;
+      bestLen = e - k;
+    }
+    k = e;
+  }
+  const hex = (g: number) => g.toString(16);
+  if (bestStart < 0) return groups.map(hex).join(':');
+  const head = groups.slice(0, bestStart).map(hex).join(':');
+  const tail = groups.slice(bestStart + bestLen).map(hex).join(':');
+  return `${head}::${tail}`;
+}
+
+/** Canonical text of an IP, or undefined when it does not parse. */
+export function canonicalIP(text: string): string | undefined {
+  const ip = parseIP(text);
+  return ip ? formatIP(ip) : undefined;
+}
+
+export function familyOf(text: string): IPFamily | undefined {
+  return parseIP(text)?.family;
+}
+
+export function bitLength(family: IPFamily): number {
+  return family === 'ipv4' ? 32 : 128;
+}
+
+function maskBytes(ip: IP, prefix: number): Uint8Array {
+  const offset = ip.family === 'ipv4' ? 96 : 0;
+  const total = offset + prefix;
+  const out = new Uint8Array(ip.bytes);
+  for (let bit = total; bit < 128; bit++) {
+    out[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  }
+  // Keep the v4-mapped prefix intact for IPv4 networks.
+  if (ip.family === 'ipv4') V4_PREFIX.forEach((v, k) => (out[k] = v));
+  return out;
+}
+
+/** Parses "addr/prefix" as kube-proxy does (sloppy IP, decimal prefix); host bits are cleared. */
+export function parseCIDR(text: string): CIDR | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIP(text.slice(0, slash));
+  const p = text.slice(slash + 1);
+  if (!ip || !/^[0-9]{1,3}$/.test(p)) return undefined;
+  const prefix = Number.parseInt(p, 10);
+  if (prefix > bitLength(ip.family)) return undefined;
+  return { ip: { family: ip.family, bytes: maskBytes(ip, prefix) }, prefix };
+}
+
+export function formatCIDR(c: CIDR): string {
+  return `${formatIP(c.ip)}/${c.prefix}`;
+}
+
+export function canonicalCIDR(text: string): string | undefined {
+  const c = parseCIDR(text);
+  return c ? formatCIDR(c) : undefined;
+}
+
+export function cidrContains(c: CIDR, ip: IP): boolean {
+  if (c.ip.family !== ip.family) return false;
+  const masked = maskBytes(ip, c.prefix);
+  for (let k = 0; k < 16; k++) if (masked[k] !== c.ip.bytes[k]) return false;
+  return true;
+}
+
+/** A single address as a host CIDR (/32 or /128). */
+export function hostCIDR(ip: IP): CIDR {
+  return { ip, prefix: bitLength(ip.family) };
+}
+
+export function isLoopback(ip: IP): boolean {
+  if (ip.family === 'ipv4') return ip.bytes[12] === 127;
+  return ip.bytes.every((b, k) => (k === 15 ? b === 1 : b === 0));
+}
+
+export function ipEquals(a: IP, b: IP): boolean {
+  for (let k = 0; k < 16; k++) if (a.bytes[k] !== b.bytes[k]) return false;
+  return true;
+}
+
+/** "ip:port", with brackets for IPv6, as Go's net.JoinHostPort writes it. */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
