@@ -1,0 +1,53 @@
+// Shared helpers for tests that run fixtures through the real pipeline in-process.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const KUBE_PROXY_FIXTURES = join(ROOT, 'fixtures', 'kube-proxy');
+
+/** Splits an args line the way the conformance runner does (simple quoting). */
+export function splitArgs(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+export interface Case {
+  name: string;
+  dir: string;
+  args: string[];
+  expected?: string;
+  flows?: Flow[];
+}
+
+export interface Flow {
+  name: string;
+  sourceIP: string;
+  destIP: string;
+  destPort: number;
+  protocol?: string;
+  output: string;
+  masq: boolean;
+}
+
+export function kubeProxyCases(mode: 'iptables' | 'nftables'): Case[] {
+  const root = join(KUBE_PROXY_FIXTURES, mode);
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .map((name) => {
+      const dir = join(root, name);
+      const expectedFile = join(dir, 'expected.txt');
+      const flowsFile = join(dir, 'flows.json');
+      return {
+        name,
+        dir,
+        args: splitArgs(readFileSync(join(dir, 'args'), 'utf8').trim()),
+        expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined,
+        flows: existsSync(flowsFile) ? (JSON.parse(readFileSync(flowsFile, 'utf8')) as Flow[]) : undefined,
+      };
+    });
+}
