@@ -11,20 +11,20 @@ export interface CompileFlags {
   'proxy-mode'?: string;
   'ip-family'?: string;
   'hostname-override'?: string;
-  'node-ip'?: string[];
-  'cluster-cidr'?: string[];
+  'node-ip'?: string | string[];
+  'cluster-cidr'?: string | string[];
   'detect-local-mode'?: string;
   'pod-bridge-interface'?: string;
   'pod-interface-name-prefix'?: string;
   'masquerade-all'?: boolean;
   'iptables-masquerade-bit'?: number;
   'masquerade-mark'?: string;
-  'nodeport-addresses'?: string[];
+  'nodeport-addresses'?: string | string[];
   'iptables-localhost-nodeports'?: boolean;
   nfacct?: boolean;
   'iptables-random-fully'?: boolean;
   'conntrack-tcp-be-liberal'?: boolean;
-  'service-cluster-ip-range'?: string[];
+  'service-cluster-ip-range'?: string | string[];
   'feature-gates'?: string;
   'previous-rules'?: string;
 }
@@ -37,25 +37,27 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
     .option('proxy-mode', { type: 'string', group: GROUP, choices: ['iptables', 'nftables'], describe: 'Backend (default iptables)' })
     .option('ip-family', { type: 'string', group: GROUP, choices: ['ipv4', 'ipv6'], describe: "Which family's proxier (default ipv4)" })
     .option('hostname-override', { type: 'string', group: GROUP, describe: "This node's name (matches EndpointSlice nodeName)" })
-    .option('node-ip', { type: 'string', array: true, group: GROUP, describe: 'A local address of the node; repeat, primary first' })
-    .option('cluster-cidr', { type: 'string', array: true, group: GROUP, describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated' })
+    .option('node-ip', { type: 'string', group: GROUP, describe: 'A local address of the node; repeat, primary first' })
+    .option('cluster-cidr', { type: 'string', group: GROUP, describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated' })
     .option('detect-local-mode', { type: 'string', group: GROUP, choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'] })
     .option('pod-bridge-interface', { type: 'string', group: GROUP })
     .option('pod-interface-name-prefix', { type: 'string', group: GROUP })
     .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
     .option('iptables-masquerade-bit', { type: 'number', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
     .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
-    .option('nodeport-addresses', { type: 'string', array: true, group: GROUP, describe: "CIDRs NodePorts listen on, or 'primary'" })
+    .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on, or 'primary'" })
     .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
     .option('nfacct', { type: 'boolean', group: GROUP, describe: 'Emit nfacct counter matches (default true)' })
     .option('iptables-random-fully', { type: 'boolean', group: GROUP, describe: 'MASQUERADE --random-fully (default true)' })
     .option('conntrack-tcp-be-liberal', { type: 'boolean', group: GROUP, describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)' })
-    .option('service-cluster-ip-range', { type: 'string', array: true, group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
+    .option('service-cluster-ip-range', { type: 'string', group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
     .option('feature-gates', { type: 'string', group: GROUP, describe: 'e.g. PreferSameTrafficDistribution=false' })
     .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" }) as Argv<T & CompileFlags>;
 }
 
-const split = (values: string[] | undefined) => (values ?? []).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+// Repeatable flags are plain strings (repeated, they become an array): an array option would
+// swallow the manifest paths that follow it on the command line.
+const split = (values: string | string[] | undefined) => (values === undefined ? [] : Array.isArray(values) ? values : [values]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
 
 function checkCIDRs(flag: string, values: string[], allowPrimary = false): string[] {
   for (const v of values) {

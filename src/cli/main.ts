@@ -2,12 +2,18 @@
 // sets the exit code, so no command prints a stack trace at a user.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { KtablesError } from '../errors.js';
+import { InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
 
 function fail(err: unknown): never {
+  if (err instanceof InputError) {
+    for (const p of err.problems) process.stderr.write(`ktables: error: ${formatProblem(p)}\n`);
+    const n = err.problems.length;
+    process.stderr.write(`ktables: ${n} problem${n === 1 ? '' : 's'} in the input; nothing was written\n`);
+    process.exit(err.exitCode);
+  }
   if (err instanceof KtablesError) {
-    process.stderr.write(`ktables: ${err.message}\n`);
+    for (const line of err.message.split('\n')) process.stderr.write(`ktables: error: ${line}\n`);
     process.exit(err.exitCode);
   }
   const e = err as Error;

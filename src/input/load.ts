@@ -60,12 +60,28 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+// Names in messages are shown JSON-quoted when they hold anything unusual, so a newline or a
+// quote in an invalid name cannot forge extra lines in the error output either.
+function safe(text: string): string {
+  return /^[A-Za-z0-9._-]+$/.test(text) ? text : JSON.stringify(text);
+}
+
 function describe(src: SourceObject): string {
   const v = src.value;
-  const meta = (v['metadata'] ?? {}) as Record<string, unknown>;
-  const name = typeof meta['name'] === 'string' ? meta['name'] : '<unnamed>';
-  const ns = typeof meta['namespace'] === 'string' ? `${meta['namespace']}/` : '';
-  return `${String(v['kind'])} ${ns}${name}`;
+  const meta = (typeof v['metadata'] === 'object' && v['metadata'] !== null ? v['metadata'] : {}) as Record<string, unknown>;
+  const name = typeof meta['name'] === 'string' ? safe(meta['name']) : '<unnamed>';
+  const ns = typeof meta['namespace'] === 'string' ? `${safe(meta['namespace'])}/` : '';
+  const kind = typeof v['kind'] === 'string' ? safe(v['kind']) : '<no kind>';
+  return `${kind} ${ns}${name}`;
+}
+
+/** zod's wording for missing or mistyped fields, said the way a Kubernetes user expects. */
+function issueMessage(issue: { code: string; message: string; expected?: unknown }, value: unknown): string {
+  if (issue.code !== 'invalid_type') return issue.message;
+  if (value === undefined) return 'is required';
+  const expected = String(issue.expected ?? 'a different type');
+  const article = /^[aeiou]/.test(expected) ? 'an' : 'a';
+  return issue.message.startsWith('Invalid input') ? `must be ${article} ${expected}` : issue.message;
 }
 
 function whereText(src: SourceObject): string {
@@ -142,7 +158,8 @@ export function loadInventory(paths: string[], readStdin: () => string): Invento
     const parsed = entry.schema.safeParse(src.value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        problems.push(problemAt(src, pathText(issue.path), issue.message, valueAt(src.value, issue.path)));
+        const value = valueAt(src.value, issue.path);
+        problems.push(problemAt(src, pathText(issue.path), issueMessage(issue as never, value), value));
       }
       continue;
     }
@@ -161,6 +178,14 @@ export function loadInventory(paths: string[], readStdin: () => string): Invento
     else if (kind === 'Endpoints') inv.endpoints.push(located as Located<EndpointsObject>);
     else inv.nodes.push(located as Located<NodeObject>);
   }
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0) {
+    // Report in reading order: by file as given, then document, whatever stage found them.
+    const files = [...new Set(problems.map((p) => p.file))];
+    const ordered = problems
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => files.indexOf(a.p.file) - files.indexOf(b.p.file) || (a.p.document ?? 0) - (b.p.document ?? 0) || a.i - b.i)
+      .map((x) => x.p);
+    throw new InputError(ordered);
+  }
   return inv;
 }
