@@ -1,0 +1,65 @@
+// Collects one table's objects the way knftables' Fake holds them: chains and sets by name,
+// rules in the order added, and set/map elements keyed by their key (adding an existing key
+// replaces its value, as knftables and kube-proxy's element storage do).
+import type { Chain, Element, Expr, L3, NftFamily, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../../ir/nftables.js';
+
+interface SetEntry {
+  set: NftSet;
+  byKey: Map<string, Element>;
+}
+
+export class TableBuilder {
+  private readonly chains = new Map<string, Chain>();
+  private readonly sets = new Map<string, SetEntry>();
+
+  constructor(
+    readonly family: NftFamily,
+    readonly name: string,
+    readonly comment?: string,
+  ) {}
+
+  /** Creates the chain unless it exists (kube-proxy's ensureChain). */
+  chain(name: string, extra: Pick<Chain, 'base' | 'comment'> = {}): void {
+    if (!this.chains.has(name)) this.chains.set(name, { name, ...extra, rules: [] });
+  }
+
+  rule(chain: string, exprs: Expr[], verdict?: Verdict, comment?: string): void {
+    const c = this.chains.get(chain);
+    // knftables refuses a rule for a chain nobody created; so do we: it is a backend bug.
+    if (!c) throw new Error(`nftables backend: rule for undeclared chain ${chain}`);
+    const rule: Rule = { exprs };
+    if (verdict) rule.verdict = verdict;
+    if (comment !== undefined) rule.comment = comment;
+    c.rules.push(rule);
+  }
+
+  set(def: Omit<NftSet, 'elements'>): void {
+    if (!this.sets.has(def.name)) this.sets.set(def.name, { set: { ...def, elements: [] }, byKey: new Map() });
+  }
+
+  element(set: string, key: string[], value?: SimpleVerdict, comment?: string): void {
+    const entry = this.sets.get(set);
+    if (!entry) throw new Error(`nftables backend: element for undeclared set ${set}`);
+    const el: Element = { key };
+    if (value) el.value = value;
+    if (comment !== undefined) el.comment = comment;
+    entry.byKey.set(key.join(' . '), el);
+  }
+
+  build(): Table {
+    const sets = [...this.sets.values()].map(({ set, byKey }) => ({ ...set, elements: [...byKey.values()] }));
+    const table: Table = { family: this.family, name: this.name, chains: [...this.chains.values()], sets };
+    if (this.comment !== undefined) table.comment = this.comment;
+    return table;
+  }
+}
+
+// Small constructors so the backend reads like the rules it writes.
+export const addr = (l3: L3, field: 'saddr' | 'daddr', value: string, negate = false): Expr => ({ kind: 'addr', l3, field, values: [value], negate });
+export const anonSet = (l3: L3, field: 'saddr' | 'daddr', values: string[], sep: string, negate = false): Expr => ({ kind: 'addr', l3, field, values, negate, set: { sep } });
+export const lookup = (l3: L3, field: 'saddr' | 'daddr', set: string): Expr => ({ kind: 'lookup', l3, field, set });
+export const fibLocal = (field: 'saddr' | 'daddr'): Expr => ({ kind: 'fibLocal', field });
+export const ctNew: Expr = { kind: 'ctState', states: ['new'] };
+export const jump = (chain: string): SimpleVerdict => ({ kind: 'jump', chain });
+export const goto = (chain: string): SimpleVerdict => ({ kind: 'goto', chain });
+export const drop: SimpleVerdict = { kind: 'drop' };

@@ -1,0 +1,186 @@
+// Model → kube-proxy's nftables table: the fixed objects, then one pass over the service
+// ports in model order writing each port's elements, chains and rules the way kube-proxy's
+// nftables syncProxyRules does in a full sync. Pure: same model in, same table out.
+import type { Expr, L3, NftRuleset, SimpleVerdict } from '../../ir/nftables.js';
+import { KUBE_PROXY_TABLE } from '../../ir/nftables.js';
+import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
+import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
+import { TableBuilder, addr, anonSet, drop, fibLocal, goto, jump } from './builder.js';
+import { addFixedObjects, addrTypeOf, l3Of } from './fixed.js';
+import {
+  CLUSTER_IPS_SET,
+  FIREWALL_IPS_MAP,
+  MARK_MASQ_CHAIN,
+  NO_ENDPOINT_NODEPORTS_MAP,
+  NO_ENDPOINT_SERVICES_MAP,
+  REJECT_CHAIN,
+  SERVICE_IPS_MAP,
+  SERVICE_NODEPORTS_MAP,
+  endpointNames,
+  portNames,
+  type EndpointNames,
+} from './names.js';
+
+/** kube-proxy's IfLocalNFT / IfNotLocalNFT; undefined when no detector is implemented. */
+function localMatch(d: LocalDetector, l3: L3, negate: boolean): Expr | undefined {
+  switch (d.mode) {
+    case 'ClusterCIDR':
+    case 'NodeCIDR':
+      return addr(l3, 'saddr', d.cidrs[0]!, negate);
+    case 'BridgeInterface':
+      return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate };
+    case 'InterfaceNamePrefix':
+      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate };
+    case 'None':
+      return undefined;
+  }
+}
+
+function contains(range: string, ip: string | undefined): boolean {
+  const c = parseCIDR(range);
+  const p = ip === undefined ? undefined : parseIP(ip);
+  return !!c && !!p && cidrContains(c, p);
+}
+
+class Compiler {
+  private readonly node: NodeContext;
+  private readonly l3: L3;
+  private readonly b: TableBuilder;
+  private readonly ifLocal: Expr | undefined;
+  private readonly ifNotLocal: Expr | undefined;
+
+  constructor(private readonly model: ProxyModel) {
+    this.node = model.node;
+    this.l3 = l3Of(this.node);
+    this.b = new TableBuilder(this.l3, KUBE_PROXY_TABLE, 'rules for kube-proxy');
+    this.ifLocal = localMatch(this.node.localDetector, this.l3, false);
+    this.ifNotLocal = localMatch(this.node.localDetector, this.l3, true);
+  }
+
+  compile(): NftRuleset {
+    addFixedObjects(this.b, this.node);
+    for (const sp of this.model.servicePorts) this.servicePort(sp);
+    return { tables: [this.b.build()] };
+  }
+
+  private servicePort(sp: ServicePort): void {
+    const { b, l3, node } = this;
+    const proto = sp.protocol.toLowerCase();
+    const names = portNames(sp);
+    const sel = categorizeEndpoints(sp, { nodeName: node.nodeName, zone: node.zone, nodeHints: true });
+    // Each endpoint's names are hashed once, however many chains refer to them.
+    const epNames = new Map<string, EndpointNames>();
+    const epOf = (ep: Endpoint): EndpointNames => {
+      let n = epNames.get(ep.address);
+      if (!n) epNames.set(ep.address, (n = endpointNames(names, ep)));
+      return n;
+    };
+
+    for (const ep of sel.allReachable) b.chain(epOf(ep).chain);
+    const usesClusterChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
+    const usesLocalChain = sel.localEndpoints.length > 0 && usesLocalEndpoints(sp);
+    if (usesClusterChain) b.chain(names.service);
+    if (usesLocalChain) b.chain(names.local);
+
+    const hasEndpoints = sel.hasAnyEndpoints;
+    const noLocal = sel.localEndpoints.length === 0;
+    const internalChain = sp.internalPolicyLocal ? names.local : names.service;
+    const hasInternal = hasEndpoints && !(sp.internalPolicyLocal && noLocal);
+    const externalPolicyChain = sp.externalPolicyLocal ? names.local : names.service;
+    const hasExternal = hasEndpoints && !(sp.externalPolicyLocal && noLocal);
+    // The external chain also holds the short-circuit rules for pod and node traffic, so it
+    // exists whenever there are endpoints anywhere.
+    const usesExternalChain = hasEndpoints && externallyAccessible(sp);
+    if (usesExternalChain) b.chain(names.external);
+    // Without any endpoint: reject. With endpoints elsewhere only: drop what policy excludes.
+    const filterVerdict: SimpleVerdict = hasEndpoints ? drop : goto(REJECT_CHAIN);
+
+    const key = (ip: string) => [ip, proto, String(sp.port)];
+    const name = sp.displayName;
+
+    b.element(CLUSTER_IPS_SET, [sp.clusterIP]);
+    if (hasInternal) b.element(SERVICE_IPS_MAP, key(sp.clusterIP), goto(internalChain));
+    else b.element(NO_ENDPOINT_SERVICES_MAP, key(sp.clusterIP), filterVerdict, name);
+
+    for (const ip of sp.externalIPs) {
+      if (hasEndpoints) b.element(SERVICE_IPS_MAP, key(ip), goto(names.external));
+      if (!hasExternal) b.element(NO_ENDPOINT_SERVICES_MAP, key(ip), filterVerdict, name);
+    }
+
+    // Source ranges apply to LoadBalancer IPs only, and whether or not there are endpoints.
+    const usesFirewall = sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+    if (usesFirewall) b.chain(names.firewall);
+    for (const ip of sp.loadBalancerVIPs) {
+      if (hasEndpoints) b.element(SERVICE_IPS_MAP, key(ip), goto(names.external));
+      if (usesFirewall) b.element(FIREWALL_IPS_MAP, key(ip), goto(names.firewall));
+    }
+    if (!hasExternal) for (const ip of sp.loadBalancerVIPs) b.element(NO_ENDPOINT_SERVICES_MAP, key(ip), filterVerdict, name);
+
+    if (sp.nodePort !== 0) {
+      const np = [proto, String(sp.nodePort)];
+      if (hasEndpoints) b.element(SERVICE_NODEPORTS_MAP, np, goto(names.external));
+      if (!hasExternal) b.element(NO_ENDPOINT_NODEPORTS_MAP, np, filterVerdict, name);
+    }
+
+    // Internal traffic: masquerade what does not come from a local pod.
+    if (hasInternal) {
+      const toClusterIP = addr(l3, 'daddr', sp.clusterIP);
+      if (node.masqueradeAll) b.rule(internalChain, [toClusterIP], jump(MARK_MASQ_CHAIN));
+      else if (this.ifNotLocal) b.rule(internalChain, [toClusterIP, this.ifNotLocal], jump(MARK_MASQ_CHAIN));
+    }
+
+    if (usesExternalChain) {
+      if (!sp.externalPolicyLocal) {
+        // Endpoints may be on other nodes: masquerade so replies come back through us.
+        b.rule(names.external, [], jump(MARK_MASQ_CHAIN));
+      } else {
+        // Pods and the node itself reach the service as if from inside, whatever the policy.
+        if (this.ifLocal) b.rule(names.external, [this.ifLocal], goto(names.service), 'short-circuit pod traffic');
+        b.rule(names.external, [fibLocal('saddr')], jump(MARK_MASQ_CHAIN), 'masquerade local traffic');
+        b.rule(names.external, [fibLocal('saddr')], goto(names.service), 'short-circuit local traffic');
+      }
+      if (hasExternal) b.rule(names.external, [], goto(externalPolicyChain));
+    }
+
+    if (usesFirewall) {
+      const sources = [...sp.loadBalancerSourceRanges];
+      // A VIP bound on this node loops node traffic back with the VIP as source: let it in.
+      if (sources.some((r) => contains(r, node.primaryNodeIP))) sources.push(...sp.loadBalancerVIPs);
+      b.rule(names.firewall, [anonSet(l3, 'saddr', sources, ' , ', true)], drop);
+    }
+
+    if (sp.sessionAffinity) {
+      const set = { kind: 'set' as const, keyType: [addrTypeOf(node)], flags: ['dynamic', 'timeout'], timeout: sp.sessionAffinity.timeoutSeconds };
+      for (const ep of sel.allReachable) b.set({ ...set, name: epOf(ep).affinitySet });
+    }
+
+    if (usesClusterChain) this.dispatch(sp, names.service, sel.clusterEndpoints, epOf);
+    if (usesLocalChain) this.dispatch(sp, names.local, sel.localEndpoints, epOf);
+
+    for (const ep of sel.allReachable) {
+      const n = epOf(ep);
+      // Hairpin: an endpoint reaching itself through the service must be masqueraded.
+      b.rule(n.chain, [addr(l3, 'saddr', ep.ip)], jump(MARK_MASQ_CHAIN));
+      if (sp.sessionAffinity) b.rule(n.chain, [{ kind: 'setUpdate', set: n.affinitySet, l3, field: 'saddr' }]);
+      b.rule(n.chain, [{ kind: 'l4proto', protocol: proto }], { kind: 'dnat', to: ep.address });
+    }
+  }
+
+  /** Service chain → endpoint chains: remembered clients first, then a random pick. */
+  private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[], epOf: (ep: Endpoint) => EndpointNames): void {
+    const { b, l3 } = this;
+    if (sp.sessionAffinity) {
+      for (const ep of endpoints) {
+        const n = epOf(ep);
+        b.rule(chain, [{ kind: 'lookup', l3, field: 'saddr', set: n.affinitySet }], goto(n.chain));
+      }
+    }
+    const entries = endpoints.map((ep, index) => ({ index, verdict: goto(epOf(ep).chain) }));
+    b.rule(chain, [], { kind: 'numgen', mod: endpoints.length, entries, sep: ' , ' });
+  }
+}
+
+export function compileNftables(model: ProxyModel): NftRuleset {
+  return new Compiler(model).compile();
+}
