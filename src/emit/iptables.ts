@@ -75,11 +75,29 @@ export function formatTarget(t: Target): string {
   }
 }
 
+// Backends share recurring match and target objects (the IR is immutable), so their text is
+// worth remembering: a large cluster prints millions of them.
+const matchText = new WeakMap<Match, string>();
+const targetText = new WeakMap<Target, string>();
+
+function matchString(m: Match): string {
+  let s = matchText.get(m);
+  if (s === undefined) matchText.set(m, (s = formatMatch(m)));
+  return s;
+}
+
+function targetString(t: Target): string {
+  let s = targetText.get(t);
+  if (s === undefined) targetText.set(t, (s = formatTarget(t)));
+  return s;
+}
+
 /** The rule's text after "-A CHAIN". */
 export function formatRuleBody(rule: Rule): string {
-  const parts = rule.matches.map(formatMatch);
-  if (rule.target) parts.push(formatTarget(rule.target));
-  return parts.join(' ');
+  let out = '';
+  for (const m of rule.matches) out += out === '' ? matchString(m) : ` ${matchString(m)}`;
+  if (rule.target) out += out === '' ? targetString(rule.target) : ` ${targetString(rule.target)}`;
+  return out;
 }
 
 export function formatRule(chain: string, rule: Rule): string {
@@ -89,13 +107,19 @@ export function formatRule(chain: string, rule: Rule): string {
 
 /** The whole iptables-restore payload: per table, declarations, rules by chain, -X, COMMIT. */
 export function emitIptables(rs: IptablesRuleset): string {
-  const out: string[] = [];
+  let out = '';
   for (const table of rs.tables) {
-    out.push(`*${table.name}`);
-    for (const c of table.chains) out.push(`:${c.name} ${c.policy ?? '-'} [0:0]`);
-    for (const c of table.chains) for (const r of c.rules) out.push(formatRule(c.name, r));
-    for (const name of table.deleted) out.push(`-X ${name}`);
-    out.push('COMMIT');
+    out += `*${table.name}\n`;
+    for (const c of table.chains) out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+    for (const c of table.chains) {
+      const prefix = `-A ${c.name}`;
+      for (const r of c.rules) {
+        const body = formatRuleBody(r);
+        out += body ? `${prefix} ${body}\n` : `${prefix}\n`;
+      }
+    }
+    for (const name of table.deleted) out += `-X ${name}\n`;
+    out += 'COMMIT\n';
   }
-  return out.join('\n') + '\n';
+  return out;
 }

@@ -87,6 +87,10 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
   const hasV4Loopback = nodePorts.matchAll || nodePorts.addresses.some((ip) => ip.startsWith('127.'));
   const localhostNodePorts = opts.localhostNodePorts && family === 'ipv4' && hasV4Loopback;
 
+  const detector = localDetector(opts, node);
+  if (detector.mode === 'None' && (opts.detectLocalMode ?? 'ClusterCIDR') !== 'None') {
+    notes.push(`local traffic detection is off: no ${family} CIDR for --detect-local-mode ${opts.detectLocalMode ?? 'ClusterCIDR'} (set --cluster-cidr)`);
+  }
   const zone = node?.metadata.labels?.[ZONE_LABEL];
   return {
     family,
@@ -94,7 +98,7 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
     nodeIPs,
     primaryNodeIP,
     zone: zone === undefined || zone === '' ? undefined : zone,
-    localDetector: localDetector(opts, node),
+    localDetector: detector,
     masqueradeAll: opts.masqueradeAll,
     masqueradeMark: opts.masqueradeMark ?? formatMark(opts.masqueradeBit),
     nodePorts,

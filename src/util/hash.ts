@@ -1,27 +1,32 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-/** RFC 4648 base32 (standard alphabet), without padding. */
-export function base32(bytes: Uint8Array): string {
+/** RFC 4648 base32 (standard alphabet) of the first bytes, without padding, up to `chars` characters. */
+export function base32(bytes: Uint8Array, chars = Math.ceil((bytes.length * 8) / 5)): string {
   let out = '';
   let buffer = 0;
   let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
+  for (let i = 0; i < bytes.length && out.length < chars; i++) {
+    buffer = ((buffer << 8) | bytes[i]!) & 0xffff;
     bits += 8;
-    while (bits >= 5) {
+    while (bits >= 5 && out.length < chars) {
       out += BASE32[(buffer >>> (bits - 5)) & 31];
       bits -= 5;
     }
-    buffer &= (1 << bits) - 1;
   }
-  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
+  if (bits > 0 && out.length < chars) out += BASE32[(buffer << (5 - bits)) & 31];
   return out;
 }
 
+// crypto.hash (one-shot) is much cheaper than createHash for the ~10^5 short strings a large
+// cluster hashes; fall back where a Node build lacks it.
+const sha256: (text: string) => Uint8Array =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => (crypto as unknown as { hash(a: string, d: string, e: 'buffer'): Buffer }).hash('sha256', text, 'buffer')
+    : (text) => crypto.createHash('sha256').update(text, 'utf8').digest();
+
 /** First `length` base32 characters of SHA-256(text): kube-proxy's chain-name hash. */
 export function hashPrefix(text: string, length: number): string {
-  const digest = createHash('sha256').update(text, 'utf8').digest();
-  return base32(digest).slice(0, length);
+  return base32(sha256(text), length);
 }

@@ -42,7 +42,10 @@ function sortServiceRules(table: string, chain: Chain): Rule[] {
 }
 
 export function canonicalTable(table: Table): Table {
-  const chains = [...table.chains].sort((a, b) => compareChainNames(a.name, b.name)).map((c) => {
+  // Sort on precomputed keys: large clusters have ~10^5 chains.
+  const keyed = table.chains.map((c) => ({ key: `${chainRank(c.name)}${c.name}`, c }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const chains = keyed.map(({ c }) => {
     const sortRules =
       c.name === 'KUBE-NODEPORTS' || (c.name === 'KUBE-SERVICES' && (table.name === 'filter' || table.name === 'nat'));
     return sortRules ? { ...c, rules: sortServiceRules(table.name, c) } : c;

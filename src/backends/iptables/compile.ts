@@ -17,10 +17,7 @@ import {
   NFACCT_LOCALHOST_NODEPORTS,
   SERVICE_CHAIN_PREFIXES,
   endpointChain,
-  externalChain,
-  firewallChain,
-  localChain,
-  serviceChain,
+  portChains,
 } from './names.js';
 import { TableWriter, addrtype, comment, dport, dst, jump, proto, src, verdict } from './writer.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
@@ -69,6 +66,7 @@ class Compiler {
   private readonly largeCluster: boolean;
   private readonly node: NodeContext;
   private readonly activeNat = new Set<string>();
+  private markMasq: Target = jump(KUBE_MARK_MASQ);
 
   constructor(private readonly model: ProxyModel) {
     this.node = model.node;
@@ -78,6 +76,14 @@ class Compiler {
   /** Endpoint rules lose their comments in large clusters. */
   private endpointComment(text: string): Match[] {
     return this.largeCluster ? [] : [comment(text)];
+  }
+
+  // An endpoint chain is named in the dispatch rules and again for the chain itself.
+  private readonly sepNames = new Map<Endpoint, string>();
+  private sepChain(sp: ServicePort, ep: Endpoint): string {
+    let name = this.sepNames.get(ep);
+    if (!name) this.sepNames.set(ep, (name = endpointChain(sp, ep)));
+    return name;
   }
 
   private declareNat(chain: string): void {
@@ -157,10 +163,7 @@ class Compiler {
     const p = sp.protocol.toLowerCase();
     const sel = categorizeEndpoints(sp, { nodeName: n.nodeName, zone: n.zone, nodeHints: true });
 
-    const clusterPolicyChain = serviceChain(sp);
-    const localPolicyChain = localChain(sp);
-    const extChain = externalChain(sp);
-    const fwChain = firewallChain(sp);
+    const { svc: clusterPolicyChain, svl: localPolicyChain, ext: extChain, fw: fwChain } = portChains(sp);
     const usesClusterPolicyChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
     const usesLocalPolicyChain = sel.localEndpoints.length > 0 && usesLocalEndpoints(sp);
 
@@ -234,20 +237,20 @@ class Compiler {
     // Internal traffic: masquerade what does not come from a local pod.
     if (hasInternalEndpoints) {
       const base: Match[] = [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)];
-      if (n.masqueradeAll) this.nat.add(internalChain, base, jump(KUBE_MARK_MASQ));
-      else if (n.localDetector.mode !== 'None') this.nat.add(internalChain, [...base, ...ifNotLocal(n.localDetector)], jump(KUBE_MARK_MASQ));
+      if (n.masqueradeAll) this.nat.add(internalChain, base, this.markMasq);
+      else if (n.localDetector.mode !== 'None') this.nat.add(internalChain, [...base, ...ifNotLocal(n.localDetector)], this.markMasq);
     }
 
     // External traffic: every external destination enters the EXT chain.
     if (usesExtChain) {
       this.declareNat(extChain);
       if (!sp.externalPolicyLocal) {
-        this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], jump(KUBE_MARK_MASQ));
+        this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], this.markMasq);
       } else {
         if (n.localDetector.mode !== 'None') {
           this.nat.add(extChain, [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)], jump(clusterPolicyChain));
         }
-        this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], jump(KUBE_MARK_MASQ));
+        this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], this.markMasq);
         this.nat.add(extChain, [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')], jump(clusterPolicyChain));
       }
       if (hasExternalEndpoints) this.nat.add(extChain, [], jump(externalPolicyChain));
@@ -276,12 +279,13 @@ class Compiler {
       this.dispatch(sp, localPolicyChain, sel.localEndpoints);
     }
 
+    const sepComment = this.endpointComment(name);
     for (const ep of sel.allReachable) {
-      const chain = endpointChain(sp, ep);
+      const chain = this.sepChain(sp, ep);
       this.declareNat(chain);
-      const c = this.endpointComment(name);
+      const c = sepComment;
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      this.nat.add(chain, [...c, src(ep.ip)], jump(KUBE_MARK_MASQ));
+      this.nat.add(chain, [...c, src(ep.ip)], this.markMasq);
       const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
       this.nat.add(chain, [...c, ...affinity, ...proto(p)], { kind: 'DNAT', to: ep.address });
     }
@@ -291,7 +295,7 @@ class Compiler {
   private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[]): void {
     if (sp.sessionAffinity) {
       for (const ep of endpoints) {
-        const epChain = endpointChain(sp, ep);
+        const epChain = this.sepChain(sp, ep);
         this.nat.add(
           chain,
           [...this.endpointComment(`${sp.displayName} -> ${ep.address}`), { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true }],
@@ -302,7 +306,7 @@ class Compiler {
     endpoints.forEach((ep, i) => {
       const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
       if (i < endpoints.length - 1) m.push({ kind: 'statistic', probability: probability(endpoints.length - i) });
-      this.nat.add(chain, m, jump(endpointChain(sp, ep)));
+      this.nat.add(chain, m, jump(this.sepChain(sp, ep)));
     });
   }
 }

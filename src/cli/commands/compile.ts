@@ -25,8 +25,8 @@ export const compileCommand = {
     const opts = proxyOptions(argv);
     const { model, notes } = loadModel(argv.paths ?? [], opts);
     if (argv['previous-rules'] && opts.proxyMode !== 'iptables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
-    const text = opts.proxyMode === 'iptables' ? compileIptablesText(model, argv['previous-rules']).text : backendText(model);
     if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
+    const text = opts.proxyMode === 'iptables' ? compileIptablesText(model, argv['previous-rules']).text : backendText(model);
     writeOutput(text, argv.output);
   },
 };
