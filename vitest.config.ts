@@ -3,9 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Kernel tests build network namespaces; they must not run two at a time on one host.
-    fileParallelism: true,
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -136,6 +136,37 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
 }
 
 /**
+ * The same object given twice (a file listed twice, a directory and a file in it) is kept
+ * once; two different objects with one name would make the output depend on reading order,
+ * so that is an error naming both places.
+ */
+function dedupe(inv: Inventory, problems: Problem[]): void {
+  const pass = <T extends { metadata: { name: string; namespace?: unknown } }>(kind: string, list: Located<T>[]): Located<T>[] => {
+    const seen = new Map<string, Located<T>>();
+    const out: Located<T>[] = [];
+    for (const item of list) {
+      const ns = typeof item.object.metadata.namespace === 'string' && item.object.metadata.namespace ? item.object.metadata.namespace : 'default';
+      const key = kind === 'Node' ? item.object.metadata.name : `${ns}/${item.object.metadata.name}`;
+      const first = seen.get(key);
+      if (!first) {
+        seen.set(key, item);
+        out.push(item);
+      } else if (JSON.stringify(first.object) === JSON.stringify(item.object)) {
+        inv.notes.push(`${kind} ${key} appears twice (${first.where}; ${item.where}): identical, used once`);
+      } else {
+        const [file, rest] = [item.where.split(' document ')[0]!, item.where];
+        problems.push({ file, object: `${kind} ${key}`, message: `is defined twice with different content (${first.where}; ${rest}); give each object once` });
+      }
+    }
+    return out;
+  };
+  inv.services = pass('Service', inv.services);
+  inv.slices = pass('EndpointSlice', inv.slices);
+  inv.endpoints = pass('Endpoints', inv.endpoints);
+  inv.nodes = pass('Node', inv.nodes);
+}
+
+/**
  * Reads and validates every object in PATHS. Problems from all files are gathered and thrown
  * together as one InputError, so a user sees every mistake in one run.
  */
@@ -178,6 +209,7 @@ export function loadInventory(paths: string[], readStdin: () => string): Invento
     else if (kind === 'Endpoints') inv.endpoints.push(located as Located<EndpointsObject>);
     else inv.nodes.push(located as Located<NodeObject>);
   }
+  dedupe(inv, problems);
   if (problems.length > 0) {
     // Report in reading order: by file as given, then document, whatever stage found them.
     const files = [...new Set(problems.map((p) => p.file))];

@@ -30,7 +30,7 @@ export function buildModel(inv: Inventory, opts: ProxyOptions, notes: string[] =
     family: node.family,
     nodeName: node.nodeName,
     nodeHints: opts.preferSameTrafficDistribution,
-  });
+  }, notes);
 
   const servicePorts: ServicePort[] = [];
   for (const { object: svc, where } of inv.services) {
@@ -49,16 +49,6 @@ export function buildModel(inv: Inventory, opts: ProxyOptions, notes: string[] =
     }
   }
   servicePorts.sort(byDisplayNameThenProtocol);
-  // Duplicate Services (same namespace/name twice in the input) would make output depend on order.
-  for (let i = 1; i < servicePorts.length; i++) {
-    const a = servicePorts[i - 1]!;
-    const b = servicePorts[i]!;
-    if (a.displayName === b.displayName && a.protocol === b.protocol) {
-      servicePorts.splice(i, 1);
-      i--;
-      notes.push(`ignored a second definition of ${b.displayName}/${b.protocol}`);
-    }
-  }
   const totalEndpoints = servicePorts.reduce((n, sp) => n + sp.endpoints.length, 0);
   return { node, servicePorts, totalEndpoints };
 }

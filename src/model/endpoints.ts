@@ -23,15 +23,22 @@ export interface EndpointOptions {
  * ignored, only the first address of an endpoint counts, and duplicates prefer a
  * non-terminating copy. Each list comes back sorted by endpoint string, byte-wise.
  */
-export function endpointsByServicePort(slices: EndpointSliceObject[], opts: EndpointOptions): Map<string, Endpoint[]> {
+export function endpointsByServicePort(slices: EndpointSliceObject[], opts: EndpointOptions, notes: string[] = []): Map<string, Endpoint[]> {
   const wantType = opts.family === 'ipv4' ? 'IPv4' : 'IPv6';
   const sets = new Map<string, Map<string, Endpoint>>();
   // Slice order must not change the result: walk them by name.
   const ordered = [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const slice of ordered) {
-    if (slice.addressType !== wantType) continue;
+    const id = `${namespaceOf(slice.metadata)}/${slice.metadata.name}`;
+    if (slice.addressType !== wantType) {
+      notes.push(`ignored EndpointSlice ${id}: addressType ${slice.addressType} (this is the ${opts.family} proxier)`);
+      continue;
+    }
     const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!service) continue;
+    if (!service) {
+      notes.push(`ignored EndpointSlice ${id}: no ${SERVICE_NAME_LABEL} label`);
+      continue;
+    }
     const namespace = namespaceOf(slice.metadata);
     for (const port of slice.ports ?? []) {
       if (!port.port) continue; // kube-proxy ignores ports without a number

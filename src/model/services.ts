@@ -12,8 +12,8 @@ export function namespaceOf(meta: { namespace?: unknown }): string {
 /** kube-proxy's ShouldSkipService: headless and ExternalName Services get no rules. */
 export function skipReason(svc: ServiceObject): string | undefined {
   const ip = svc.spec.clusterIP ?? '';
-  if (ip === '' || ip === 'None') return 'it has no cluster IP (headless)';
   if (svc.spec.type === 'ExternalName') return 'it is an ExternalName Service';
+  if (ip === '' || ip === 'None') return 'it has no cluster IP (headless)';
   return undefined;
 }
 
