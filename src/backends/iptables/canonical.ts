@@ -42,10 +42,11 @@ function sortServiceRules(table: string, chain: Chain): Rule[] {
 }
 
 export function canonicalTable(table: Table): Table {
-  // Sort on precomputed keys: large clusters have ~10^5 chains.
-  const keyed = table.chains.map((c) => ({ key: `${chainRank(c.name)}${c.name}`, c }));
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const chains = keyed.map(({ c }) => {
+  // Large clusters have ~10^5 chains: sort plain string keys (rank digit + name) with the
+  // built-in comparison, which is far cheaper than a JS comparator. Names are unique.
+  const byName = new Map(table.chains.map((c) => [c.name, c]));
+  const keys = table.chains.map((c) => `${chainRank(c.name)}${c.name}`).sort();
+  const chains = keys.map((k) => byName.get(k.slice(1))!).map((c) => {
     const sortRules =
       c.name === 'KUBE-NODEPORTS' || (c.name === 'KUBE-SERVICES' && (table.name === 'filter' || table.name === 'nat'));
     return sortRules ? { ...c, rules: sortServiceRules(table.name, c) } : c;

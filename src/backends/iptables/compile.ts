@@ -19,7 +19,7 @@ import {
   endpointChain,
   portChains,
 } from './names.js';
-import { TableWriter, addrtype, comment, dport, dst, jump, proto, src, verdict } from './writer.js';
+import { Shared, TableWriter, addrtype, comment, dport, dst, src } from './writer.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 
 /** kube-proxy switches comments off on endpoint rules above this many endpoints. */
@@ -66,7 +66,11 @@ class Compiler {
   private readonly largeCluster: boolean;
   private readonly node: NodeContext;
   private readonly activeNat = new Set<string>();
-  private markMasq: Target = jump(KUBE_MARK_MASQ);
+  private readonly shared = new Shared();
+  private readonly markMasq: Target = this.shared.jump(KUBE_MARK_MASQ);
+  private readonly jump = (chain: string) => this.shared.jump(chain);
+  private readonly verdict = (v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN') => this.shared.verdict(v);
+  private readonly proto = (p: string) => this.shared.proto(p);
 
   constructor(private readonly model: ProxyModel) {
     this.node = model.node;
@@ -98,7 +102,7 @@ class Compiler {
     for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) this.declareNat(c);
 
     // Masquerading: packets marked by KUBE-MARK-MASQ are SNATed on the way out, once.
-    this.nat.add(KUBE_POSTROUTING, [{ kind: 'mark', value: mark, mask: mark, negate: true }], verdict('RETURN'));
+    this.nat.add(KUBE_POSTROUTING, [{ kind: 'mark', value: mark, mask: mark, negate: true }], this.verdict('RETURN'));
     this.nat.add(KUBE_POSTROUTING, [], { kind: 'MARK', op: 'xor', value: mark });
     this.nat.add(KUBE_POSTROUTING, [comment('kubernetes service traffic requiring SNAT')], { kind: 'MASQUERADE', randomFully: n.randomFully });
     this.nat.add(KUBE_MARK_MASQ, [], { kind: 'MARK', op: 'or', value: mark });
@@ -109,7 +113,7 @@ class Compiler {
       this.filter.add(
         KUBE_FIREWALL,
         [comment('block incoming localnet connections'), dst('127.0.0.0/8'), src('127.0.0.0/8', true), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED', 'DNAT'], negate: true }],
-        verdict('DROP'),
+        this.verdict('DROP'),
       );
     }
 
@@ -121,7 +125,7 @@ class Compiler {
     const lastComment = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
     if (n.nodePorts.matchAll) {
       const extra: Match[] = n.family === 'ipv6' ? [dst('::1/128', true)] : n.localhostNodePorts ? [] : [dst('127.0.0.0/8', true)];
-      this.nat.add(KUBE_SERVICES, [lastComment, addrtype('dst'), ...extra], jump(KUBE_NODEPORTS));
+      this.nat.add(KUBE_SERVICES, [lastComment, addrtype('dst'), ...extra], this.jump(KUBE_NODEPORTS));
     } else {
       for (const ip of n.nodePorts.addresses) {
         const loopback = parseIP(ip);
@@ -129,17 +133,17 @@ class Compiler {
           if (n.family === 'ipv6' || !n.localhostNodePorts) continue;
         }
         if (loopback?.family !== n.family) continue;
-        this.nat.add(KUBE_SERVICES, [lastComment, dst(ip)], jump(KUBE_NODEPORTS));
+        this.nat.add(KUBE_SERVICES, [lastComment, dst(ip)], this.jump(KUBE_NODEPORTS));
       }
     }
 
     if (!n.conntrackTcpBeLiberal) {
       const m: Match[] = [{ kind: 'conntrack', states: ['INVALID'] }];
       if (n.nfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
-      this.filter.add(KUBE_FORWARD, m, verdict('DROP'));
+      this.filter.add(KUBE_FORWARD, m, this.verdict('DROP'));
     }
-    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], verdict('ACCEPT'));
-    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding conntrack rule'), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }], verdict('ACCEPT'));
+    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], this.verdict('ACCEPT'));
+    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding conntrack rule'), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }], this.verdict('ACCEPT'));
 
     const tables: Table[] = [
       { name: 'filter', chains: this.filter.list(), deleted: [] },
@@ -180,30 +184,30 @@ class Compiler {
 
     const noEndpoints = !hasEndpoints;
     const internalFilter: { comment: string; target: Target } = noEndpoints
-      ? { comment: `${name} has no endpoints`, target: verdict('REJECT') }
-      : { comment: `${name} has no local endpoints`, target: verdict('DROP') };
+      ? { comment: `${name} has no endpoints`, target: this.verdict('REJECT') }
+      : { comment: `${name} has no local endpoints`, target: this.verdict('DROP') };
     const externalFilter = internalFilter;
 
-    const toPort = (ip: string, port: number): Match[] => [...proto(p), dst(ip), dport(port)];
+    const toPort = (ip: string, port: number): Match[] => [...this.proto(p), dst(ip), dport(port)];
 
     // Cluster IP.
     if (hasInternalEndpoints) {
-      this.nat.add(KUBE_SERVICES, [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)], jump(internalChain));
+      this.nat.add(KUBE_SERVICES, [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)], this.jump(internalChain));
     } else {
       this.filter.add(KUBE_SERVICES, [comment(internalFilter.comment), ...toPort(sp.clusterIP, sp.port)], internalFilter.target);
     }
 
     // External IPs.
     for (const ip of sp.externalIPs) {
-      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} external IP`), ...toPort(ip, sp.port)], jump(extChain));
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} external IP`), ...toPort(ip, sp.port)], this.jump(extChain));
       if (!hasExternalEndpoints) this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
     }
 
     // LoadBalancer VIPs.
     for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} loadbalancer IP`), ...toPort(ip, sp.port)], jump(lbChain));
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} loadbalancer IP`), ...toPort(ip, sp.port)], this.jump(lbChain));
       if (usesFWChain) {
-        this.filter.add(KUBE_PROXY_FIREWALL, [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)], verdict('DROP'));
+        this.filter.add(KUBE_PROXY_FIREWALL, [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)], this.verdict('DROP'));
       }
     }
     if (!hasExternalEndpoints) {
@@ -218,20 +222,20 @@ class Compiler {
         if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct) {
           this.nat.add(
             KUBE_NODEPORTS,
-            [comment(name), ...proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
-            jump(extChain),
+            [comment(name), ...this.proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
+            this.jump(extChain),
           );
         }
-        this.nat.add(KUBE_NODEPORTS, [comment(name), ...proto(p), dport(sp.nodePort)], jump(extChain));
+        this.nat.add(KUBE_NODEPORTS, [comment(name), ...this.proto(p), dport(sp.nodePort)], this.jump(extChain));
       }
       if (!hasExternalEndpoints) {
-        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), addrtype('dst'), ...proto(p), dport(sp.nodePort)], externalFilter.target);
+        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), addrtype('dst'), ...this.proto(p), dport(sp.nodePort)], externalFilter.target);
       }
     }
 
     // Health check node port: accepted whether or not there are local endpoints.
     if (sp.healthCheckNodePort !== 0) {
-      this.filter.add(KUBE_NODEPORTS, [comment(`${name} health check node port`), ...proto('tcp'), dport(sp.healthCheckNodePort)], verdict('ACCEPT'));
+      this.filter.add(KUBE_NODEPORTS, [comment(`${name} health check node port`), ...this.proto('tcp'), dport(sp.healthCheckNodePort)], this.verdict('ACCEPT'));
     }
 
     // Internal traffic: masquerade what does not come from a local pod.
@@ -248,12 +252,12 @@ class Compiler {
         this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], this.markMasq);
       } else {
         if (n.localDetector.mode !== 'None') {
-          this.nat.add(extChain, [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)], jump(clusterPolicyChain));
+          this.nat.add(extChain, [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)], this.jump(clusterPolicyChain));
         }
         this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], this.markMasq);
-        this.nat.add(extChain, [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')], jump(clusterPolicyChain));
+        this.nat.add(extChain, [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')], this.jump(clusterPolicyChain));
       }
-      if (hasExternalEndpoints) this.nat.add(extChain, [], jump(externalPolicyChain));
+      if (hasExternalEndpoints) this.nat.add(extChain, [], this.jump(externalPolicyChain));
     }
 
     // loadBalancerSourceRanges.
@@ -262,11 +266,11 @@ class Compiler {
       const base = comment(`${name} loadbalancer IP`);
       let allowFromNode = false;
       for (const range of sp.loadBalancerSourceRanges) {
-        this.nat.add(fwChain, [base, src(range)], jump(extChain));
+        this.nat.add(fwChain, [base, src(range)], this.jump(extChain));
         if (sourceRangeContains(range, n.primaryNodeIP)) allowFromNode = true;
       }
       // A VIP bound locally loops node traffic back with the VIP as source: let it in.
-      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) this.nat.add(fwChain, [base, src(ip)], jump(extChain));
+      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) this.nat.add(fwChain, [base, src(ip)], this.jump(extChain));
       this.nat.add(fwChain, [comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)]);
     }
 
@@ -287,7 +291,7 @@ class Compiler {
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
       this.nat.add(chain, [...c, src(ep.ip)], this.markMasq);
       const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
-      this.nat.add(chain, [...c, ...affinity, ...proto(p)], { kind: 'DNAT', to: ep.address });
+      this.nat.add(chain, [...c, ...affinity, ...this.proto(p)], { kind: 'DNAT', to: ep.address });
     }
   }
 
@@ -299,14 +303,14 @@ class Compiler {
         this.nat.add(
           chain,
           [...this.endpointComment(`${sp.displayName} -> ${ep.address}`), { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true }],
-          jump(epChain),
+          this.jump(epChain),
         );
       }
     }
     endpoints.forEach((ep, i) => {
       const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
       if (i < endpoints.length - 1) m.push({ kind: 'statistic', probability: probability(endpoints.length - i) });
-      this.nat.add(chain, m, jump(this.sepChain(sp, ep)));
+      this.nat.add(chain, m, this.jump(this.sepChain(sp, ep)));
     });
   }
 }

@@ -22,22 +22,43 @@ export class TableWriter {
   }
 }
 
-// Small constructors so the backend reads like the rules it writes. The IR is never mutated
-// after it is built, so matches and targets that recur are shared: a large cluster has
-// millions of them.
+// Small constructors so the backend reads like the rules it writes.
 export const comment = (text: string): Match => ({ kind: 'comment', text });
-const PROTO: Record<string, Match[]> = {};
-export const proto = (p: string): Match[] => (PROTO[p] ??= [{ kind: 'module', name: p }, { kind: 'protocol', protocol: p }]);
 export const dst = (cidr: string, negate = false): Match => ({ kind: 'destination', cidr, negate });
 export const src = (cidr: string, negate = false): Match => ({ kind: 'source', cidr, negate });
 export const dport = (port: number): Match => ({ kind: 'dport', port: String(port) });
 export const addrtype = (direction: 'src' | 'dst', negate = false): Match => ({ kind: 'addrtype', direction, type: 'LOCAL', negate });
-export const jump = (chain: string): Target => ({ kind: 'jump', chain });
-const VERDICTS = new Map<string, Target>();
-export const verdict = (v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN'): Target => {
-  const known = VERDICTS.get(v);
-  if (known) return known;
-  const t: Target = { kind: v };
-  VERDICTS.set(v, t);
-  return t;
-};
+
+/**
+ * Matches and targets that recur thousands of times in one rule set (protocol pairs, jumps to
+ * one chain, verdicts), made once per compile and shared: the IR is never mutated after it is
+ * built, and a large cluster has millions of them.
+ */
+export class Shared {
+  private readonly protos = new Map<string, Match[]>();
+  private readonly jumps = new Map<string, Target>();
+  private readonly verdicts = new Map<string, Target>();
+
+  /** `-m tcp -p tcp` */
+  proto(p: string): Match[] {
+    let m = this.protos.get(p);
+    if (!m) this.protos.set(p, (m = [{ kind: 'module', name: p }, { kind: 'protocol', protocol: p }]));
+    return m;
+  }
+
+  jump(chain: string): Target {
+    const known = this.jumps.get(chain);
+    if (known) return known;
+    const t: Target = { kind: 'jump', chain };
+    this.jumps.set(chain, t);
+    return t;
+  }
+
+  verdict(v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN'): Target {
+    const known = this.verdicts.get(v);
+    if (known) return known;
+    const t: Target = { kind: v };
+    this.verdicts.set(v, t);
+    return t;
+  }
+}
