@@ -1,0 +1,840 @@
+// The netfilter walk over an iptables rule set (the IR, however it was made: a compile or a
+// parsed iptables-save from a node). It follows the kernel's order for the first packet of a
+// connection: PREROUTING or OUTPUT (raw, mangle, nat), the routing decision by the node's
+// addresses, then INPUT or FORWARD (mangle, filter, security, nat) and POSTROUTING.
+//
+// A random match splits the walk: both outcomes are possible, so both are followed, each with
+// its probability. Anything on the path it does not understand is a RuleError naming the rule.
+import type { Chain, IptablesRuleset, Match, Rule, Target } from '../ir/iptables.js';
+import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
+import { formatRule } from '../emit/iptables.js';
+import { jumpRulesFor } from '../backends/iptables/jumps.js';
+import { RuleError, UsageError } from '../errors.js';
+import { formatIP, parseIP, type IP } from '../util/ip.js';
+import {
+  LocalAddresses,
+  endpointsOf,
+  entryOf,
+  joinVerdict,
+  packetProblem,
+  type BranchOutcome,
+  type TraceBranch,
+  type TraceEntry,
+  type TraceNode,
+  type TracePacket,
+  type TraceResult,
+  type TraceStep,
+} from './packet.js';
+import { percent } from './format.js';
+
+export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+/** Tables in the order the kernel calls them at each hook (by hook priority). */
+const TABLES_AT: Record<Hook, string[]> = {
+  PREROUTING: ['raw', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'security', 'nat'],
+  FORWARD: ['mangle', 'filter', 'security'],
+  OUTPUT: ['raw', 'mangle', 'nat', 'filter', 'security'],
+  POSTROUTING: ['mangle', 'nat'],
+};
+
+interface Stage {
+  hook: Hook;
+  table: string;
+}
+type PlanItem = Stage | 'route';
+
+const stages = (hook: Hook, except: string[] = []): Stage[] => TABLES_AT[hook].filter((t) => !except.includes(t)).map((table) => ({ hook, table }));
+
+// Targets that only log and let the packet go on.
+const LOGGING_TARGETS = new Set(['LOG', 'NFLOG', 'ULOG', 'TRACE']);
+
+const MAX_DEPTH = 64; // deeper than any sane rule set; catches jump loops
+const MAX_BRANCHES = 100_000;
+const MAX_STEPS_PER_BRANCH = 100_000;
+
+export interface IptablesTraceOptions {
+  /**
+   * Put kube-proxy's jump rules (src/backends/iptables/jumps.ts) into the built-in chains.
+   * auto: only when no built-in chain of the rule set has a rule, which is the case for a
+   * restore payload (a compile) and never for a node's iptables-save.
+   */
+  kubeProxyJumps?: 'auto' | 'always' | 'never';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walk state
+
+interface StepLink {
+  index: number;
+  parent: StepLink | undefined;
+}
+
+interface CChain {
+  table: string;
+  name: string;
+  rules: readonly Rule[];
+  policy: string | undefined;
+  /** Rules [0, added) are kube-proxy's jump rules put in by the tracer. */
+  added: number;
+  /** Line of the chain's first rule minus one in emitIptables' layout (for IR without source). */
+  lineBase: number | undefined;
+  compiled: (CRule | undefined)[];
+  index: ChainIndex | null | undefined; // undefined: not built yet; null: not worth it
+}
+
+interface Frame {
+  chain: CChain;
+  cands: number[] | undefined; // rule indices worth testing, or all rules
+  k: number;
+}
+
+interface State {
+  plan: PlanItem[];
+  pi: number;
+  hook: Hook;
+  table: string;
+  stageChain: CChain | undefined;
+  frames: Frame[];
+  src: IP;
+  dst: IP;
+  dstKey: string;
+  dport: number;
+  mark: number;
+  dnat: string | undefined;
+  snat: string | undefined;
+  masquerade: boolean;
+  accepted: boolean;
+  outcome: 'DROP' | 'REJECT' | undefined;
+  delivery: TraceBranch['delivery'] | undefined;
+  localOrigin: boolean;
+  probability: number;
+  depth: number;
+  last: StepLink | undefined;
+  steps: number;
+  recent: string[];
+  done: boolean;
+}
+
+function cloneState(s: State): State {
+  return { ...s, frames: s.frames.map((f) => ({ ...f })), recent: [...s.recent] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled rules
+
+type Test = (s: State) => boolean;
+
+interface CRule {
+  chain: CChain;
+  position: number;
+  line: number | undefined;
+  text: string;
+  added: boolean;
+  rule: Rule;
+  tests: Test[];
+  /** Product of the rule's random matches, as the kernel rounds them; undefined: none. */
+  probability: number | undefined;
+  recentSet: string[];
+}
+
+interface ChainIndex {
+  byKey: Map<string, number[]>;
+  rest: number[];
+}
+
+const PROTOCOL_NUMBERS: Record<string, number> = { all: 0, '0': 0, tcp: 6, '6': 6, udp: 17, '17': 17, sctp: 132, '132': 132, icmp: 1, '1': 1, icmpv6: 58, 'ipv6-icmp': 58, '58': 58 };
+const PACKET_PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+
+const CT_STATES = new Set(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'SNAT', 'DNAT']);
+
+/** An address or CIDR as iptables writes it (`1.2.3.4`, `1.2.3.4/32`, `10.0.0.0/255.0.0.0`). */
+function parseAddressMatch(text: string, family: 'ipv4' | 'ipv6'): { ip: IP; prefix: number } | string {
+  const slash = text.indexOf('/');
+  const ip = parseIP(slash < 0 ? text : text.slice(0, slash));
+  if (!ip) return `${JSON.stringify(text)} is not an address`;
+  if (ip.family !== family) return `${text} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`;
+  const bits = family === 'ipv4' ? 32 : 128;
+  if (slash < 0) return { ip, prefix: bits };
+  const p = text.slice(slash + 1);
+  if (/^[0-9]{1,3}$/.test(p)) {
+    const prefix = Number(p);
+    if (prefix > bits) return `bad prefix length in ${text}`;
+    return { ip, prefix };
+  }
+  const mask = parseIP(p);
+  if (mask && mask.family === 'ipv4' && family === 'ipv4') {
+    const n = ((mask.bytes[12]! << 24) | (mask.bytes[13]! << 16) | (mask.bytes[14]! << 8) | mask.bytes[15]!) >>> 0;
+    const ones = 32 - Math.log2(((~n >>> 0) + 1) || 2 ** 32);
+    if (Number.isInteger(ones) && ((n << ones) >>> 0) === 0) return { ip, prefix: ones };
+    return `non-contiguous netmask in ${text}`;
+  }
+  return `bad mask in ${text}`;
+}
+
+function prefixMatcher(net: IP, prefix: number): (ip: IP) => boolean {
+  const offset = net.family === 'ipv4' ? 96 : 0;
+  const total = offset + prefix;
+  const full = total >> 3;
+  const rem = total & 7;
+  const a = net.bytes;
+  const maskByte = rem ? (0xff << (8 - rem)) & 0xff : 0;
+  const last = rem ? a[full]! & maskByte : 0;
+  return (ip: IP) => {
+    if (ip.family !== net.family) return false;
+    const b = ip.bytes;
+    for (let k = offset >> 3; k < full; k++) if (a[k] !== b[k]) return false;
+    return rem === 0 || (b[full]! & maskByte) === last;
+  };
+}
+
+function parsePortRange(text: string): [number, number] | undefined {
+  const m = /^(\d*)(?::(\d*))?$/.exec(text);
+  if (!m || (m[1] === '' && m[2] === undefined)) return undefined;
+  const lo = m[1] === '' ? 0 : Number(m[1]);
+  const hi = m[2] === undefined ? lo : m[2] === '' ? 65535 : Number(m[2]);
+  if (lo > 65535 || hi > 65535 || lo > hi) return undefined;
+  return [lo, hi];
+}
+
+function parseU32(text: string): number | undefined {
+  if (!/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 0xffffffff ? n : undefined;
+}
+
+function parseMarkPair(text: string): { value: number; mask: number | undefined } | undefined {
+  const slash = text.indexOf('/');
+  const value = parseU32(slash < 0 ? text : text.slice(0, slash));
+  const mask = slash < 0 ? undefined : parseU32(text.slice(slash + 1));
+  if (value === undefined || (slash >= 0 && mask === undefined)) return undefined;
+  return { value, mask };
+}
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+/** iptables stores a probability as round(p * 2^31) and matches when a 31-bit random is below it. */
+export function kernelProbability(text: string): number | undefined {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return undefined;
+  const p = Number(text);
+  if (!(p >= 0 && p <= 1)) return undefined;
+  return Math.round(p * 0x80000000) / 0x80000000;
+}
+
+/** `--to-destination` → canonical `ip:port` / `[ip6]:port` / `ip` and its parts. */
+export function parseDnatTarget(to: string, family: 'ipv4' | 'ipv6'): { ip: IP; port: number | undefined; text: string } | string {
+  let host = to;
+  let port: string | undefined;
+  if (family === 'ipv6') {
+    const m = /^\[([^\]]+)\](?::(.+))?$/.exec(to);
+    if (m) {
+      host = m[1]!;
+      port = m[2];
+    }
+  } else {
+    const colon = to.indexOf(':');
+    if (colon >= 0) {
+      host = to.slice(0, colon);
+      port = to.slice(colon + 1);
+    }
+  }
+  if (host.includes('-')) return `address ranges are not supported (${to})`;
+  const ip = parseIP(host);
+  if (!ip || ip.family !== family) return `${JSON.stringify(to)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} destination`;
+  let portNum: number | undefined;
+  if (port !== undefined) {
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return `port ranges or bad ports are not supported (${to})`;
+    portNum = Number(port);
+  }
+  const addr = formatIP(ip);
+  const text = portNum === undefined ? addr : family === 'ipv6' ? `[${addr}]:${portNum}` : `${addr}:${portNum}`;
+  return { ip, port: portNum, text };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class IptablesTracer {
+  private readonly tables = new Map<string, Map<string, CChain>>();
+  private readonly local: LocalAddresses;
+  readonly family: 'ipv4' | 'ipv6';
+  /** kube-proxy's jump rules were added to the built-in chains. */
+  readonly addedJumps: boolean;
+  private packet!: TracePacket;
+
+  constructor(readonly ruleset: IptablesRuleset, node: TraceNode, opts: IptablesTraceOptions = {}) {
+    this.family = ruleset.family;
+    if (node.family !== ruleset.family) throw new UsageError(`the node is ${node.family} but the rules are ${ruleset.family}`);
+    this.local = new LocalAddresses(node);
+    let line = 0;
+    let anyBuiltinRules = false;
+    for (const t of ruleset.tables) {
+      line += 1 + t.chains.length; // "*table" and the declarations
+      const chains = this.tables.get(t.name) ?? new Map<string, CChain>();
+      const deleted = new Set(t.deleted);
+      for (const c of t.chains) {
+        if (BUILTIN_CHAINS[t.name]?.includes(c.name) && c.rules.length > 0) anyBuiltinRules = true;
+        if (!deleted.has(c.name)) chains.set(c.name, this.cchain(t.name, c, line));
+        line += c.rules.length;
+      }
+      line += t.deleted.length + 1; // -X lines, COMMIT
+      this.tables.set(t.name, chains);
+    }
+    const mode = opts.kubeProxyJumps ?? 'auto';
+    this.addedJumps = mode === 'always' || (mode === 'auto' && !anyBuiltinRules);
+    if (this.addedJumps) this.addKubeProxyJumps();
+  }
+
+  private cchain(table: string, c: Chain, lineBase: number | undefined): CChain {
+    return { table, name: c.name, rules: c.rules, policy: c.policy, added: 0, lineBase, compiled: [], index: undefined };
+  }
+
+  /** kube-proxy inserts its jumps at the top of the built-in chains; only to chains that exist. */
+  private addKubeProxyJumps(): void {
+    for (const [table, chains] of this.tables) {
+      for (const name of BUILTIN_CHAINS[table] ?? []) {
+        const jumps = jumpRulesFor(table, name).filter((r) => chains.has(targetChain(r) ?? ''));
+        if (jumps.length === 0) continue;
+        const existing = chains.get(name);
+        chains.set(name, {
+          table,
+          name,
+          rules: [...jumps, ...(existing?.rules ?? [])],
+          policy: existing?.policy,
+          added: jumps.length,
+          lineBase: existing?.lineBase,
+          compiled: [],
+          index: undefined,
+        });
+      }
+    }
+  }
+
+  /** The chains of a table, for callers that want to look around (e.g. --all). */
+  hasChain(table: string, chain: string): boolean {
+    return this.tables.get(table)?.has(chain) ?? false;
+  }
+
+  trace(packet: TracePacket): TraceResult {
+    const problem = packetProblem(packet, this.family);
+    if (problem) throw new UsageError(problem);
+    if (!(packet.protocol in PACKET_PROTOCOLS)) throw new UsageError(`--protocol must be TCP, UDP or SCTP (got ${packet.protocol})`);
+    this.packet = packet;
+    const src = parseIP(packet.src)!;
+    const dst = parseIP(packet.dst)!;
+    const entry: TraceEntry = entryOf(this.local, src);
+    const root: State = {
+      plan: entry === 'OUTPUT' ? [...stages('OUTPUT'), 'route'] : [...stages('PREROUTING'), 'route'],
+      pi: 0,
+      hook: entry,
+      table: '',
+      stageChain: undefined,
+      frames: [],
+      src,
+      dst,
+      dstKey: formatIP(dst),
+      dport: packet.dport,
+      mark: 0,
+      dnat: undefined,
+      snat: undefined,
+      masquerade: false,
+      accepted: false,
+      outcome: undefined,
+      delivery: undefined,
+      localOrigin: entry === 'OUTPUT',
+      probability: 1,
+      depth: 0,
+      last: undefined,
+      steps: 0,
+      recent: [],
+      done: false,
+    };
+    const path: TraceStep[] = [];
+    const branches: TraceBranch[] = [];
+    const stack: State[] = [root];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      this.run(s, stack, path);
+      branches.push(this.branchOf(s));
+      if (branches.length > MAX_BRANCHES) throw new RuleError(`more than ${MAX_BRANCHES} possible outcomes; giving up`);
+    }
+    const notes: string[] = [];
+    if (this.addedJumps) notes.push("the built-in chains have no rules (a restore payload): kube-proxy's jump rules were put in (steps marked \"added\")");
+    const live = branches.filter((b) => b.outcome !== 'DROP' && b.outcome !== 'REJECT');
+    return {
+      packet,
+      entry,
+      verdict: joinVerdict(branches),
+      masquerade: live.some((b) => b.masquerade),
+      endpoints: endpointsOf(branches),
+      branches,
+      path,
+      notes,
+    };
+  }
+
+  private branchOf(s: State): TraceBranch {
+    const steps: number[] = [];
+    for (let l = s.last; l; l = l.parent) steps.push(l.index);
+    steps.reverse();
+    let outcome: BranchOutcome;
+    if (s.outcome) outcome = s.outcome;
+    else if (s.dnat !== undefined) outcome = 'DNAT';
+    else if (s.accepted) outcome = 'ACCEPT';
+    else outcome = 'NONE';
+    const b: TraceBranch = {
+      probability: s.probability,
+      outcome,
+      masquerade: s.masquerade,
+      delivery: s.outcome ? 'dropped' : (s.delivery ?? 'dropped'),
+      mark: hex(s.mark),
+      recent: s.recent,
+      steps,
+    };
+    if (s.dnat !== undefined) b.dnat = s.dnat;
+    if (s.snat !== undefined) b.snat = s.snat;
+    return b;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The walk
+
+  private run(s: State, stack: State[], path: TraceStep[]): void {
+    while (!s.done) {
+      if (s.frames.length === 0) {
+        this.nextStage(s, path);
+        continue;
+      }
+      const f = s.frames[s.frames.length - 1]!;
+      const count = f.cands ? f.cands.length : f.chain.rules.length;
+      if (f.k >= count) {
+        // Falling off the end of a chain is a RETURN.
+        s.frames.pop();
+        if (s.frames.length === 0) this.policy(s, path);
+        continue;
+      }
+      const i = f.cands ? f.cands[f.k]! : f.k;
+      f.k++;
+      const cr = this.compiled(f.chain, i);
+      if (!this.matches(cr, s)) continue;
+      let note: string | undefined;
+      if (cr.probability !== undefined) {
+        const p = cr.probability;
+        if (p <= 0) continue;
+        if (p < 1) {
+          const other = cloneState(s);
+          other.probability *= 1 - p;
+          stack.push(other);
+          s.probability *= p;
+          s.depth++;
+          note = `random ${percent(p)}: matched (not matched: ${percent(1 - p)}, the next rules)`;
+        }
+      }
+      this.execute(s, f, cr, path, note);
+    }
+  }
+
+  private addStep(s: State, path: TraceStep[], step: Omit<TraceStep, 'probability' | 'depth'>): void {
+    if (++s.steps > MAX_STEPS_PER_BRANCH) throw new RuleError(`more than ${MAX_STEPS_PER_BRANCH} rules on one path; is there a loop?`);
+    const full: TraceStep = { ...step, probability: s.probability, depth: s.depth };
+    path.push(full);
+    s.last = { index: path.length - 1, parent: s.last };
+  }
+
+  private ruleStep(s: State, path: TraceStep[], chain: CChain, cr: CRule, note: string | undefined): void {
+    const step: Omit<TraceStep, 'probability' | 'depth'> = { kind: 'rule', hook: s.hook, table: chain.table, chain: chain.name, position: cr.position, text: cr.text };
+    if (cr.line !== undefined) step.line = cr.line;
+    if (cr.added) step.added = true;
+    if (note) step.note = note;
+    this.addStep(s, path, step);
+  }
+
+  private nextStage(s: State, path: TraceStep[]): void {
+    while (s.pi < s.plan.length) {
+      const item = s.plan[s.pi++]!;
+      if (item === 'route') {
+        this.route(s, path);
+        continue;
+      }
+      const chain = this.tables.get(item.table)?.get(item.hook);
+      if (!chain) continue;
+      s.hook = item.hook;
+      s.table = item.table;
+      s.stageChain = chain;
+      s.frames = [this.frame(chain, s)];
+      return;
+    }
+    s.done = true;
+  }
+
+  /** The routing decision: after PREROUTING for packets that arrive, after OUTPUT for local ones. */
+  private route(s: State, path: TraceStep[]): void {
+    const isLocal = this.local.has(s.dst);
+    const rest: PlanItem[] = [];
+    let text: string;
+    if (s.localOrigin) {
+      rest.push(...stages('POSTROUTING'));
+      // Looped back through lo: the NAT bindings are already made, so nat INPUT is not consulted.
+      if (isLocal) rest.push(...stages('INPUT', ['nat']));
+      s.delivery = isLocal ? 'local' : 'out';
+      text = isLocal
+        ? `${s.dstKey} is a local address: sent over lo and delivered to the node (POSTROUTING, then INPUT)`
+        : `${s.dstKey} is not a local address: sent out (POSTROUTING)`;
+    } else {
+      if (isLocal) rest.push(...stages('INPUT'));
+      else rest.push(...stages('FORWARD'), ...stages('POSTROUTING'));
+      s.delivery = isLocal ? 'local' : 'forward';
+      text = isLocal ? `${s.dstKey} is a local address: delivered to the node (INPUT)` : `${s.dstKey} is not a local address: forwarded (FORWARD, then POSTROUTING)`;
+    }
+    s.plan = [...s.plan.slice(0, s.pi), ...rest];
+    this.addStep(s, path, { kind: 'route', hook: 'routing', table: '', chain: '', text });
+  }
+
+  private policy(s: State, path: TraceStep[]): void {
+    const chain = s.stageChain!;
+    const policy = chain.policy ?? 'ACCEPT';
+    if (policy === 'DROP') {
+      this.addStep(s, path, { kind: 'policy', hook: s.hook, table: chain.table, chain: chain.name, text: `policy DROP of ${chain.table} ${chain.name}` });
+      this.finish(s, 'DROP');
+    } else if (policy !== 'ACCEPT') {
+      throw new RuleError(`${chain.table} ${chain.name}: policy ${policy} is not understood`);
+    }
+    s.frames = [];
+  }
+
+  private finish(s: State, outcome: 'DROP' | 'REJECT'): void {
+    s.outcome = outcome;
+    s.frames = [];
+    s.done = true;
+  }
+
+  private frame(chain: CChain, s: State): Frame {
+    if (chain.index === undefined) chain.index = this.buildIndex(chain);
+    const idx = chain.index;
+    if (!idx) return { chain, cands: undefined, k: 0 };
+    return { chain, cands: mergeSorted(idx.rest, idx.byKey.get(`d${s.dstKey}`), idx.byKey.get(`p${s.dport}`)), k: 0 };
+  }
+
+  /**
+   * Long chains (KUBE-SERVICES, KUBE-NODEPORTS ...) are mostly rules for one destination
+   * address or one port. Grouping them by that key lets a walk test only the rules that could
+   * match, in their original order, instead of every rule of the chain.
+   */
+  private buildIndex(chain: CChain): ChainIndex | null {
+    const n = chain.rules.length;
+    if (n < 16) return null;
+    const byKey = new Map<string, number[]>();
+    const rest: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = i < chain.added ? undefined : this.indexKey(chain.rules[i]!);
+      if (key === undefined) rest.push(i);
+      else {
+        const list = byKey.get(key);
+        if (list) list.push(i);
+        else byKey.set(key, [i]);
+      }
+    }
+    return rest.length * 2 > n ? null : { byKey, rest };
+  }
+
+  private indexKey(rule: Rule): string | undefined {
+    let port: string | undefined;
+    for (const m of rule.matches) {
+      if (m.kind === 'destination' && !m.negate && !m.cidr.includes(',')) {
+        const a = parseAddressMatch(m.cidr, this.family);
+        if (typeof a !== 'string' && a.prefix === (this.family === 'ipv4' ? 32 : 128)) return `d${formatIP(a.ip)}`;
+      }
+      if (m.kind === 'dport' && !m.negate && /^\d{1,5}$/.test(m.port)) port = `p${Number(m.port)}`;
+    }
+    return port;
+  }
+
+  private compiled(chain: CChain, i: number): CRule {
+    let cr = chain.compiled[i];
+    if (!cr) chain.compiled[i] = cr = this.compile(chain, i);
+    return cr;
+  }
+
+  private matches(cr: CRule, s: State): boolean {
+    for (const t of cr.tests) if (!t(s)) return false;
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Targets
+
+  private execute(s: State, f: Frame, cr: CRule, path: TraceStep[], note: string | undefined): void {
+    const chain = f.chain;
+    const t = cr.rule.target;
+    const fail = (msg: string): never => {
+      throw this.error(chain, cr, msg);
+    };
+    if (cr.recentSet.length > 0) {
+      s.recent.push(...cr.recentSet);
+      note = joinNotes(note, `records the client in recent list ${cr.recentSet.join(', ')} (session affinity)`);
+    }
+    if (!t) {
+      this.ruleStep(s, path, chain, cr, joinNotes(note, 'no target: counted, walk goes on'));
+      return;
+    }
+    switch (t.kind) {
+      case 'jump':
+      case 'goto': {
+        const target = this.tables.get(chain.table)?.get(t.chain);
+        if (!target) {
+          if (t.kind === 'jump' && LOGGING_TARGETS.has(t.chain)) {
+            this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
+            return;
+          }
+          fail(`target chain ${t.chain} does not exist in table ${chain.table}`);
+        }
+        this.ruleStep(s, path, chain, cr, note);
+        if (t.kind === 'goto') s.frames.pop();
+        if (s.frames.length >= MAX_DEPTH) fail(`chains nest deeper than ${MAX_DEPTH}; is there a loop?`);
+        s.frames.push(this.frame(target!, s));
+        return;
+      }
+      case 'RETURN':
+        this.ruleStep(s, path, chain, cr, note);
+        s.frames.pop();
+        if (s.frames.length === 0) this.policy(s, path);
+        return;
+      case 'ACCEPT':
+        this.ruleStep(s, path, chain, cr, note);
+        if (chain.table === 'filter') s.accepted = true;
+        s.frames = [];
+        return;
+      case 'DROP':
+      case 'REJECT':
+        this.ruleStep(s, path, chain, cr, note);
+        this.finish(s, t.kind);
+        return;
+      case 'DNAT': {
+        if (chain.table !== 'nat' || (s.hook !== 'PREROUTING' && s.hook !== 'OUTPUT')) fail('DNAT outside nat PREROUTING/OUTPUT');
+        const d = parseDnatTarget(t.to, this.family);
+        if (typeof d === 'string') fail(d);
+        const to = d as Exclude<typeof d, string>;
+        this.ruleStep(s, path, chain, cr, joinNotes(note, `destination becomes ${to.text}`));
+        s.dst = to.ip;
+        s.dstKey = formatIP(to.ip);
+        if (to.port !== undefined) s.dport = to.port;
+        s.dnat = to.text;
+        s.frames = []; // a NAT target ends the nat table for this hook
+        return;
+      }
+      case 'SNAT':
+        if (chain.table !== 'nat' || (s.hook !== 'POSTROUTING' && s.hook !== 'INPUT')) fail('SNAT outside nat POSTROUTING/INPUT');
+        this.ruleStep(s, path, chain, cr, joinNotes(note, `source becomes ${t.to}`));
+        s.snat = t.to;
+        s.frames = [];
+        return;
+      case 'MASQUERADE':
+        if (chain.table !== 'nat' || s.hook !== 'POSTROUTING') fail('MASQUERADE outside nat POSTROUTING');
+        this.ruleStep(s, path, chain, cr, joinNotes(note, "source becomes the outgoing interface's address"));
+        s.masquerade = true;
+        s.frames = [];
+        return;
+      case 'MARK': {
+        s.mark = applyMark(s.mark, t, fail);
+        this.ruleStep(s, path, chain, cr, joinNotes(note, `mark is now ${hex(s.mark)}`));
+        return;
+      }
+      case 'other': {
+        const name = /^-j\s+(\S+)/.exec(t.text)?.[1];
+        if (name && LOGGING_TARGETS.has(name)) {
+          this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
+          return;
+        }
+        fail(`target not understood (${t.text})`);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Matches
+
+  private error(chain: CChain, cr: Pick<CRule, 'position' | 'line' | 'text' | 'added'>, msg: string): RuleError {
+    const where = `${chain.table} ${chain.name} rule ${cr.position}${cr.line !== undefined ? ` (line ${cr.line})` : cr.added ? ' (added jump rule)' : ''}`;
+    return new RuleError(`${where}: ${msg}: ${cr.text}`);
+  }
+
+  private compile(chain: CChain, i: number): CRule {
+    const rule = chain.rules[i]!;
+    const added = i < chain.added;
+    const cr: CRule = {
+      chain,
+      position: i + 1,
+      line: rule.source?.line ?? (added || chain.lineBase === undefined ? undefined : chain.lineBase + (i - chain.added) + 1),
+      text: rule.source?.text ?? formatRule(chain.name, rule),
+      added,
+      rule,
+      tests: [],
+      probability: undefined,
+      recentSet: [],
+    };
+    const fail = (msg: string): Test => () => {
+      throw this.error(chain, cr, msg);
+    };
+    // The kernel checks the addresses, protocol and interfaces (the entry header) before any
+    // match module; an unsupported module behind a failing address test is never reached.
+    const header: Test[] = [];
+    const modules: Test[] = [];
+    for (const m of rule.matches) {
+      const t = this.compileMatch(m, cr, fail);
+      if (t === undefined) continue;
+      if (m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol' || m.kind === 'inInterface' || m.kind === 'outInterface') header.push(t);
+      else modules.push(t);
+    }
+    cr.tests = [...header, ...modules];
+    return cr;
+  }
+
+  private compileMatch(m: Match, cr: CRule, fail: (msg: string) => Test): Test | undefined {
+    const neg = (t: Test, negate: boolean | undefined): Test => (negate ? (s) => !t(s) : t);
+    switch (m.kind) {
+      case 'comment':
+      case 'nfacct': // counts, always matches
+        return undefined;
+      case 'module': {
+        const proto = PACKET_PROTOCOLS[m.name];
+        if (proto === undefined) return fail(`match module -m ${m.name} is not understood`);
+        return () => PACKET_PROTOCOLS[this.packet.protocol] === proto;
+      }
+      case 'protocol': {
+        const n = PROTOCOL_NUMBERS[m.protocol.toLowerCase()];
+        if (n === undefined) return fail(`protocol ${m.protocol} is not understood`);
+        return neg(n === 0 ? () => true : () => PACKET_PROTOCOLS[this.packet.protocol] === n, m.negate);
+      }
+      case 'source':
+      case 'destination': {
+        const tests: ((ip: IP) => boolean)[] = [];
+        for (const part of m.cidr.split(',')) {
+          const a = parseAddressMatch(part, this.family);
+          if (typeof a === 'string') return fail(a);
+          tests.push(prefixMatcher(a.ip, a.prefix));
+        }
+        const one = tests.length === 1 ? tests[0]! : (ip: IP) => tests.some((t) => t(ip));
+        return neg(m.kind === 'source' ? (s) => one(s.src) : (s) => one(s.dst), m.negate);
+      }
+      case 'dport':
+      case 'sport': {
+        const range = parsePortRange(m.port);
+        if (!range) return fail(`port ${m.port} is not understood`);
+        const [lo, hi] = range;
+        if (m.kind === 'dport') return neg((s) => s.dport >= lo && s.dport <= hi, m.negate);
+        return neg(() => {
+          const sp = this.packet.sport;
+          if (sp === undefined) throw this.errorFor(cr, 'the rule matches the source port: give --sport');
+          return sp >= lo && sp <= hi;
+        }, m.negate);
+      }
+      case 'inInterface':
+      case 'outInterface': {
+        const name = m.name;
+        const prefix = name.endsWith('+') ? name.slice(0, -1) : undefined;
+        const want = m.kind === 'inInterface' ? 'in' : 'out';
+        return neg((s) => {
+          const iface = this.interfaceOf(s, want);
+          if (iface === undefined) throw this.errorFor(cr, `the rule matches the ${want}put interface: give --${want}-interface`);
+          return prefix !== undefined ? iface.startsWith(prefix) : iface === name;
+        }, m.negate);
+      }
+      case 'addrtype': {
+        if (m.type.split(',').some((t) => t !== 'LOCAL')) return fail(`address type ${m.type} is not understood (only LOCAL)`);
+        return neg(m.direction === 'src' ? (s) => this.local.has(s.src) : (s) => this.local.has(s.dst), m.negate);
+      }
+      case 'mark': {
+        const v = parseU32(m.value);
+        const mask = m.mask === undefined ? 0xffffffff : parseU32(m.mask);
+        if (v === undefined || mask === undefined) return fail(`mark ${m.value}${m.mask ? `/${m.mask}` : ''} is not understood`);
+        return neg((s) => ((s.mark & mask) >>> 0) === v, m.negate);
+      }
+      case 'conntrack': {
+        const bad = m.states.find((x) => !CT_STATES.has(x));
+        if (bad) return fail(`conntrack state ${bad} is not understood`);
+        const want = new Set(m.states);
+        return neg((s) => {
+          // In raw the packet has no conntrack entry yet: the match sees INVALID.
+          if (s.table === 'raw') return want.has('INVALID');
+          // The first packet of a connection is NEW; DNAT/SNAT once a NAT rule changed it.
+          return want.has('NEW') || (want.has('DNAT') && s.dnat !== undefined) || (want.has('SNAT') && (s.masquerade || s.snat !== undefined));
+        }, m.negate);
+      }
+      case 'statistic': {
+        const p = kernelProbability(m.probability);
+        if (p === undefined) return fail(`probability ${m.probability} is not understood`);
+        cr.probability = (cr.probability ?? 1) * p;
+        return undefined;
+      }
+      case 'recent':
+        if (m.action === 'set') {
+          cr.recentSet.push(m.name);
+          return undefined; // --set always matches (and records the client)
+        }
+        // A new client is in no list: --rcheck / --update / --remove do not match.
+        return () => false;
+      case 'other':
+        return fail(`match not understood (${m.text})`);
+    }
+  }
+
+  private errorFor(cr: CRule, msg: string): RuleError {
+    return this.error(cr.chain, cr, msg);
+  }
+
+  /** The interface netfilter shows a rule at this point of the walk ('' for none). */
+  private interfaceOf(s: State, which: 'in' | 'out'): string | undefined {
+    if (which === 'in') {
+      if (s.hook === 'OUTPUT' || s.hook === 'POSTROUTING') return '';
+      if (s.localOrigin) return 'lo';
+      return this.packet.inInterface;
+    }
+    if (s.hook === 'PREROUTING' || s.hook === 'INPUT') return '';
+    if (s.localOrigin && this.local.has(s.dst)) return 'lo';
+    return this.packet.outInterface;
+  }
+}
+
+function applyMark(mark: number, t: Extract<Target, { kind: 'MARK' }>, fail: (msg: string) => never): number {
+  const pair = parseMarkPair(t.value);
+  if (!pair) fail(`mark ${t.value} is not understood`);
+  const { value, mask } = pair!;
+  switch (t.op) {
+    case 'set-xmark':
+      return ((mark & ~(mask ?? 0xffffffff)) ^ value) >>> 0;
+    case 'set':
+      return ((mark & ~(mask ?? 0xffffffff)) | value) >>> 0;
+    case 'or':
+      return (mark | value) >>> 0;
+    case 'xor':
+      return (mark ^ value) >>> 0;
+    case 'and':
+      return (mark & value) >>> 0;
+  }
+}
+
+function joinNotes(a: string | undefined, b: string): string {
+  return a ? `${a}; ${b}` : b;
+}
+
+/** Merges sorted index lists into one sorted list. */
+function mergeSorted(a: number[], b: number[] | undefined, c: number[] | undefined): number[] {
+  if (!b && !c) return a;
+  const lists = [a, b ?? [], c ?? []].filter((l) => l.length > 0);
+  if (lists.length === 1) return lists[0]!;
+  const out: number[] = [];
+  const pos = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let j = 0; j < lists.length; j++) {
+      const l = lists[j]!;
+      if (pos[j]! < l.length && (best < 0 || l[pos[j]!]! < lists[best]![pos[best]!]!)) best = j;
+    }
+    if (best < 0) return out;
+    out.push(lists[best]![pos[best]!++]!);
+  }
+}
+
+/** Traces one packet through a rule set. */
+export function traceIptables(rs: IptablesRuleset, node: TraceNode, packet: TracePacket, opts?: IptablesTraceOptions): TraceResult {
+  return new IptablesTracer(rs, node, opts).trace(packet);
+}
