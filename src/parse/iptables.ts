@@ -116,6 +116,11 @@ function splitMark(v: string): { value: string; mask?: string } {
   return slash < 0 ? { value: v } : { value: v.slice(0, slash), mask: v.slice(slash + 1) };
 }
 
+const NEGATABLE = new Set([
+  '-p', '--protocol', '-s', '--source', '--src', '-d', '--destination', '--dst', '-i', '--in-interface', '-o', '--out-interface',
+  '--dport', '--destination-port', '--sport', '--source-port', '--src-type', '--dst-type', '--mark', '--ctstate',
+]);
+
 /** Parses the words after "-A CHAIN" into matches and a target. */
 export function parseRuleWords(words: string[], lineNo: number, text: string): Rule {
   const w = new Words(words, lineNo, text);
@@ -132,6 +137,9 @@ export function parseRuleWords(words: string[], lineNo: number, text: string): R
     }
     const neg = negate;
     negate = false;
+    // The IR keeps negation only where it has a field for it; dropping a "!" would silently
+    // turn the rule into its opposite.
+    if (neg && !NEGATABLE.has(word)) w.fail(`"! ${word}" is not supported`);
     switch (word) {
       case '-m':
       case '--match': {
