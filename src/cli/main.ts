@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
+import { traceCommand } from './commands/trace.js';
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     await yargs(argv)
       .scriptName('ktables')
       .command(compileCommand as never)
+      .command(traceCommand as never)
       .demandCommand(1, 'Give a command: compile')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })

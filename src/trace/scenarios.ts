@@ -1,0 +1,120 @@
+// The packets a user cares about for each service port on a node (`ktables trace --all`): from a
+// pod, from the node itself, from outside; to the cluster IP, every NodePort address, every
+// LoadBalancer IP and external IP, and the health-check port. Backend-neutral: it reads the
+// model and yields packets; any tracer answers them.
+import type { NodeContext, ProxyModel, ServicePort } from '../model/types.js';
+import { cidrContains, formatIP, isLoopback, parseCIDR, parseIP } from '../util/ip.js';
+import type { TracePacket, TraceProtocol } from './packet.js';
+
+export interface Scenario {
+  service: string;
+  protocol: TraceProtocol;
+  destination: string;
+  from: string;
+  packet: TracePacket;
+}
+
+// Documentation ranges (RFC 5737 / RFC 3849): nobody's pod or node.
+const EXTERNAL = { ipv4: '203.0.113.2', ipv6: '2001:db8:ffff::2' };
+// Used only when the node context says nothing about the pod network.
+const FALLBACK_POD_CIDR = { ipv4: '10.244.0.0/16', ipv6: 'fd00:10:244::/64' };
+
+/** The k-th address of a CIDR (k = 2: the first one that is neither network nor gateway). */
+function hostIn(cidrText: string, k: number): string | undefined {
+  const c = parseCIDR(cidrText.trim());
+  if (!c) return undefined;
+  const bytes = new Uint8Array(c.ip.bytes);
+  let carry = k;
+  for (let i = 15; i >= 0 && carry > 0; i--) {
+    const v = bytes[i]! + carry;
+    bytes[i] = v & 0xff;
+    carry = v >> 8;
+  }
+  const ip = { family: c.ip.family, bytes };
+  return carry === 0 && cidrContains(c, ip) ? formatIP(ip) : undefined;
+}
+
+const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+
+interface Source {
+  from: string;
+  src: string;
+  inInterface?: string;
+}
+
+export function serviceScenarios(model: ProxyModel): { scenarios: Scenario[]; notes: string[] } {
+  const node = model.node;
+  const fam = node.family;
+  const notes: string[] = [];
+  const familyIPs = node.nodeIPs.filter((ip) => parseIP(ip)?.family === fam);
+  const det = node.localDetector;
+  const interfaceDetector = det.mode === 'BridgeInterface' || det.mode === 'InterfaceNamePrefix';
+  const podInterface = det.mode === 'BridgeInterface' ? det.interfaceName : det.mode === 'InterfaceNamePrefix' ? `${det.interfacePrefix}0` : undefined;
+  // With an interface detector every packet from outside needs an interface too; any name the
+  // detector does not claim will do.
+  const outsideInterface = interfaceDetector ? (podInterface?.startsWith('eth') ? 'ext0' : 'eth0') : undefined;
+  const podCIDR = det.mode === 'ClusterCIDR' || det.mode === 'NodeCIDR' ? det.cidrs[0]! : FALLBACK_POD_CIDR[fam];
+  if (!(det.mode === 'ClusterCIDR' || det.mode === 'NodeCIDR')) notes.push(`pod addresses taken from ${podCIDR} (the node context has no pod CIDR)`);
+  if (familyIPs.length === 0) notes.push('no node IP of this family is known (give --node-ip): no rows from the node or to NodePorts on node addresses');
+  if (interfaceDetector) notes.push(`pods send on ${podInterface}, everything else arrives on ${outsideInterface}`);
+
+  const withIface = (s: Source, iface: string | undefined): Source => (iface ? { ...s, inInterface: iface } : s);
+
+  const scenarios: Scenario[] = [];
+  for (const sp of model.servicePorts) {
+    const protocol = sp.protocol.toLowerCase() as TraceProtocol;
+    const pod = withIface({ from: '', src: podAddress(sp, node, podCIDR) }, podInterface);
+    pod.from = `pod ${pod.src}`;
+    const ext = withIface({ from: `external ${EXTERNAL[fam]}`, src: EXTERNAL[fam] }, outsideInterface);
+    const self: Source[] = familyIPs.length > 0 ? [{ from: `node ${familyIPs[0]}`, src: familyIPs[0]! }] : [];
+    const everyone = [pod, ...self, ext];
+    const add = (destination: string, dst: string, dport: number, sources: Source[], proto: TraceProtocol = protocol) => {
+      for (const s of sources) {
+        const packet: TracePacket = { src: s.src, dst, dport, protocol: proto };
+        if (s.inInterface) packet.inInterface = s.inInterface;
+        scenarios.push({ service: sp.displayName, protocol: proto, destination, from: s.from, packet });
+      }
+    };
+
+    add(`cluster IP ${hostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
+    for (const ip of sp.externalIPs) add(`external IP ${hostPort(ip, sp.port)}`, ip, sp.port, everyone);
+    for (const ip of sp.loadBalancerVIPs) {
+      const sources = [...everyone];
+      const range = sp.loadBalancerSourceRanges[0];
+      const inside = range ? hostIn(range, 2) : undefined;
+      if (inside && !sources.some((s) => s.src === inside) && !familyIPs.includes(inside)) {
+        sources.push(withIface({ from: `external ${inside} (in ${range})`, src: inside }, outsideInterface));
+      }
+      add(`LoadBalancer ${hostPort(ip, sp.port)}`, ip, sp.port, sources);
+    }
+    if (sp.nodePort !== 0) {
+      for (const ip of nodePortAddresses(node, familyIPs)) {
+        const lo = isLoopback(parseIP(ip)!);
+        add(`NodePort ${hostPort(ip, sp.nodePort)}`, ip, sp.nodePort, lo ? [{ from: 'localhost', src: ip }] : everyone);
+      }
+    }
+    if (sp.healthCheckNodePort !== 0 && familyIPs.length > 0) {
+      add(`health check ${hostPort(familyIPs[0]!, sp.healthCheckNodePort)}`, familyIPs[0]!, sp.healthCheckNodePort, [ext], 'tcp');
+    }
+  }
+  return { scenarios, notes };
+}
+
+/** Where NodePorts answer: every node address (and IPv4 localhost), or the configured ones. */
+function nodePortAddresses(node: NodeContext, familyIPs: string[]): string[] {
+  if (node.nodePorts.matchAll) return node.family === 'ipv4' ? [...familyIPs, '127.0.0.1'] : familyIPs;
+  return node.nodePorts.addresses.filter((ip) => {
+    const p = parseIP(ip);
+    return p?.family === node.family && (!isLoopback(p) || node.family === 'ipv4');
+  });
+}
+
+/** A pod address that is not one of the service's endpoints (that would be the hairpin case). */
+function podAddress(sp: ServicePort, node: NodeContext, cidr: string): string {
+  const taken = new Set([...sp.endpoints.map((e) => e.ip), ...node.nodeIPs, sp.clusterIP]);
+  for (let k = 2; k < 300; k++) {
+    const ip = hostIn(cidr, k);
+    if (ip && !taken.has(ip)) return ip;
+  }
+  return hostIn(cidr, 2) ?? cidr.split('/')[0]!;
+}
