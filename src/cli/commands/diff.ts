@@ -1,0 +1,150 @@
+import { statSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { compileIptables } from '../../backends/iptables/compile.js';
+import { loadInventory } from '../../input/load.js';
+import { buildModel } from '../../model/build.js';
+import type { ProxyOptions } from '../../model/options.js';
+import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare.js';
+import { formatJson } from '../../diff/format/json.js';
+import { formatMarkdown } from '../../diff/format/markdown.js';
+import { formatText } from '../../diff/format/text.js';
+import { compiledIptablesSide, detectRules, familyOfRules, newReadContext, nftablesSide, rulesSide, type ReadContext } from '../../diff/sides.js';
+import type { Backend, DiffSide } from '../../diff/types.js';
+import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
+import { readStdin, readTextFile, writeOutput } from '../io.js';
+import { loadModel, previousNatChains } from '../pipeline.js';
+
+interface Args extends CompileFlags {
+  old: string;
+  new: string;
+  format: 'text' | 'json' | 'markdown';
+  stat?: boolean;
+  'exit-code'?: boolean;
+  color: 'auto' | 'always' | 'never';
+  context: number;
+  output?: string;
+  verbose?: boolean;
+}
+
+interface Input {
+  arg: string;
+  /** The text, unless the side is a directory of manifests. */
+  text?: string;
+  rules?: Backend;
+}
+
+const EPILOG = `Each side is a rule file or manifests, told apart by content: a file whose first line that is not
+blank or a # comment starts with '*' is iptables-save / iptables-restore text; one starting with
+'table', 'add', 'flush' or 'delete' is nftables; anything else (and any directory) is Service and
+EndpointSlice manifests, compiled with the flags above for both sides. '-' reads one side from stdin.
+
+Chain order, rule spelling (/32, option order, probability digits, MARK forms), comments and the
+hashed names of per-service chains are not differences; rule order within a chain is.
+
+Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).`;
+
+function readInput(arg: string): Input {
+  if (arg === '-') {
+    const text = readStdin();
+    return { arg, text, rules: detectRules(text) };
+  }
+  let dir = false;
+  try {
+    dir = statSync(arg).isDirectory();
+  } catch {
+    // readTextFile reports a missing file the usual way.
+  }
+  if (dir) return { arg };
+  const text = readTextFile(arg);
+  return { arg, text, rules: detectRules(text) };
+}
+
+function wantColor(choice: Args['color'], output: string | undefined): boolean {
+  if (choice === 'always') return true;
+  if (choice === 'never' || (output && output !== '-')) return false;
+  const noColor = process.env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return false;
+  return !!process.stdout.isTTY && process.env['TERM'] !== 'dumb';
+}
+
+export const diffCommand = {
+  command: 'diff <old> <new>',
+  describe: "Say what changes in a node's rules, per service port: in words, then as rule diffs",
+  builder: (y: Argv) =>
+    withCompileFlags(
+      y
+        .positional('old', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
+        .positional('new', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
+        .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', describe: 'Output format (json: docs/diff-json.md)' })
+        .option('stat', { type: 'boolean', describe: 'Only counts per service port and totals (rules, chains, endpoints)' })
+        .option('exit-code', { type: 'boolean', describe: 'Exit 1 when there are differences, 0 when none' })
+        .option('color', { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', describe: 'Colour text output (auto: on a terminal, unless NO_COLOR is set)' })
+        .option('context', { alias: 'U', type: 'number', default: 3, describe: 'Unchanged rules shown around each change' })
+        .option('output', { alias: 'o', type: 'string', describe: 'Write to FILE (atomically) instead of stdout' })
+        .option('verbose', { type: 'boolean', describe: 'Say what was skipped while compiling manifests' })
+        .epilog(EPILOG),
+    ),
+  handler: (argv: Args) => {
+    if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
+    if (!Number.isInteger(argv.context) || argv.context < 0) throw new UsageError('--context must be a whole number');
+    const inputs = [readInput(argv.old), readInput(argv.new)] as const;
+    const opts = optionsFor(argv, inputs);
+    const ctx = newReadContext();
+    const notes: string[] = [];
+    const sides = inputs.map((input) => sideOf(input, opts, argv, ctx, notes));
+    if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
+    const info = inputs.map((input, i): SideInfo => ({
+      source: input.arg,
+      input: input.rules === 'iptables' ? 'iptables-rules' : input.rules === 'nftables' ? 'nftables-rules' : 'manifests',
+      backend: sides[i]!.backend,
+      family: sides[i]!.family,
+    }));
+    const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context });
+    writeOutput(render(result, argv), argv.output);
+    if (argv['exit-code'] && !result.identical) process.exitCode = 1;
+  },
+};
+
+function render(r: DiffResult, argv: Args): string {
+  const stat = !!argv.stat;
+  if (argv.format === 'json') return formatJson(r, { stat });
+  if (argv.format === 'markdown') return formatMarkdown(r, { stat });
+  return formatText(r, { stat, color: wantColor(argv.color, argv.output) });
+}
+
+/**
+ * The compile options for the manifest sides. A rule file fixes the proxy mode and IP family
+ * of the node it came from; unless the flags say otherwise, manifests are compiled to match.
+ */
+function optionsFor(argv: Args, inputs: readonly Input[]): ProxyOptions {
+  const kinds = [...new Set(inputs.map((i) => i.rules).filter((k): k is Backend => k !== undefined))];
+  if (kinds.length > 1) throw new UsageError(`${argv.old} holds ${inputs[0]!.rules} rules and ${argv.new} ${inputs[1]!.rules} rules: compare rule sets of one proxy mode`);
+  const mode = kinds[0];
+  if (mode && argv['proxy-mode'] && argv['proxy-mode'] !== mode) {
+    const which = inputs.find((i) => i.rules === mode)!.arg;
+    throw new UsageError(`${which} holds ${mode} rules but --proxy-mode is ${argv['proxy-mode']}`);
+  }
+  const ruled = inputs.find((i) => i.rules !== undefined && i.text !== undefined);
+  const family = ruled ? familyOfRules(ruled.rules!, ruled.text!) : undefined;
+  const flags: CompileFlags = { ...argv };
+  if (mode && !argv['proxy-mode']) flags['proxy-mode'] = mode;
+  if (family && !argv['ip-family']) flags['ip-family'] = family;
+  return proxyOptions(flags);
+}
+
+function sideOf(input: Input, opts: ProxyOptions, argv: Args, ctx: ReadContext, notes: string[]): DiffSide {
+  if (input.rules) return rulesSide(input.rules, input.text!, ctx);
+  // Manifests: the same stages as `ktables compile`.
+  const compiled =
+    input.arg === '-'
+      ? (() => {
+          const inv = loadInventory(['-'], () => input.text ?? '');
+          const n: string[] = [...inv.notes];
+          return { model: buildModel(inv, opts, n), notes: n };
+        })()
+      : loadModel([input.arg], opts);
+  notes.push(...compiled.notes);
+  if (opts.proxyMode !== 'iptables') return nftablesSide();
+  return compiledIptablesSide(compileIptables(compiled.model, { previousNatChains: previousNatChains(argv['previous-rules']) }));
+}

@@ -1,0 +1,201 @@
+// Two DiffSides → what differs: per service port (status, changes in words, rule diffs per
+// chain, counts) and node-wide. A service port differs when any of its chains' key sequences
+// differ; chain order never matters, rule order within a chain does.
+import { diffKeys, hunks, type Hunk } from './unified.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import { describeNodeWide, describeService, type Change } from './words.js';
+
+export type { Change } from './words.js';
+
+export interface ChainDiff {
+  id: string;
+  table: string;
+  /** The chain's name on each side; null where a chain of its own has no rules. */
+  oldName: string | null;
+  newName: string | null;
+  label?: string;
+  status: 'added' | 'removed' | 'changed';
+  /** A chain of its own (counted in chain statistics), not a slice of a shared chain. */
+  owned: boolean;
+  rulesAdded: number;
+  rulesRemoved: number;
+  hunks: Hunk[];
+}
+
+export interface Stat {
+  rulesAdded: number;
+  rulesRemoved: number;
+  chainsAdded: number;
+  chainsRemoved: number;
+  endpointsAdded: number;
+  endpointsRemoved: number;
+}
+
+export interface ServiceDiff {
+  name: string;
+  /** TCP/UDP/SCTP, "" when unknown. */
+  protocol: string;
+  status: 'added' | 'removed' | 'changed';
+  changes: Change[];
+  old: ServiceSummary | null;
+  new: ServiceSummary | null;
+  chains: ChainDiff[];
+  stat: Stat;
+}
+
+export interface NodeWideDiff {
+  changes: Change[];
+  chains: ChainDiff[];
+  stat: Stat;
+}
+
+export interface SideInfo {
+  /** The path given (`-` for stdin). */
+  source: string;
+  input: 'iptables-rules' | 'nftables-rules' | 'manifests';
+  backend: DiffSide['backend'];
+  family: DiffSide['family'];
+}
+
+export interface DiffResult {
+  old: SideInfo;
+  new: SideInfo;
+  /** No semantic difference at all. */
+  identical: boolean;
+  /** Only the service ports that differ, by name. */
+  services: ServiceDiff[];
+  nodeWide: NodeWideDiff;
+  totals: Stat & { servicePorts: { compared: number; added: number; removed: number; changed: number; unchanged: number } };
+  notes: { old: string[]; new: string[] };
+}
+
+export interface CompareOptions {
+  /** Unchanged lines around each change in a hunk. */
+  context: number;
+}
+
+const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
+
+function sameKeys(a: ChainView | undefined, b: ChainView | undefined): boolean {
+  const x = a?.keys ?? [];
+  const y = b?.keys ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function byRank(a: ChainView, b: ChainView): number {
+  return a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Chain-by-chain diff of two lists of chain views, matched by id. */
+export function diffChains(oldChains: ChainView[], newChains: ChainView[], opts: CompareOptions): ChainDiff[] {
+  const olds = new Map(oldChains.map((c) => [c.id, c]));
+  const news = new Map(newChains.map((c) => [c.id, c]));
+  const all = [...new Map([...oldChains, ...newChains].map((c) => [c.id, c])).values()].sort(byRank);
+  const out: ChainDiff[] = [];
+  for (const ref of all) {
+    const o = olds.get(ref.id);
+    const n = news.get(ref.id);
+    if (sameKeys(o, n)) continue;
+    const edits = diffKeys(o?.keys ?? [], n?.keys ?? []);
+    const oldText = (i: number) => o!.text(i);
+    const newText = (i: number) => n!.text(i);
+    const d: ChainDiff = {
+      id: ref.id,
+      table: ref.table,
+      // A slice of a shared chain has no rules on one side, but the chain itself is there.
+      oldName: o && o.keys.length > 0 ? o.name : ref.owned ? null : ref.name,
+      newName: n && n.keys.length > 0 ? n.name : ref.owned ? null : ref.name,
+      status: !o || o.keys.length === 0 ? 'added' : !n || n.keys.length === 0 ? 'removed' : 'changed',
+      owned: ref.owned,
+      rulesAdded: edits.filter((e) => e.op === '+').length,
+      rulesRemoved: edits.filter((e) => e.op === '-').length,
+      hunks: hunks(edits, oldText, newText, opts.context),
+    };
+    const label = n?.label ?? o?.label;
+    if (label) d.label = label;
+    out.push(d);
+  }
+  return out;
+}
+
+function chainStat(chains: ChainDiff[]): Stat {
+  const s = zero();
+  for (const c of chains) {
+    s.rulesAdded += c.rulesAdded;
+    s.rulesRemoved += c.rulesRemoved;
+    if (c.owned && c.status === 'added') s.chainsAdded++;
+    if (c.owned && c.status === 'removed') s.chainsRemoved++;
+  }
+  return s;
+}
+
+function endpointCounts(o: ServiceSummary | null, n: ServiceSummary | null): { added: number; removed: number } {
+  const a = new Set((o?.endpoints ?? []).map((e) => e.address));
+  const b = new Set((n?.endpoints ?? []).map((e) => e.address));
+  let added = 0;
+  let removed = 0;
+  for (const x of b) if (!a.has(x)) added++;
+  for (const x of a) if (!b.has(x)) removed++;
+  return { added, removed };
+}
+
+function compareService(name: string, o: ServiceView | undefined, n: ServiceView | undefined, opts: CompareOptions): ServiceDiff | undefined {
+  const chains = diffChains(o?.chains ?? [], n?.chains ?? [], opts);
+  if (chains.length === 0) return undefined;
+  const oldSummary = o && o.chains.length > 0 ? o.summary() : null;
+  const newSummary = n && n.chains.length > 0 ? n.summary() : null;
+  const status = !oldSummary ? 'added' : !newSummary ? 'removed' : 'changed';
+  const stat = chainStat(chains);
+  const eps = endpointCounts(oldSummary, newSummary);
+  stat.endpointsAdded = eps.added;
+  stat.endpointsRemoved = eps.removed;
+  return {
+    name,
+    protocol: (newSummary ?? oldSummary)?.protocol ?? '',
+    status,
+    changes: describeService(oldSummary, newSummary, chains),
+    old: oldSummary,
+    new: newSummary,
+    chains,
+    stat,
+  };
+}
+
+export function compareSides(oldSide: DiffSide, newSide: DiffSide, info: { old: SideInfo; new: SideInfo }, opts: CompareOptions): DiffResult {
+  const names = [...new Set([...oldSide.services.keys(), ...newSide.services.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const services: ServiceDiff[] = [];
+  const totals = { ...zero(), servicePorts: { compared: names.length, added: 0, removed: 0, changed: 0, unchanged: 0 } };
+  for (const name of names) {
+    const d = compareService(name, oldSide.services.get(name), newSide.services.get(name), opts);
+    if (!d) {
+      totals.servicePorts.unchanged++;
+      continue;
+    }
+    services.push(d);
+    totals.servicePorts[d.status]++;
+    add(totals, d.stat);
+  }
+  const nodeChains = diffChains(oldSide.nodeWide, newSide.nodeWide, opts);
+  const nodeWide: NodeWideDiff = { changes: describeNodeWide(nodeChains), chains: nodeChains, stat: chainStat(nodeChains) };
+  add(totals, nodeWide.stat);
+  return {
+    old: info.old,
+    new: info.new,
+    identical: services.length === 0 && nodeChains.length === 0,
+    services,
+    nodeWide,
+    totals,
+    notes: { old: oldSide.notes, new: newSide.notes },
+  };
+}
+
+function add(into: Stat, s: Stat): void {
+  into.rulesAdded += s.rulesAdded;
+  into.rulesRemoved += s.rulesRemoved;
+  into.chainsAdded += s.chainsAdded;
+  into.chainsRemoved += s.chainsRemoved;
+  into.endpointsAdded += s.endpointsAdded;
+  into.endpointsRemoved += s.endpointsRemoved;
+}

@@ -1,0 +1,64 @@
+// Turning an input into a DiffSide: which kind of rules a text holds, and the adapter for each
+// backend. This is where the nftables IR plugs in (see nftablesSide below).
+import { UsageError } from '../errors.js';
+import type { IptablesRuleset } from '../ir/iptables.js';
+import { guessIptablesFamily } from '../parse/iptables.js';
+import { iptablesSide } from './iptables.js';
+import { readIptablesRules, type RuleCache } from './read-iptables.js';
+import type { Backend, DiffSide } from './types.js';
+
+/**
+ * The kind of rule set a text holds, by its first line that is neither blank nor a `#`
+ * comment: `*table` is iptables-save / iptables-restore text; `table ...` (nft list ruleset)
+ * or `add ...` / `flush ...` / `delete ...` / `create ...` (nft -f input, knftables' dump) is
+ * nftables. Anything else (YAML, JSON) is not a rule set.
+ */
+export function detectRules(text: string): Backend | undefined {
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) return 'iptables';
+    if (/^(table|add|flush|delete|create|destroy)\s/.test(line)) return 'nftables';
+    return undefined;
+  }
+  return undefined;
+}
+
+/** State shared by the two sides of one diff, so identical lines are read only once. */
+export interface ReadContext {
+  iptables: RuleCache;
+}
+
+export function newReadContext(): ReadContext {
+  return { iptables: new Map() };
+}
+
+export function familyOfRules(kind: Backend, text: string): 'ipv4' | 'ipv6' {
+  if (kind === 'iptables') return guessIptablesFamily(text);
+  return /^\s*(add\s+)?table\s+ip6\s/m.test(text) ? 'ipv6' : 'ipv4';
+}
+
+export function rulesSide(kind: Backend, text: string, ctx: ReadContext): DiffSide {
+  if (kind === 'iptables') return iptablesSide(readIptablesRules(text, familyOfRules(kind, text), ctx.iptables));
+  return nftablesSide();
+}
+
+export function compiledIptablesSide(rs: IptablesRuleset): DiffSide {
+  return iptablesSide(rs);
+}
+
+/**
+ * Extension point for nftables: an adapter from the nftables IR (src/ir/nftables.ts, read by
+ * src/parse/nftables.ts or built by src/backends/nftables) to a DiffSide, mapping
+ * service-HASH-ns/name/proto/port, endpoint-HASH-..., external-/firewall- chains and the
+ * service-ips / service-nodeports / no-endpoint-* / firewall-ips elements to service ports
+ * (element order is not a difference: sort each service's elements). compare.ts and the
+ * formats need nothing else.
+ */
+export function nftablesSide(): never {
+  throw new UsageError('diff of nftables rule sets is not available in this build yet (iptables only)');
+}
