@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
 import { traceCommand } from './commands/trace.js';
+import { diffCommand } from './commands/diff.js';
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
       .scriptName('ktables')
       .command(compileCommand as never)
       .command(traceCommand as never)
+      .command(diffCommand as never)
       .demandCommand(1, 'Give a command: compile')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })
