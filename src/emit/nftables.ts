@@ -3,7 +3,6 @@
 // elements of sets then maps, each set's lines sorted bytewise). That order puts every object
 // before its users, so `nft -f` loads the file as one transaction.
 import type { Chain, Element, Expr, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
-import { compareBytes } from '../ir/nftables.js';
 
 /** A double-quoted nft string (Go's %q, which is what knftables writes, for printable text). */
 export function quote(text: string): string {
@@ -80,10 +79,11 @@ export function formatVerdict(v: Verdict): string {
 
 /** The rule as nft reads it (after `add rule FAMILY TABLE CHAIN`). */
 export function formatRule(rule: Rule): string {
-  const parts = rule.exprs.map(formatExpr);
-  if (rule.verdict) parts.push(formatVerdict(rule.verdict));
-  if (rule.comment !== undefined) parts.push(`comment ${quote(rule.comment)}`);
-  return parts.join(' ');
+  let s = '';
+  for (const e of rule.exprs) s += (s === '' ? '' : ' ') + formatExpr(e);
+  if (rule.verdict) s += (s === '' ? '' : ' ') + formatVerdict(rule.verdict);
+  if (rule.comment !== undefined) s += (s === '' ? '' : ' ') + `comment ${quote(rule.comment)}`;
+  return s;
 }
 
 function chainLine(prefix: string, c: Chain): string {
@@ -114,32 +114,38 @@ export function formatElement(e: Element): string {
   return `${s} }`;
 }
 
-const byName = <T extends { name: string }>(a: T, b: T) => compareBytes(a.name, b.name);
+/** By name in byte order (names are ASCII, so the native string order is byte order). */
+function byName<T extends { name: string }>(items: T[]): T[] {
+  const index = new Map(items.map((i) => [i.name, i]));
+  return [...index.keys()].sort().map((n) => index.get(n)!);
+}
 
-function emitTable(t: Table, out: string[]): void {
+function emitTable(t: Table): string {
   const prefix = `${t.family} ${t.name}`;
-  out.push(t.comment !== undefined ? `add table ${prefix} { comment ${quote(t.comment)} ; }` : `add table ${prefix}`);
-  const chains = [...t.chains].sort(byName);
-  const sets = t.sets.filter((s) => s.kind === 'set').sort(byName);
-  const maps = t.sets.filter((s) => s.kind === 'map').sort(byName);
-  for (const c of chains) out.push(chainLine(prefix, c));
-  for (const s of sets) out.push(setLine(prefix, s));
-  for (const m of maps) out.push(setLine(prefix, m));
+  // One growing string: V8 joins the pieces once, when the text is written.
+  let out = t.comment !== undefined ? `add table ${prefix} { comment ${quote(t.comment)} ; }\n` : `add table ${prefix}\n`;
+  const chains = byName(t.chains);
+  const sets = byName(t.sets.filter((s) => s.kind === 'set'));
+  const maps = byName(t.sets.filter((s) => s.kind === 'map'));
+  for (const c of chains) out += chainLine(prefix, c) + '\n';
+  for (const s of sets) out += setLine(prefix, s) + '\n';
+  for (const m of maps) out += setLine(prefix, m) + '\n';
   for (const c of chains) {
     const head = `add rule ${prefix} ${c.name} `;
-    for (const r of c.rules) out.push(head + formatRule(r));
+    for (const r of c.rules) out += head + formatRule(r) + '\n';
   }
   for (const s of [...sets, ...maps]) {
     const head = `add element ${prefix} ${s.name} `;
-    const lines = s.elements.map((e) => head + formatElement(e));
-    lines.sort(compareBytes);
-    for (const l of lines) out.push(l);
+    // Every line shares the head, so sorting the elements' text sorts the lines.
+    const lines = s.elements.map(formatElement).sort();
+    for (const l of lines) out += head + l + '\n';
   }
+  return out;
 }
 
 /** The whole rule set as `nft -f` input, one command per line. */
 export function emitNftables(rs: NftRuleset): string {
-  const out: string[] = [];
-  for (const t of rs.tables) emitTable(t, out);
-  return out.join('\n') + '\n';
+  let out = '';
+  for (const t of rs.tables) out += emitTable(t);
+  return out;
 }

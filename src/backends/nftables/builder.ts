@@ -19,8 +19,12 @@ export class TableBuilder {
   ) {}
 
   /** Creates the chain unless it exists (kube-proxy's ensureChain). */
-  chain(name: string, extra: Pick<Chain, 'base' | 'comment'> = {}): void {
-    if (!this.chains.has(name)) this.chains.set(name, { name, ...extra, rules: [] });
+  chain(name: string, extra?: Pick<Chain, 'base' | 'comment'>): void {
+    if (this.chains.has(name)) return;
+    const c: Chain = { name, rules: [] };
+    if (extra?.base) c.base = extra.base;
+    if (extra?.comment !== undefined) c.comment = extra.comment;
+    this.chains.set(name, c);
   }
 
   rule(chain: string, exprs: Expr[], verdict?: Verdict, comment?: string): void {

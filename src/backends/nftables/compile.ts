@@ -43,6 +43,12 @@ function contains(range: string, ip: string | undefined): boolean {
   return !!c && !!p && cidrContains(c, p);
 }
 
+// Rules share these: the IR is never mutated once built, and a large cluster has 10^5 of each.
+const MARK_MASQ = jump(MARK_MASQ_CHAIN);
+const FROM_LOCAL = fibLocal('saddr');
+const L4PROTO: Record<string, Expr> = {};
+const l4proto = (p: string): Expr => (L4PROTO[p] ??= { kind: 'l4proto', protocol: p });
+
 class Compiler {
   private readonly node: NodeContext;
   private readonly l3: L3;
@@ -126,19 +132,19 @@ class Compiler {
     // Internal traffic: masquerade what does not come from a local pod.
     if (hasInternal) {
       const toClusterIP = addr(l3, 'daddr', sp.clusterIP);
-      if (node.masqueradeAll) b.rule(internalChain, [toClusterIP], jump(MARK_MASQ_CHAIN));
-      else if (this.ifNotLocal) b.rule(internalChain, [toClusterIP, this.ifNotLocal], jump(MARK_MASQ_CHAIN));
+      if (node.masqueradeAll) b.rule(internalChain, [toClusterIP], MARK_MASQ);
+      else if (this.ifNotLocal) b.rule(internalChain, [toClusterIP, this.ifNotLocal], MARK_MASQ);
     }
 
     if (usesExternalChain) {
       if (!sp.externalPolicyLocal) {
         // Endpoints may be on other nodes: masquerade so replies come back through us.
-        b.rule(names.external, [], jump(MARK_MASQ_CHAIN));
+        b.rule(names.external, [], MARK_MASQ);
       } else {
         // Pods and the node itself reach the service as if from inside, whatever the policy.
         if (this.ifLocal) b.rule(names.external, [this.ifLocal], goto(names.service), 'short-circuit pod traffic');
-        b.rule(names.external, [fibLocal('saddr')], jump(MARK_MASQ_CHAIN), 'masquerade local traffic');
-        b.rule(names.external, [fibLocal('saddr')], goto(names.service), 'short-circuit local traffic');
+        b.rule(names.external, [FROM_LOCAL], MARK_MASQ, 'masquerade local traffic');
+        b.rule(names.external, [FROM_LOCAL], goto(names.service), 'short-circuit local traffic');
       }
       if (hasExternal) b.rule(names.external, [], goto(externalPolicyChain));
     }
@@ -161,9 +167,9 @@ class Compiler {
     for (const ep of sel.allReachable) {
       const n = epOf(ep);
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      b.rule(n.chain, [addr(l3, 'saddr', ep.ip)], jump(MARK_MASQ_CHAIN));
+      b.rule(n.chain, [addr(l3, 'saddr', ep.ip)], MARK_MASQ);
       if (sp.sessionAffinity) b.rule(n.chain, [{ kind: 'setUpdate', set: n.affinitySet, l3, field: 'saddr' }]);
-      b.rule(n.chain, [{ kind: 'l4proto', protocol: proto }], { kind: 'dnat', to: ep.address });
+      b.rule(n.chain, [l4proto(proto)], { kind: 'dnat', to: ep.address });
     }
   }
 
