@@ -1,0 +1,553 @@
+// Walks a packet through nft rules the way the kernel does: the base chains of each netfilter
+// hook in priority order, a routing decision after the prerouting (or output) hook, and the
+// postrouting hook for packets that leave. A packet from one of the node's own addresses starts
+// in the output hook and, if its destination is local, loops back through prerouting and input
+// without consulting the nat chains again (its NAT binding already exists). Every connection is
+// new (first packet). `numgen random` opens one branch per entry; each branch is walked to its
+// end, so the result lists every endpoint with its probability.
+//
+// Only tables named kube-proxy are walked: other tables on a node (iptables-nft's, a CNI's) are
+// not kube-proxy's rules and are listed in the notes as ignored.
+import { RuleError, UsageError } from '../errors.js';
+import type { Chain, Element, Expr, Hook, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
+import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
+import { formatRule, formatSimpleVerdict } from '../emit/nftables.js';
+import { cidrContains, formatIP, parseCIDR, parseIP, type IP } from '../util/ip.js';
+import {
+  LocalAddresses,
+  endpointsOf,
+  entryOf,
+  joinVerdict,
+  packetProblem,
+  type BranchOutcome,
+  type TraceBranch,
+  type TraceNode,
+  type TracePacket,
+  type TraceResult,
+  type TraceStep,
+} from './packet.js';
+
+const PROTO_NUMBERS: Record<string, string> = { '6': 'tcp', '17': 'udp', '132': 'sctp' };
+
+function protoName(p: string): string {
+  return PROTO_NUMBERS[p] ?? p;
+}
+
+/** The elements of one set or map, indexed for lookups by packet values. */
+class SetIndex {
+  private readonly exact = new Map<string, Element>();
+  private readonly intervals: { parts: ((v: string) => boolean)[]; el: Element }[] = [];
+
+  constructor(readonly set: NftSet) {
+    for (const el of set.elements) {
+      const parts = el.key.map((k, i) => this.part(k, set.keyType[i] ?? ''));
+      if (parts.every((p) => typeof p === 'string')) this.exact.set((parts as string[]).join(' . '), el);
+      else this.intervals.push({ parts: parts.map((p) => (typeof p === 'string' ? (v: string) => v === p : p)), el });
+    }
+  }
+
+  /** A key part as a canonical string, or a predicate for intervals (CIDRs, ranges). */
+  private part(text: string, type: string): string | ((v: string) => boolean) {
+    if (type === 'ipv4_addr' || type === 'ipv6_addr') {
+      if (text.includes('/')) {
+        const c = parseCIDR(text);
+        return (v) => !!c && cidrContains(c, parseIP(v)!);
+      }
+      if (text.includes('-')) {
+        const [lo, hi] = text.split('-').map((s) => parseIP(s));
+        return (v) => !!lo && !!hi && between(parseIP(v)!, lo, hi);
+      }
+      const ip = parseIP(text);
+      return ip ? formatIP(ip) : text;
+    }
+    if (type === 'inet_proto') return protoName(text);
+    if (type === 'inet_service' && text.includes('-')) {
+      const [lo, hi] = text.split('-').map(Number);
+      return (v) => Number(v) >= lo! && Number(v) <= hi!;
+    }
+    return text;
+  }
+
+  lookup(values: string[]): Element | undefined {
+    const hit = this.exact.get(values.join(' . '));
+    if (hit) return hit;
+    return this.intervals.find((i) => i.parts.every((p, k) => p(values[k]!)))?.el;
+  }
+}
+
+function between(ip: IP, lo: IP, hi: IP): boolean {
+  for (let k = 0; k < 16; k++) {
+    if (ip.bytes[k]! < lo.bytes[k]!) return false;
+    if (ip.bytes[k]! > lo.bytes[k]!) break;
+  }
+  for (let k = 0; k < 16; k++) {
+    if (ip.bytes[k]! > hi.bytes[k]!) return false;
+    if (ip.bytes[k]! < hi.bytes[k]!) break;
+  }
+  return true;
+}
+
+/** An address, CIDR or range as written in a rule, as a predicate on addresses. */
+function addressMatcher(text: string): (ip: IP) => boolean {
+  if (text.includes('/')) {
+    const c = parseCIDR(text);
+    if (!c) throw new RuleError(`not a CIDR: ${text}`);
+    return (ip) => cidrContains(c, ip);
+  }
+  if (text.includes('-') && !text.includes(':')) {
+    const [lo, hi] = text.split('-').map((s) => parseIP(s));
+    if (!lo || !hi) throw new RuleError(`not an address range: ${text}`);
+    return (ip) => between(ip, lo, hi);
+  }
+  const want = parseIP(text);
+  if (!want) throw new RuleError(`not an IP address: ${text}`);
+  const canonical = formatIP(want);
+  return (ip) => ip.family === want.family && formatIP(ip) === canonical;
+}
+
+function markNumber(text: string): number {
+  const n = text.startsWith('0x') ? Number.parseInt(text.slice(2), 16) : Number(text);
+  if (!Number.isFinite(n)) throw new RuleError(`not a mark value: ${text}`);
+  return n >>> 0;
+}
+
+/** The tables a packet of this family passes, indexed. */
+interface Indexed {
+  table: Table;
+  label: string; // "ip kube-proxy"
+  chains: Map<string, Chain>;
+  sets: Map<string, SetIndex>;
+}
+
+interface HookChain {
+  t: Indexed;
+  chain: Chain;
+}
+
+const MAX_BRANCHES = 100_000;
+
+const HOOK_NAMES: Record<string, string> = { prerouting: 'PREROUTING', input: 'INPUT', forward: 'FORWARD', output: 'OUTPUT', postrouting: 'POSTROUTING' };
+
+/** What a chain evaluation ended in. */
+type Outcome = { kind: 'return' } | { kind: 'accept' | 'drop' | 'reject'; explicit: boolean };
+
+interface Decision {
+  mod: number;
+}
+
+/** The packet as it changes on its way. */
+interface State {
+  src: IP;
+  dst: IP;
+  dport: number;
+  mark: number;
+  dnat?: string;
+  masquerade: boolean;
+  accepted: boolean; // an explicit accept verdict decided somewhere
+  iif: string | undefined;
+  updates: string[];
+}
+
+interface RawStep extends Omit<TraceStep, 'probability' | 'depth'> {
+  level: number; // decisions taken before this step
+}
+
+interface Run {
+  steps: RawStep[];
+  decisions: Decision[];
+  branch: Omit<TraceBranch, 'probability' | 'steps'>;
+}
+
+class Walker {
+  readonly steps: RawStep[] = [];
+  readonly decisions: Decision[] = [];
+  private readonly state: State;
+  private hook = '';
+  private baseType = '';
+  private depth = 0;
+
+  constructor(
+    private readonly hooks: Map<string, HookChain[]>,
+    private readonly packet: TracePacket,
+    private readonly local: LocalAddresses,
+    private readonly choices: number[],
+    private readonly notes: Set<string>,
+  ) {
+    this.state = {
+      src: parseIP(packet.src)!,
+      dst: parseIP(packet.dst)!,
+      dport: packet.dport,
+      mark: 0,
+      masquerade: false,
+      accepted: false,
+      iif: packet.inInterface,
+      updates: [],
+    };
+  }
+
+  walk(): Run {
+    const s = this.state;
+    let delivery: TraceBranch['delivery'];
+    let dropped: Outcome | undefined;
+    if (entryOf(this.local, s.src) === 'OUTPUT') {
+      s.iif = '';
+      dropped = this.runHook('output', true);
+      if (!dropped) dropped = this.runHook('postrouting', true);
+      if (!dropped && this.local.has(s.dst)) {
+        // Sent to itself: back in through loopback, past the filter chains only.
+        this.route(`to local address ${formatIP(s.dst)}: looped back through lo (NAT already decided)`);
+        s.iif = 'lo';
+        dropped = this.runHook('prerouting', false);
+        if (!dropped) dropped = this.runHook('input', false);
+        delivery = 'local';
+      } else delivery = 'out';
+    } else {
+      dropped = this.runHook('prerouting', true);
+      if (!dropped) {
+        if (this.local.has(s.dst)) {
+          this.route(`to local address ${formatIP(s.dst)}: input`);
+          dropped = this.runHook('input', true);
+          delivery = 'local';
+        } else {
+          this.route(`to ${formatIP(s.dst)}, not a local address: forward`);
+          dropped = this.runHook('forward', true);
+          if (!dropped) dropped = this.runHook('postrouting', true);
+          delivery = 'forward';
+        }
+      }
+    }
+    let outcome: BranchOutcome;
+    if (dropped) {
+      outcome = dropped.kind === 'reject' ? 'REJECT' : 'DROP';
+      delivery = 'dropped';
+    } else outcome = s.dnat !== undefined ? 'DNAT' : s.accepted ? 'ACCEPT' : 'NONE';
+    const branch: Run['branch'] = {
+      outcome,
+      masquerade: s.masquerade && !dropped,
+      delivery: delivery!,
+      mark: `0x${s.mark.toString(16)}`,
+      recent: s.updates,
+    };
+    if (s.dnat !== undefined) branch.dnat = s.dnat;
+    return { steps: this.steps, decisions: this.decisions, branch };
+  }
+
+  private route(text: string): void {
+    this.steps.push({ kind: 'route', hook: 'routing', table: '', chain: '', text, level: this.decisions.length });
+  }
+
+  /** Runs every base chain of a hook in priority order; returns the outcome if the packet died. */
+  private runHook(hook: Hook, withNat: boolean): Outcome | undefined {
+    this.hook = HOOK_NAMES[hook] ?? hook;
+    for (const { t, chain } of this.hooks.get(hook) ?? []) {
+      if (!withNat && chain.base!.type === 'nat') continue;
+      this.baseType = chain.base!.type;
+      const out = this.runChain(t, chain);
+      if (out.kind === 'drop' || out.kind === 'reject') return out;
+      if (out.kind === 'return') {
+        const policy = chain.base!.policy ?? 'accept';
+        this.step(t, chain, undefined, `policy ${policy}`, 'policy');
+        if (policy === 'drop') return { kind: 'drop', explicit: true };
+      }
+    }
+    return undefined;
+  }
+
+  private step(t: Indexed, chain: Chain, position: number | undefined, text: string, kind: TraceStep['kind'], note?: string, line?: number): void {
+    const s: RawStep = { kind, hook: this.hook, table: t.label, chain: chain.name, text, level: this.decisions.length };
+    if (position !== undefined) s.position = position;
+    if (line !== undefined) s.line = line;
+    if (note !== undefined) s.note = note;
+    this.steps.push(s);
+  }
+
+  private runChain(t: Indexed, chain: Chain): Outcome {
+    if (++this.depth > 64) throw new RuleError(`chain ${chain.name}: jumps nest deeper than 64 levels (a loop?)`);
+    try {
+      for (let i = 0; i < chain.rules.length; i++) {
+        const rule = chain.rules[i]!;
+        const notes: string[] = [];
+        if (!this.matches(t, chain, rule, notes)) continue;
+        let verdict: SimpleVerdict | Verdict | undefined = rule.verdict;
+        if (verdict?.kind === 'vmap') {
+          const values = verdict.key.map((k) => this.keyValue(k));
+          const el = this.mapLookup(t, chain, verdict.map, values);
+          if (!el) continue; // no element: the rule does not decide
+          notes.push(`@${verdict.map} { ${values.join(' . ')} } → ${el.value ? formatSimpleVerdict(el.value) : 'no value'}`);
+          verdict = el.value;
+        } else if (verdict?.kind === 'numgen') {
+          const pick = this.choose(verdict.mod);
+          const entry = verdict.entries.find((e) => e.index === pick);
+          notes.push(`random ${pick + 1} of ${verdict.mod}${entry ? `: ${formatSimpleVerdict(entry.verdict)}` : ': no entry'}`);
+          verdict = entry?.verdict;
+        }
+        this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
+        const out = this.apply(t, chain, rule, verdict);
+        if (out === 'next') continue;
+        return out;
+      }
+      return { kind: 'return' };
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** A matched rule's verdict: 'next' to go on with the following rule. */
+  private apply(t: Indexed, chain: Chain, rule: Rule, v: SimpleVerdict | Verdict | undefined): Outcome | 'next' {
+    if (!v) return 'next';
+    switch (v.kind) {
+      case 'continue':
+        return 'next';
+      case 'return':
+        return { kind: 'return' };
+      case 'accept':
+        this.state.accepted = true;
+        return { kind: 'accept', explicit: true };
+      case 'drop':
+        return { kind: 'drop', explicit: true };
+      case 'reject':
+        return { kind: 'reject', explicit: true };
+      case 'jump':
+      case 'goto': {
+        const target = t.chains.get(v.chain);
+        if (!target) throw new RuleError(`${this.where(chain, rule)}: chain ${v.chain} does not exist`);
+        const out = this.runChain(t, target);
+        if (out.kind !== 'return') return out;
+        // After a goto, falling off the target's end returns past this chain.
+        return v.kind === 'goto' ? out : 'next';
+      }
+      case 'dnat': {
+        this.natOnly(chain, rule);
+        const to = v.to;
+        const m = /^\[(.+)\]:([0-9]+)$/.exec(to) ?? /^([^:]+):([0-9]+)$/.exec(to);
+        const ip = parseIP(m ? m[1]! : to);
+        if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${to}`);
+        this.state.dst = ip;
+        if (m) this.state.dport = Number(m[2]);
+        this.state.dnat = to;
+        return { kind: 'accept', explicit: false };
+      }
+      case 'masquerade':
+        this.natOnly(chain, rule);
+        this.state.masquerade = true;
+        return { kind: 'accept', explicit: false };
+      case 'vmap':
+      case 'numgen':
+        throw new RuleError(`${this.where(chain, rule)}: a verdict map may not hold another verdict map`);
+      case 'other':
+        throw new RuleError(`${this.where(chain, rule)}: cannot trace through ${JSON.stringify(v.text)}`);
+    }
+  }
+
+  private natOnly(chain: Chain, rule: Rule): void {
+    // The kernel refuses NAT outside nat chains: a rule set that has it never loaded.
+    if (this.baseType !== 'nat') throw new RuleError(`${this.where(chain, rule)}: NAT reached from a ${this.baseType} chain`);
+  }
+
+  private where(chain: Chain, rule: Rule): string {
+    return `chain ${chain.name}${rule.source ? ` (line ${rule.source.line})` : ''}`;
+  }
+
+  private choose(mod: number): number {
+    const k = this.decisions.length;
+    this.decisions.push({ mod });
+    return this.choices[k] ?? 0;
+  }
+
+  private keyValue(k: KeyPart): string {
+    switch (k.kind) {
+      case 'addr':
+        return formatIP(k.field === 'saddr' ? this.state.src : this.state.dst);
+      case 'l4proto':
+        return this.packet.protocol;
+      case 'thDport':
+        return String(this.state.dport);
+    }
+  }
+
+  private mapLookup(t: Indexed, chain: Chain, name: string, values: string[]): Element | undefined {
+    const set = t.sets.get(name);
+    if (!set) throw new RuleError(`chain ${chain.name}: set or map ${name} does not exist`);
+    return set.lookup(values);
+  }
+
+  /** Evaluates the expressions in order (statements take effect as they are reached). */
+  private matches(t: Indexed, chain: Chain, rule: Rule, notes: string[]): boolean {
+    const s = this.state;
+    for (const e of rule.exprs) {
+      if (!this.expr(t, chain, rule, e, s, notes)) return false;
+    }
+    return true;
+  }
+
+  private expr(t: Indexed, chain: Chain, rule: Rule, e: Expr, s: State, notes: string[]): boolean {
+    const family = s.src.family;
+    switch (e.kind) {
+      case 'ctState':
+        return e.states.includes('new') !== !!e.negate;
+      case 'addr': {
+        if ((e.l3 === 'ip') !== (family === 'ipv4')) return false;
+        const ip = e.field === 'saddr' ? s.src : s.dst;
+        const hit = e.values.some((v) => addressMatcher(v)(ip));
+        return hit !== !!e.negate;
+      }
+      case 'lookup': {
+        if ((e.l3 === 'ip') !== (family === 'ipv4')) return false;
+        const ip = e.field === 'saddr' ? s.src : s.dst;
+        return !!this.mapLookup(t, chain, e.set, [formatIP(ip)]) !== !!e.negate;
+      }
+      case 'fibLocal':
+        return this.local.has(e.field === 'saddr' ? s.src : s.dst) !== !!e.negate;
+      case 'l4proto':
+        return (protoName(e.protocol) === this.packet.protocol) !== !!e.negate;
+      case 'port': {
+        if (e.protocol !== 'th' && e.protocol !== this.packet.protocol) return false;
+        let port = s.dport;
+        if (e.field === 'sport') {
+          if (this.packet.sport === undefined) throw new RuleError(`${this.where(chain, rule)} matches the source port: give --sport`);
+          port = this.packet.sport;
+        }
+        const hit = e.values.some((v) => {
+          const [lo, hi] = v.split('-').map(Number);
+          return port >= lo! && port <= (hi ?? lo!);
+        });
+        return hit !== !!e.negate;
+      }
+      case 'ifname': {
+        let name = e.dir === 'iifname' ? s.iif : this.packet.outInterface;
+        if (name === undefined) {
+          this.notes.add(`no ${e.dir === 'iifname' ? '--in-interface' : '--out-interface'} given: the packet is taken not to use interface ${e.name}`);
+          name = '';
+        }
+        const hit = e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name;
+        return hit !== !!e.negate;
+      }
+      case 'markMatch':
+        return ((s.mark & markNumber(e.mask)) >>> 0 === markNumber(e.value)) !== !!e.negate;
+      case 'markSet': {
+        const v = markNumber(e.value);
+        s.mark = (e.op === 'or' ? s.mark | v : e.op === 'xor' ? s.mark ^ v : s.mark & v) >>> 0;
+        notes.push(`mark 0x${s.mark.toString(16)}`);
+        return true;
+      }
+      case 'setUpdate':
+        s.updates.push(e.set);
+        notes.push(`affinity recorded in @${e.set}`);
+        return true;
+      case 'counter':
+        return true;
+      case 'other':
+        throw new RuleError(`${this.where(chain, rule)}: cannot trace through ${JSON.stringify(e.text)}`);
+    }
+  }
+}
+
+function index(t: Table): Indexed {
+  return {
+    table: t,
+    label: `${t.family} ${t.name}`,
+    chains: new Map(t.chains.map((c) => [c.name, c])),
+    sets: new Map(t.sets.map((s) => [s.name, new SetIndex(s)])),
+  };
+}
+
+/** The IP family a parsed nft rule set is for: its kube-proxy table's, else its first table's. */
+export function nftRulesetFamily(rs: NftRuleset): 'ipv4' | 'ipv6' | undefined {
+  const t = rs.tables.find((x) => x.name === KUBE_PROXY_TABLE && (x.family === 'ip' || x.family === 'ip6')) ?? rs.tables.find((x) => x.family === 'ip' || x.family === 'ip6');
+  return t === undefined ? undefined : t.family === 'ip' ? 'ipv4' : 'ipv6';
+}
+
+/** Traces new connections through the kube-proxy table(s) of one family; indexes them once. */
+export class NftablesTracer {
+  readonly family: 'ipv4' | 'ipv6';
+  private readonly tables: Indexed[] = [];
+  private readonly hooks = new Map<string, HookChain[]>();
+  private readonly local: LocalAddresses;
+  private readonly ignored: string[] = [];
+
+  constructor(rs: NftRuleset, node: TraceNode) {
+    this.family = node.family;
+    const families = node.family === 'ipv4' ? ['ip', 'inet'] : ['ip6', 'inet'];
+    for (const t of rs.tables) {
+      if (!families.includes(t.family)) continue;
+      if (t.name !== KUBE_PROXY_TABLE) {
+        this.ignored.push(`ignored table ${t.family} ${t.name}: only kube-proxy's rules are traced`);
+        continue;
+      }
+      this.tables.push(index(t));
+    }
+    if (this.tables.length === 0) throw new RuleError(`no ${node.family === 'ipv4' ? 'ip' : 'ip6'} kube-proxy table in the rules`);
+    for (const t of this.tables) {
+      for (const chain of t.table.chains) {
+        if (!chain.base) continue;
+        let list = this.hooks.get(chain.base.hook);
+        if (!list) this.hooks.set(chain.base.hook, (list = []));
+        list.push({ t, chain });
+      }
+    }
+    // Equal priorities run in registration order in the kernel; name order makes it repeatable.
+    for (const list of this.hooks.values()) list.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || (a.chain.name < b.chain.name ? -1 : 1));
+    this.local = new LocalAddresses(node);
+  }
+
+  trace(packet: TracePacket): TraceResult {
+    const problem = packetProblem(packet, this.family);
+    if (problem) throw new UsageError(problem);
+    const notes = new Set<string>(this.ignored);
+    // Walk once per combination of random picks: each walk is one branch.
+    const runs: { run: Run; choices: number[] }[] = [];
+    const explore = (choices: number[]) => {
+      const run = new Walker(this.hooks, packet, this.local, choices, notes).walk();
+      if (run.decisions.length <= choices.length) {
+        runs.push({ run, choices });
+        return;
+      }
+      const mod = run.decisions[choices.length]!.mod;
+      if (runs.length + mod > MAX_BRANCHES) throw new RuleError(`more than ${MAX_BRANCHES} random branches: not traced`);
+      for (let c = 0; c < mod; c++) explore([...choices, c]);
+    };
+    explore([]);
+
+    // One path for all branches: a branch shares its predecessor's steps up to their fork.
+    const path: TraceStep[] = [];
+    const branches: TraceBranch[] = [];
+    let prev: { choices: number[]; indices: number[] } | undefined;
+    for (const { run, choices } of runs) {
+      let fork = 0;
+      if (prev) while (fork < choices.length && choices[fork] === prev.choices[fork]) fork++;
+      const indices: number[] = [];
+      run.steps.forEach((st, k) => {
+        if (prev && st.level <= fork && k < prev.indices.length) {
+          indices.push(prev.indices[k]!);
+          return;
+        }
+        let probability = 1;
+        let depth = 0;
+        for (const d of run.decisions.slice(0, st.level)) {
+          probability /= d.mod;
+          if (d.mod > 1) depth++; // a pick among one is no fork
+        }
+        const { level: _level, ...rest } = st;
+        indices.push(path.push({ ...rest, probability, depth }) - 1);
+      });
+      const probability = run.decisions.reduce((p, d) => p / d.mod, 1);
+      branches.push({ ...run.branch, probability, steps: indices });
+      prev = { choices, indices };
+    }
+
+    return {
+      packet,
+      entry: entryOf(this.local, parseIP(packet.src)!),
+      verdict: joinVerdict(branches),
+      masquerade: branches.some((b) => b.masquerade),
+      endpoints: endpointsOf(branches),
+      branches,
+      path,
+      notes: [...notes],
+    };
+  }
+}
+
+export function traceNftables(rs: NftRuleset, node: TraceNode, packet: TracePacket): TraceResult {
+  return new NftablesTracer(rs, node).trace(packet);
+}

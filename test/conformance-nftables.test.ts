@@ -1,0 +1,77 @@
+// kube-proxy's own nftables unit-test expectations (fixtures/kube-proxy/nftables): the dumps
+// byte for byte through the CLI, and every packet flow through the tracer, both on the
+// compiled rules and on kube-proxy's expected rule sets read back from their text.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseNftables } from '../src/parse/nftables.js';
+import { traceNftables } from '../src/trace/nftables.js';
+import { KUBE_PROXY_FIXTURES, kubeProxyCases } from './helpers/cases.js';
+import { runCli } from './helpers/cli.js';
+import { compileWithArgs, flowPacket } from './helpers/nftables.js';
+
+const cases = kubeProxyCases('nftables');
+
+describe('kube-proxy nftables conformance: dumps', () => {
+  const dumps = cases.filter((c) => c.expected !== undefined);
+  it('has the transcribed cases', () => {
+    expect(dumps.length).toBeGreaterThanOrEqual(6);
+  });
+  for (const c of dumps) {
+    it(c.name, () => {
+      const res = runCli(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+      expect(res.stdout).toBe(c.expected);
+    });
+  }
+});
+
+describe('kube-proxy nftables conformance: packet flows', () => {
+  const flowCases = cases.filter((c) => c.flows !== undefined);
+  it('has the transcribed flow cases', () => {
+    expect(flowCases.length).toBeGreaterThanOrEqual(25);
+    expect(flowCases.reduce((n, c) => n + c.flows!.length, 0)).toBeGreaterThanOrEqual(150);
+  });
+  for (const c of flowCases) {
+    it(c.name, () => {
+      const compiled = compileWithArgs(c.dir, readFileSync(join(c.dir, 'args'), 'utf8'));
+      // Through the text, as `trace --rules` would read the compile output.
+      const rs = parseNftables(compiled.text);
+      for (const f of c.flows!) {
+        const r = traceNftables(rs, { family: compiled.family, addresses: compiled.nodeIPs }, flowPacket(f));
+        expect({ flow: f.name, verdict: r.verdict, masq: r.masquerade }).toEqual({ flow: f.name, verdict: f.output, masq: f.masq });
+      }
+    });
+  }
+});
+
+describe('tracing the expected rule sets', () => {
+  // Every expected dump, and its `nft list ruleset` capture, traced for the packets the flow
+  // cases send to the same Services: both spellings must give the same answers.
+  const listings = join(KUBE_PROXY_FIXTURES, '..', 'nftables', '_nft-list');
+  for (const file of readdirSync(listings).filter((f) => f.endsWith('.nft-list'))) {
+    const name = file.replace(/\.nft-list$/, '');
+    const c = cases.find((x) => x.name === name);
+    it(name, () => {
+      expect(c?.expected, `no expected.txt for ${name}`).toBeDefined();
+      const dump = parseNftables(c!.expected!);
+      const listed = parseNftables(readFileSync(join(listings, file), 'utf8'));
+      const node = { family: 'ipv4' as const, addresses: ['192.168.0.2', '192.168.1.2', '192.168.99.11', '2001:db8::1', '2001:db8:1::2'] };
+      const packets = [
+        ['10.0.0.2', '172.30.0.41', 80], ['203.0.113.2', '172.30.0.41', 80], ['10.180.0.1', '172.30.0.41', 80],
+        ['10.0.0.2', '172.30.0.41', 81], ['10.0.0.2', '172.30.0.99', 80], ['203.0.113.2', '192.168.0.2', 3001],
+        ['192.168.0.2', '192.168.0.2', 3001], ['203.0.113.2', '1.2.3.4', 80], ['10.0.0.2', '1.2.3.4', 80],
+        ['203.0.113.2', '5.6.7.8', 80], ['203.0.113.130', '5.6.7.8', 80], ['10.0.0.2', '172.30.0.44', 80],
+        ['203.0.113.2', '192.168.99.33', 80], ['10.0.0.2', '172.30.0.46', 80], ['10.0.0.2', '172.30.0.42', 8080],
+        ['203.0.113.2', '192.168.1.2', 3003],
+      ] as const;
+      for (const [src, dst, dport] of packets) {
+        const p = { src, dst, dport, protocol: 'tcp' as const };
+        const a = traceNftables(dump, node, p);
+        const b = traceNftables(listed, node, p);
+        expect({ p, verdict: b.verdict, masq: b.masquerade }).toEqual({ p, verdict: a.verdict, masq: a.masquerade });
+      }
+    });
+  }
+});
