@@ -1,9 +1,9 @@
 // Pieces every output format shares: side descriptions, the one-line verdict, chain headers.
 import type { ChainDiff, DiffResult, SideInfo, Stat } from '../compare.js';
 
-export function describeSide(s: SideInfo): string {
+export function describeSide(s: SideInfo, source: (path: string) => string = (p) => p): string {
   const what = s.input === 'manifests' ? `manifests compiled for ${s.backend}` : `${s.backend} rules`;
-  return `${s.source} (${what}, ${s.family})`;
+  return `${source(s.source)} (${what}, ${s.family})`;
 }
 
 export const STATUS_MARK = { added: '+', removed: '-', changed: '~' } as const;

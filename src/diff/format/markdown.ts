@@ -35,7 +35,7 @@ export function formatMarkdown(r: DiffResult, o: { stat: boolean }): string {
   const out: string[] = [];
   out.push('### ktables diff');
   out.push('');
-  out.push(`${cell(describeSide(r.old))} → ${cell(describeSide(r.new))}`);
+  out.push(`${describeSide(r.old, code)} → ${describeSide(r.new, code)}`);
   out.push('');
   out.push(`**${cell(verdictLine(r))}**`);
   for (const [side, notes] of [['old', r.notes.old], ['new', r.notes.new]] as const) {
