@@ -86,6 +86,8 @@ export const diffCommand = {
         .epilog(EPILOG),
     ),
   handler: (argv: Args) => {
+    // yargs hands a lone `-` to a positional as '' (or true): an empty path means nothing else.
+    for (const k of ['old', 'new'] as const) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
     if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
     if (!Number.isInteger(argv.context) || argv.context < 0) throw new UsageError('--context must be a whole number');
     const inputs = [readInput(argv.old), readInput(argv.new)] as const;
