@@ -44,7 +44,16 @@ interface Stage {
 }
 type PlanItem = Stage | 'route';
 
-const stages = (hook: Hook, except: string[] = []): Stage[] => TABLES_AT[hook].filter((t) => !except.includes(t)).map((table) => ({ hook, table }));
+const stagesOf = (hook: Hook, except: string[] = []): Stage[] => TABLES_AT[hook].filter((t) => !except.includes(t)).map((table) => ({ hook, table }));
+// What follows the routing decision, by where the packet came from and where it goes.
+const AFTER_ROUTE = {
+  inLocal: stagesOf('INPUT'),
+  inForward: [...stagesOf('FORWARD'), ...stagesOf('POSTROUTING')],
+  // Looped back through lo: the NAT bindings are already made, so nat INPUT is not consulted.
+  outLocal: [...stagesOf('POSTROUTING'), ...stagesOf('INPUT', ['nat'])],
+  outAway: stagesOf('POSTROUTING'),
+};
+const START: Record<TraceEntry, PlanItem[]> = { PREROUTING: [...stagesOf('PREROUTING'), 'route'], OUTPUT: [...stagesOf('OUTPUT'), 'route'] };
 
 // Targets that only log and let the packet go on.
 const LOGGING_TARGETS = new Set(['LOG', 'NFLOG', 'ULOG', 'TRACE']);
@@ -136,6 +145,8 @@ interface CRule {
   /** Product of the rule's random matches, as the kernel rounds them; undefined: none. */
   probability: number | undefined;
   recentSet: string[];
+  /** The DNAT target, parsed the first time the rule fires. */
+  dnat?: ReturnType<typeof parseDnatTarget>;
 }
 
 interface ChainIndex {
@@ -323,7 +334,7 @@ export class IptablesTracer {
     const dst = parseIP(packet.dst)!;
     const entry: TraceEntry = entryOf(this.local, src);
     const root: State = {
-      plan: entry === 'OUTPUT' ? [...stages('OUTPUT'), 'route'] : [...stages('PREROUTING'), 'route'],
+      plan: START[entry],
       pi: 0,
       hook: entry,
       table: '',
@@ -433,19 +444,31 @@ export class IptablesTracer {
     }
   }
 
-  private addStep(s: State, path: TraceStep[], step: Omit<TraceStep, 'probability' | 'depth'>): void {
+  private addStep(s: State, path: TraceStep[], step: TraceStep): void {
     if (++s.steps > MAX_STEPS_PER_BRANCH) throw new RuleError(`more than ${MAX_STEPS_PER_BRANCH} rules on one path; is there a loop?`);
-    const full: TraceStep = { ...step, probability: s.probability, depth: s.depth };
-    path.push(full);
+    path.push(step);
     s.last = { index: path.length - 1, parent: s.last };
   }
 
+  /** Steps always have every field (undefined when absent): one object shape keeps the walk fast. */
+  private step(s: State, kind: TraceStep['kind'], table: string, chain: string, text: string, cr?: CRule, note?: string): TraceStep {
+    return {
+      kind,
+      hook: kind === 'route' ? 'routing' : s.hook,
+      table,
+      chain,
+      position: cr?.position,
+      line: cr?.line,
+      text,
+      added: cr?.added ? true : undefined,
+      probability: s.probability,
+      depth: s.depth,
+      note,
+    };
+  }
+
   private ruleStep(s: State, path: TraceStep[], chain: CChain, cr: CRule, note: string | undefined): void {
-    const step: Omit<TraceStep, 'probability' | 'depth'> = { kind: 'rule', hook: s.hook, table: chain.table, chain: chain.name, position: cr.position, text: cr.text };
-    if (cr.line !== undefined) step.line = cr.line;
-    if (cr.added) step.added = true;
-    if (note) step.note = note;
-    this.addStep(s, path, step);
+    this.addStep(s, path, this.step(s, 'rule', chain.table, chain.name, cr.text, cr, note));
   }
 
   private nextStage(s: State, path: TraceStep[]): void {
@@ -469,31 +492,29 @@ export class IptablesTracer {
   /** The routing decision: after PREROUTING for packets that arrive, after OUTPUT for local ones. */
   private route(s: State, path: TraceStep[]): void {
     const isLocal = this.local.has(s.dst);
-    const rest: PlanItem[] = [];
+    let rest: PlanItem[];
     let text: string;
     if (s.localOrigin) {
-      rest.push(...stages('POSTROUTING'));
-      // Looped back through lo: the NAT bindings are already made, so nat INPUT is not consulted.
-      if (isLocal) rest.push(...stages('INPUT', ['nat']));
+      rest = isLocal ? AFTER_ROUTE.outLocal : AFTER_ROUTE.outAway;
       s.delivery = isLocal ? 'local' : 'out';
       text = isLocal
         ? `${s.dstKey} is a local address: sent over lo and delivered to the node (POSTROUTING, then INPUT)`
         : `${s.dstKey} is not a local address: sent out (POSTROUTING)`;
     } else {
-      if (isLocal) rest.push(...stages('INPUT'));
-      else rest.push(...stages('FORWARD'), ...stages('POSTROUTING'));
+      rest = isLocal ? AFTER_ROUTE.inLocal : AFTER_ROUTE.inForward;
       s.delivery = isLocal ? 'local' : 'forward';
       text = isLocal ? `${s.dstKey} is a local address: delivered to the node (INPUT)` : `${s.dstKey} is not a local address: forwarded (FORWARD, then POSTROUTING)`;
     }
+    // The plan is shared between branches: replace it, never change it.
     s.plan = [...s.plan.slice(0, s.pi), ...rest];
-    this.addStep(s, path, { kind: 'route', hook: 'routing', table: '', chain: '', text });
+    this.addStep(s, path, this.step(s, 'route', '', '', text));
   }
 
   private policy(s: State, path: TraceStep[]): void {
     const chain = s.stageChain!;
     const policy = chain.policy ?? 'ACCEPT';
     if (policy === 'DROP') {
-      this.addStep(s, path, { kind: 'policy', hook: s.hook, table: chain.table, chain: chain.name, text: `policy DROP of ${chain.table} ${chain.name}` });
+      this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
       this.finish(s, 'DROP');
     } else if (policy !== 'ACCEPT') {
       throw new RuleError(`${chain.table} ${chain.name}: policy ${policy} is not understood`);
@@ -610,7 +631,7 @@ export class IptablesTracer {
         return;
       case 'DNAT': {
         if (chain.table !== 'nat' || (s.hook !== 'PREROUTING' && s.hook !== 'OUTPUT')) fail('DNAT outside nat PREROUTING/OUTPUT');
-        const d = parseDnatTarget(t.to, this.family);
+        const d = (cr.dnat ??= parseDnatTarget(t.to, this.family));
         if (typeof d === 'string') fail(d);
         const to = d as Exclude<typeof d, string>;
         this.ruleStep(s, path, chain, cr, joinNotes(note, `destination becomes ${to.text}`));

@@ -105,19 +105,23 @@ export interface TraceResult {
 
 /** The node's own addresses, for `-m addrtype LOCAL` and the routing decision. */
 export class LocalAddresses {
-  private readonly set = new Set<string>();
+  private readonly v4 = new Set<number>();
+  private readonly v6 = new Set<string>();
   constructor(readonly node: TraceNode) {
     for (const a of node.addresses) {
       const ip = parseIP(a);
-      if (ip) this.set.add(formatIP(ip));
+      if (ip?.family === 'ipv4') this.v4.add(v4Key(ip));
+      else if (ip) this.v6.add(formatIP(ip));
     }
   }
   has(ip: IP): boolean {
     if (ip.family !== this.node.family) return false;
     if (isLoopback(ip)) return true; // all of 127.0.0.0/8 is routed locally, as is ::1
-    return this.set.has(formatIP(ip));
+    return ip.family === 'ipv4' ? this.v4.has(v4Key(ip)) : this.v6.has(formatIP(ip));
   }
 }
+
+const v4Key = (ip: IP) => ((ip.bytes[12]! << 24) | (ip.bytes[13]! << 16) | (ip.bytes[14]! << 8) | ip.bytes[15]!) >>> 0;
 
 /** A packet from the node's own addresses starts in OUTPUT; everything else in PREROUTING. */
 export function entryOf(local: LocalAddresses, src: IP): TraceEntry {
