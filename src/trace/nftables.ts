@@ -244,10 +244,10 @@ class Walker {
       this.baseType = chain.base!.type;
       const out = this.runChain(t, chain);
       if (out.kind === 'drop' || out.kind === 'reject') return out;
-      if (out.kind === 'return') {
-        const policy = chain.base!.policy ?? 'accept';
-        this.step(t, chain, undefined, `policy ${policy}`, 'policy');
-        if (policy === 'drop') return { kind: 'drop', explicit: true };
+      // Falling off a base chain applies its policy; only a drop is worth a step.
+      if (out.kind === 'return' && chain.base!.policy === 'drop') {
+        this.step(t, chain, undefined, `policy drop of ${t.label} ${chain.name}`, 'policy');
+        return { kind: 'drop', explicit: true };
       }
     }
     return undefined;

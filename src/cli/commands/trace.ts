@@ -1,7 +1,10 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
-import type { IptablesRuleset } from '../../ir/iptables.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
+import { compileNftables } from '../../backends/nftables/compile.js';
+import { emitNftables } from '../../emit/nftables.js';
+import { nftTextForm, parseNftables } from '../../parse/nftables.js';
+import { NftablesTracer, nftRulesetFamily } from '../../trace/nftables.js';
 import { guessIptablesFamily, parseIptables } from '../../parse/iptables.js';
 import { IptablesTracer } from '../../trace/iptables.js';
 import { formatTable, formatTrace, tableJson, traceJson, type TableRow } from '../../trace/format.js';
@@ -58,25 +61,35 @@ export const traceCommand = {
       if (argv.rules) throw new UsageError('--all compiles manifests: it cannot be combined with --rules');
       for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
     }
-    if (opts.proxyMode !== 'iptables') throw new UsageError('trace follows iptables rules; --proxy-mode nftables is not supported yet');
+    if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
 
-    let ruleset: IptablesRuleset;
+    let tracer: IptablesTracer | NftablesTracer;
     let node: TraceNode;
     let model: ReturnType<typeof loadModel>['model'] | undefined;
     if (argv.rules) {
       if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
       const text = readTextFile(argv.rules);
-      const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
-      ruleset = parseIptables(text, family);
-      node = { family, addresses: opts.nodeIPs };
+      if (nftTextForm(text)) {
+        // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
+        const rs = parseNftables(text);
+        node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs) ?? 'ipv4'), addresses: opts.nodeIPs };
+        tracer = new NftablesTracer(rs, node);
+      } else {
+        const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
+        node = { family, addresses: opts.nodeIPs };
+        tracer = new IptablesTracer(parseIptables(text, family), node);
+      }
     } else {
       const loaded = loadModel(paths, opts);
       if (argv.verbose) for (const n of loaded.notes) process.stderr.write(`ktables: ${n}\n`);
       model = loaded.model;
-      ruleset = compileIptables(model, { previousNatChains: previousNatChains(argv['previous-rules']) });
       node = { family: model.node.family, addresses: model.node.nodeIPs };
+      tracer =
+        opts.proxyMode === 'nftables'
+          ? // Through the text, so the path's line numbers point into what compile prints.
+            new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node)
+          : new IptablesTracer(compileIptables(model, { previousNatChains: previousNatChains(argv['previous-rules']) }), node);
     }
-    const tracer = new IptablesTracer(ruleset, node);
 
     if (argv.all) {
       const { scenarios, notes } = serviceScenarios(model!);
@@ -89,7 +102,7 @@ export const traceCommand = {
       return;
     }
 
-    const packet = packetFromFlags(argv, ruleset.family);
+    const packet = packetFromFlags(argv, tracer.family);
     const result = tracer.trace(packet);
     if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
     process.stdout.write(argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
