@@ -388,19 +388,22 @@ function parseRule(toks: Token[], raw: string, line: number): Rule {
     raw = raw.slice(0, raw.lastIndexOf('comment')).trimEnd();
   }
   const rule: Rule = { exprs: [], source: { line } };
+  // The phrases read before the first unreadable one stay structured (the tracer can still
+  // tell the rule does not match); the rest is kept as written.
+  const r = new Reader(toks, 'rule');
+  let at = 0;
   try {
-    const r = new Reader(toks, 'rule');
     while (!r.done()) {
+      at = r.i;
       const v = phrase(r, rule.exprs);
       if (v) {
-        rule.verdict = v;
         if (!r.done()) bail();
+        rule.verdict = v;
       }
     }
   } catch (e) {
     if (!(e instanceof Unreadable || e instanceof RuleError)) throw e;
-    rule.exprs = [{ kind: 'other', text: raw }];
-    delete rule.verdict;
+    rule.exprs.push({ kind: 'other', text: raw.slice(toks[at]!.start - toks[0]!.start) });
   }
   if (comment !== undefined) rule.comment = comment;
   return rule;

@@ -1,0 +1,137 @@
+// The nft tracer's kernel semantics beyond kube-proxy's flow tests: affinity entries on a
+// node, interface-based local detection, the output path and loopback, IPv6, branch
+// bookkeeping, and refusing what it cannot follow instead of guessing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RuleError, UsageError } from '../src/errors.js';
+import { parseNftables } from '../src/parse/nftables.js';
+import { NftablesTracer, nftRulesetFamily, traceNftables } from '../src/trace/nftables.js';
+import type { TracePacket, TraceResult } from '../src/trace/packet.js';
+import { ROOT } from './helpers/cases.js';
+
+const golden = (name: string) => readFileSync(join(ROOT, 'golden', 'nftables', `${name}.nft`), 'utf8');
+const NODE4 = { family: 'ipv4' as const, addresses: ['192.168.10.5'] };
+const tcp = (src: string, dst: string, dport: number, extra: Partial<TracePacket> = {}): TracePacket => ({ src, dst, dport, protocol: 'tcp', ...extra });
+
+function wellFormed(r: TraceResult): void {
+  expect(r.branches.reduce((p, b) => p + b.probability, 0)).toBeCloseTo(1, 9);
+  for (const b of r.branches) for (const i of b.steps) expect(r.path[i]).toBeDefined();
+}
+
+describe('nft trace', () => {
+  it('spreads a new client over every endpoint, and follows an affinity entry a node already holds', () => {
+    const rules = golden('session-affinity');
+    const fresh = traceNftables(parseNftables(rules), NODE4, tcp('203.0.113.9', '10.96.10.10', 80));
+    wellFormed(fresh);
+    expect(fresh.endpoints.map((e) => e.address)).toEqual(['10.244.0.4:8080', '10.244.1.7:8080', '10.244.2.9:8080']);
+    for (const e of fresh.endpoints) expect(e.probability).toBeCloseTo(1 / 3, 9);
+    expect(fresh.branches.map((b) => b.recent[0]?.slice(0, 17))).toEqual(['affinity-TYVEAHPL', 'affinity-CJK72AQ6', 'affinity-YRP33BVM']);
+
+    // The client is in 10.244.1.7's affinity set (as `nft list ruleset` would show it).
+    const known = `${rules}add element ip kube-proxy affinity-CJK72AQ6-shop/sticky/tcp/http__10.244.1.7/8080 { 203.0.113.9 timeout 10m }\n`;
+    const sticky = traceNftables(parseNftables(known), NODE4, tcp('203.0.113.9', '10.96.10.10', 80));
+    expect(sticky.verdict).toBe('10.244.1.7:8080');
+    expect(sticky.branches).toHaveLength(1);
+    const other = traceNftables(parseNftables(known), NODE4, tcp('203.0.113.10', '10.96.10.10', 80));
+    expect(other.endpoints).toHaveLength(3);
+  });
+
+  it('knows pod traffic by its input interface (iifname), and says when it was not told', () => {
+    const rs = parseNftables(golden('bridge-interface-detector'));
+    const fromPod = traceNftables(rs, NODE4, tcp('10.244.3.3', '192.168.10.5', 30010, { inInterface: 'cbr0' }));
+    expect(fromPod.path.some((s) => s.text.includes('iifname cbr0 goto service-'))).toBe(true);
+    expect(fromPod).toMatchObject({ verdict: '10.244.0.10:8080', masquerade: false, notes: [] });
+    const unknown = traceNftables(rs, NODE4, tcp('10.244.3.3', '10.96.1.10', 80));
+    expect(unknown).toMatchObject({ verdict: '10.244.0.10:8080', masquerade: true });
+    expect(unknown.notes.join('\n')).toMatch(/no --in-interface given/);
+    const viaBridge = traceNftables(rs, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'cbr0' }));
+    expect(viaBridge.masquerade).toBe(false);
+    const prefix = parseNftables(golden('interface-prefix-detector'));
+    expect(traceNftables(prefix, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'veth12ab' })).masquerade).toBe(false);
+    expect(traceNftables(prefix, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'eth0' })).masquerade).toBe(true);
+  });
+
+  it('starts a packet from the node in the output hook and loops it back to itself', () => {
+    const rs = parseNftables(golden('lb-source-range-contains-node'));
+    // "closed" has no endpoints: its NodePort is rejected on the way in through lo.
+    const r = traceNftables(rs, NODE4, tcp('192.168.10.5', '192.168.10.5', 30445));
+    expect(r).toMatchObject({ entry: 'OUTPUT', verdict: 'REJECT' });
+    const hooks = r.path.map((s) => s.hook);
+    expect(hooks.indexOf('OUTPUT')).toBeLessThan(hooks.indexOf('routing'));
+    expect(hooks.indexOf('routing')).toBeLessThan(hooks.lastIndexOf('INPUT'));
+    expect(r.path.find((s) => s.kind === 'route')!.text).toMatch(/looped back/);
+    // A source range containing the node IP lets the node reach the LB IP; other ranges do not.
+    expect(traceNftables(rs, NODE4, tcp('192.168.10.5', '198.51.100.10', 443)).verdict).toBe('10.244.1.20:8443');
+    expect(traceNftables(rs, NODE4, tcp('192.168.10.5', '198.51.100.12', 443)).verdict).toBe('DROP');
+    // The LB IP itself as source (a VIP looped back by the node) is allowed where the node is.
+    expect(traceNftables(rs, NODE4, tcp('198.51.100.11', '198.51.100.10', 443)).verdict).toBe('10.244.1.20:8443');
+    // NodePorts are never subject to source ranges.
+    expect(traceNftables(rs, NODE4, tcp('198.18.0.1', '192.168.10.5', 30444)).verdict).toBe('10.244.1.21:8443');
+  });
+
+  it('traces IPv6 rule sets, brackets and all', () => {
+    const rs = parseNftables(golden('ipv6-single-stack'));
+    expect(nftRulesetFamily(rs)).toBe('ipv6');
+    const node = { family: 'ipv6' as const, addresses: ['192.168.10.5', '2001:db8::5'] };
+    const ok = traceNftables(rs, node, tcp('2001:db8::99', '2001:db8:ee::1', 80));
+    expect(ok.verdict).toBe('[fd00:244::1:b]:8080, [fd00:244::a]:8080');
+    expect(ok.masquerade).toBe(true);
+    expect(traceNftables(rs, node, tcp('2001:db8:1::99', '2001:db8:ee::1', 80)).verdict).toBe('DROP');
+    expect(traceNftables(rs, node, { ...tcp('fd00:244::7', 'fd00:96::11', 53), protocol: 'udp' }).verdict).toBe('REJECT');
+    expect(traceNftables(rs, node, tcp('fd00:244::7', 'fd00:96::99', 80)).verdict).toBe('DROP');
+    expect(() => traceNftables(rs, node, tcp('10.0.0.1', '10.96.60.10', 80))).toThrow(UsageError);
+  });
+
+  it('matches NodePorts on every local address but loopback with --nodeport-addresses 0.0.0.0/0', () => {
+    const rs = parseNftables(golden('nodeport-match-all'));
+    const node = { family: 'ipv4' as const, addresses: ['192.168.10.5', '10.1.2.3'] };
+    expect(traceNftables(rs, node, tcp('203.0.113.1', '10.1.2.3', 30210)).verdict).toBe('10.244.1.10:8080');
+    expect(traceNftables(rs, node, tcp('203.0.113.1', '10.1.2.3', 30211)).verdict).toBe('REJECT');
+    expect(traceNftables(rs, node, tcp('127.0.0.1', '127.0.0.1', 30210)).verdict).toBe('');
+    expect(traceNftables(rs, node, tcp('10.244.0.9', '10.100.7.7', 80)).verdict).toBe('DROP');
+  });
+
+  it('uses only the endpoints topology leaves', () => {
+    const rs = parseNftables(golden('topology-zone-hints'));
+    expect(traceNftables(rs, NODE4, tcp('10.244.0.9', '10.96.30.30', 9090)).verdict).toBe('10.244.0.21:9090, 10.244.3.21:9090');
+    expect(traceNftables(rs, NODE4, tcp('10.244.0.9', '10.96.30.31', 9090)).verdict).toBe('10.244.0.22:9090, 10.244.1.22:9090');
+  });
+
+  it('counts a pick among one as no fork', () => {
+    const r = traceNftables(parseNftables(golden('itp-local')), NODE4, tcp('10.244.0.9', '10.96.60.60', 9100));
+    expect(r.verdict).toBe('10.244.0.60:9100');
+    expect(r.path.every((s) => s.depth === 0)).toBe(true);
+    wellFormed(r);
+  });
+
+  const tiny = (body: string) =>
+    parseNftables(`add table ip kube-proxy\nadd chain ip kube-proxy pre { type nat hook prerouting priority -100 ; }\nadd chain ip kube-proxy fwd { type filter hook forward priority 0 ; policy drop ; }\nadd chain ip kube-proxy x\n${body}`);
+
+  it('applies a base chain policy of drop', () => {
+    const r = traceNftables(tiny(''), NODE4, tcp('1.1.1.1', '2.2.2.2', 80));
+    expect(r.verdict).toBe('DROP');
+    expect(r.path.at(-1)).toMatchObject({ kind: 'policy', text: 'policy drop of ip kube-proxy fwd' });
+    expect(traceNftables(tiny(''), NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');
+  });
+
+  it('refuses a rule it cannot read only when a packet reaches it', () => {
+    const rs = tiny('add rule ip kube-proxy pre ip daddr 9.9.9.9 meta skuid 0 accept\nadd rule ip kube-proxy pre ip daddr 8.8.8.8 jump x\nadd rule ip kube-proxy x meta skuid 0 accept\n');
+    expect(traceNftables(rs, NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');
+    expect(() => traceNftables(rs, NODE4, tcp('1.1.1.1', '8.8.8.8', 80))).toThrow(/chain x \(line 7\): cannot trace through "meta skuid 0 accept"/);
+  });
+
+  it('refuses NAT reached from a filter chain, as the kernel refuses to load it', () => {
+    const rs = tiny('add rule ip kube-proxy fwd jump x\nadd rule ip kube-proxy x dnat to 10.0.0.1:80\n');
+    expect(() => traceNftables(rs, NODE4, tcp('1.1.1.1', '2.2.2.2', 80))).toThrow(RuleError);
+  });
+
+  it("walks only kube-proxy's table and says which it ignored", () => {
+    const rs = parseNftables(`${golden('itp-local')}add table ip filter\nadd chain ip filter INPUT { type filter hook input priority 0 ; policy drop ; }\n`);
+    const tracer = new NftablesTracer(rs, NODE4);
+    const r = tracer.trace(tcp('10.244.0.9', '192.168.10.5', 22));
+    expect(r.verdict).toBe('');
+    expect(r.notes).toContain("ignored table ip filter: only kube-proxy's rules are traced");
+    expect(() => new NftablesTracer(parseNftables('add table ip other\n'), NODE4)).toThrow(/no ip kube-proxy table/);
+  });
+});
