@@ -16,6 +16,7 @@ export interface Scenario {
 
 // Documentation ranges (RFC 5737 / RFC 3849): nobody's pod or node.
 const EXTERNAL = { ipv4: '203.0.113.2', ipv6: '2001:db8:ffff::2' };
+const OTHER_EXTERNAL = { ipv4: ['198.51.100.2', '192.0.2.2'], ipv6: ['2001:db8:eeee::2', '2001:db8:dddd::2'] };
 // Used only when the node context says nothing about the pod network.
 const FALLBACK_POD_CIDR = { ipv4: '10.244.0.0/16', ipv6: 'fd00:10:244::/64' };
 
@@ -79,11 +80,16 @@ export function serviceScenarios(model: ProxyModel): { scenarios: Scenario[]; no
     add(`cluster IP ${hostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
     for (const ip of sp.externalIPs) add(`external IP ${hostPort(ip, sp.port)}`, ip, sp.port, everyone);
     for (const ip of sp.loadBalancerVIPs) {
-      const sources = [...everyone];
-      const range = sp.loadBalancerSourceRanges[0];
-      const inside = range ? hostIn(range, 2) : undefined;
-      if (inside && !sources.some((s) => s.src === inside) && !familyIPs.includes(inside)) {
-        sources.push(withIface({ from: `external ${inside} (in ${range})`, src: inside }, outsideInterface));
+      let sources = everyone;
+      const ranges = sp.loadBalancerSourceRanges;
+      if (ranges.length > 0) {
+        // loadBalancerSourceRanges: one client they let in and one they keep out.
+        const taken = new Set([...familyIPs, pod.src]);
+        const allowed = allowedClient(ranges, taken);
+        const outside = [EXTERNAL[fam], ...OTHER_EXTERNAL[fam]].find((a) => !inRanges(a, ranges) && !taken.has(a));
+        sources = [pod, ...self];
+        if (allowed) sources.push(withIface({ from: `external ${allowed.ip} (in ${allowed.range})`, src: allowed.ip }, outsideInterface));
+        if (outside) sources.push(withIface({ from: `external ${outside} (outside the source ranges)`, src: outside }, outsideInterface));
       }
       add(`LoadBalancer ${hostPort(ip, sp.port)}`, ip, sp.port, sources);
     }
@@ -107,6 +113,24 @@ function nodePortAddresses(node: NodeContext, familyIPs: string[]): string[] {
     const p = parseIP(ip);
     return p?.family === node.family && (!isLoopback(p) || node.family === 'ipv4');
   });
+}
+
+function inRanges(ip: string, ranges: string[]): boolean {
+  const p = parseIP(ip);
+  return !!p && ranges.some((r) => {
+    const c = parseCIDR(r.trim());
+    return !!c && cidrContains(c, p);
+  });
+}
+
+function allowedClient(ranges: string[], taken: Set<string>): { ip: string; range: string } | undefined {
+  for (const range of ranges) {
+    for (let k = 2; k < 20; k++) {
+      const ip = hostIn(range, k);
+      if (ip && !taken.has(ip)) return { ip, range };
+    }
+  }
+  return undefined;
 }
 
 /** A pod address that is not one of the service's endpoints (that would be the hairpin case). */
