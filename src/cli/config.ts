@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { cidr, dns1123Subdomain } from '../input/rules.js';
+import { cidr, dns1123Subdomain, interfaceName } from '../input/rules.js';
 import type { ProxyOptions } from '../model/options.js';
 
 const configSchema = z.object({
@@ -15,7 +15,7 @@ const configSchema = z.object({
   clusterCIDR: z.string().optional().nullable(),
   detectLocalMode: z.enum(['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', '']).optional().nullable(),
   detectLocal: z
-    .object({ bridgeInterface: z.string().optional().nullable(), interfaceNamePrefix: z.string().optional().nullable() })
+    .object({ bridgeInterface: interfaceName.optional().nullable(), interfaceNamePrefix: interfaceName.optional().nullable() })
     .optional()
     .nullable(),
   nodePortAddresses: z.array(z.union([z.literal('primary'), cidr])).optional().nullable(),

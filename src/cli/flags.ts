@@ -1,7 +1,7 @@
 // The compile flags, by kube-proxy's own names, shared by every command that compiles.
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { dns1123Subdomain } from '../input/rules.js';
+import { dns1123Subdomain, interfaceName } from '../input/rules.js';
 import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../model/options.js';
 import { canonicalIP, parseCIDR } from '../util/ip.js';
 import { readProxyConfig } from './config.js';
@@ -90,8 +90,8 @@ export function proxyOptions(f: CompileFlags): ProxyOptions {
   for (const [flag, key] of [['pod-bridge-interface', 'podBridgeInterface'], ['pod-interface-name-prefix', 'podInterfaceNamePrefix']] as const) {
     const v = f[flag];
     if (v === undefined) continue;
-    // An interface name ends up in rule text: allow only what Linux allows, no spaces or quotes.
-    if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(v)) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a valid interface name`);
+    // An interface name ends up in rule text unquoted.
+    if (!interfaceName.safeParse(v).success) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a valid interface name`);
     o[key] = v;
   }
   if (f['masquerade-all'] !== undefined) o.masqueradeAll = f['masquerade-all'];

@@ -80,4 +80,13 @@ export const sourceRange = z
   .string({ message: 'must be a CIDR' })
   .refine((s) => parseCIDR(s.trim()) !== undefined, { message: 'must be a valid CIDR (address/prefix-length)' });
 
+/**
+ * A network interface name (--pod-bridge-interface, --pod-interface-name-prefix): Linux's
+ * 15-character limit, and only characters that both rule languages take unquoted (kube-proxy
+ * writes `-i NAME` / `iifname NAME` as is; nft reads ':' and '@' as syntax).
+ */
+export const interfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,15}$/, { message: "must be an interface name: 1 to 15 letters, digits, '_', '.' or '-'" });
+
 export const labels = z.record(z.string(), z.string().max(63, { message: 'label value too long' })).optional();
