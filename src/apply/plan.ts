@@ -1,0 +1,341 @@
+// What apply, rollback and cleanup will run, assembled from the rules wanted and the node's
+// current state. Pure: the commands and their payloads are data, so they can be printed,
+// tested and reversed; execute.ts runs them.
+import type { IptablesRuleset, Rule, Table } from '../ir/iptables.js';
+import { ruleComment, targetChain } from '../ir/iptables.js';
+import { emitIptables, formatRuleBody } from '../emit/iptables.js';
+import { kubeProxyJumpRules, type JumpRule } from '../backends/iptables/jumps.js';
+import {
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_FORWARD,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
+  SERVICE_CHAIN_PREFIXES,
+} from '../backends/iptables/names.js';
+import { isBuiltin, parseSavedRule, savedChain, type SavedRules } from './saved.js';
+
+export type Family = 'ipv4' | 'ipv6';
+
+export interface Step {
+  /** Stable name, e.g. `nfacct:ct_state_invalid_dropped_pkts`, `iptables-restore:ipv4`. */
+  id: string;
+  /** One line for the user. */
+  what: string;
+  cmd: string;
+  args: string[];
+  input?: string;
+  /**
+   * How to take the step back: a command, or `iptables` / `nftables` for a rule load, which is
+   * reversed from the backup and the state found after the failure (a restore that failed
+   * half-way has still committed the tables before the one that failed).
+   */
+  undo?: Step | 'iptables' | 'nftables';
+}
+
+/** What ktables created on a node and nothing else had: cleanup removes exactly this. */
+export interface Created {
+  nfacct: string[];
+  /** `table/chain` of chains that existed only because ktables made them (KUBE-FIREWALL). */
+  chains: string[];
+  /** sysctl key → the value it had before ktables set it. */
+  sysctls: Record<string, string>;
+  /**
+   * `family/table` of iptables tables that did not exist before (iptables-nft creates the
+   * nftables table `ip nat` on first use; cleanup deletes it again if it is left empty).
+   */
+  tables: string[];
+}
+
+export const emptyCreated = (): Created => ({ nfacct: [], chains: [], sysctls: {}, tables: [] });
+
+export const iptablesTool = (family: Family, what: 'save' | 'restore') => `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${what}`;
+export const nftFamily = (family: Family) => (family === 'ipv4' ? 'ip' : 'ip6');
+export const NFT_TABLE = 'kube-proxy';
+export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
+
+/** The chains kube-proxy owns outright (its cleanup deletes them); service chains come on top. */
+const OWNED_CHAINS: Record<string, string[]> = {
+  nat: [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ, 'KUBE-PROXY-CANARY'],
+  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL, 'KUBE-PROXY-CANARY'],
+  mangle: ['KUBE-PROXY-CANARY'],
+};
+
+export function ownedByKubeProxy(table: string, chain: string): boolean {
+  if (OWNED_CHAINS[table]?.includes(chain)) return true;
+  return table === 'nat' && SERVICE_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
+}
+
+const key = (table: string, chain: string) => `${table}/${chain}`;
+
+// ---------------------------------------------------------------------------------------------
+// Jump rules
+
+function jumpIdentity(r: Rule): string | undefined {
+  const target = targetChain(r);
+  if (!target) return undefined;
+  let states = '';
+  let others = 0;
+  for (const m of r.matches) {
+    if (m.kind === 'conntrack') states = `${m.negate ? '!' : ''}${[...m.states].sort().join(',')}`;
+    else if (m.kind !== 'comment' && m.kind !== 'module') others++;
+  }
+  return `${target}|${ruleComment(r) ?? ''}|${states}|${others}`;
+}
+
+/** Whether a built-in chain on the node already holds this jump (however iptables-save spells it). */
+export function hasJump(current: SavedRules, j: JumpRule): boolean {
+  const want = jumpIdentity(j.rule);
+  const chain = savedChain(current, j.table, j.chain);
+  return !!chain?.rules.some((body) => {
+    const r = parseSavedRule(body);
+    return r !== undefined && jumpIdentity(r) === want;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// iptables apply
+
+export interface IptablesPayload {
+  text: string;
+  /** `table/chain` of every chain the payload writes, creates, deletes or inserts into. */
+  touched: Set<string>;
+  /** Chains this apply creates that kube-proxy does not own outright (KUBE-FIREWALL). */
+  createdChains: string[];
+  insertedJumps: JumpRule[];
+}
+
+/**
+ * kube-proxy's sync as one iptables-restore --noflush input: the restore payload, plus what
+ * kube-proxy does before it with single commands: make sure every jump-target chain exists and
+ * insert each missing jump rule at the top of its built-in chain, in its list order. One input
+ * means one transaction per table, and re-applying inserts nothing twice.
+ */
+export function iptablesPayload(desired: IptablesRuleset, current: SavedRules): IptablesPayload {
+  const touched = new Set<string>();
+  const createdChains: string[] = [];
+  const insertedJumps = kubeProxyJumpRules().filter((j) => !hasJump(current, j));
+  const tableNames = [...new Set([...desired.tables.map((t) => t.name), ...insertedJumps.map((j) => j.table)])];
+
+  let text = '';
+  for (const name of tableNames) {
+    const given: Table = desired.tables.find((t) => t.name === name) ?? { name, chains: [], deleted: [] };
+    const declared = new Set(given.chains.map((c) => c.name));
+    const extra: Table['chains'] = [];
+    for (const j of kubeProxyJumpRules()) {
+      const target = targetChain(j.rule)!;
+      if (j.table !== name || declared.has(target) || savedChain(current, name, target)) continue;
+      declared.add(target);
+      extra.push({ name: target, rules: [] });
+    }
+    const table: Table = { ...given, chains: [...given.chains, ...extra] };
+    for (const c of table.chains) {
+      touched.add(key(name, c.name));
+      // Chains kube-proxy owns go in any cleanup; others (KUBE-FIREWALL, shared with kubelet)
+      // only when this apply made them.
+      if (!savedChain(current, name, c.name) && !ownedByKubeProxy(name, c.name)) createdChains.push(key(name, c.name));
+    }
+    for (const c of table.deleted) touched.add(key(name, c));
+    let block = emitIptables({ family: desired.family, tables: [table] });
+    const inserts = insertedJumps.filter((j) => j.table === name);
+    if (inserts.length > 0) {
+      block = block.slice(0, block.length - 'COMMIT\n'.length);
+      for (const j of inserts) {
+        block += `-I ${j.chain} 1 ${formatRuleBody(j.rule)}\n`;
+        touched.add(key(name, j.chain));
+      }
+      block += 'COMMIT\n';
+    }
+    text += block;
+  }
+  return { text, touched, createdChains, insertedJumps };
+}
+
+/** nfacct counters the rules reference. */
+export function nfacctNames(rs: IptablesRuleset): string[] {
+  const names = new Set<string>();
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'nfacct') names.add(m.name);
+  return [...names].sort();
+}
+
+export interface IptablesApplyInput {
+  family: Family;
+  desired: IptablesRuleset;
+  current: SavedRules;
+  /** Counters that exist on the node; undefined when nfacct is not available. */
+  nfacct: string[] | undefined;
+  /** Current value of net.ipv4.conf.all.route_localnet when the rules need it on; else undefined. */
+  routeLocalnet?: string;
+}
+
+export interface ApplyPlan {
+  steps: Step[];
+  /** Validation only (--dry-run): nothing on the node changes. */
+  checks: Step[];
+  touched: Set<string>;
+  created: Created;
+  /** The rules as they will be loaded. */
+  payload: string;
+}
+
+export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
+  const { family } = input;
+  const created = emptyCreated();
+  const steps: Step[] = [];
+  for (const name of nfacctNames(input.desired)) {
+    if (input.nfacct?.includes(name)) continue;
+    created.nfacct.push(name);
+    steps.push({
+      id: `nfacct:${name}`,
+      what: `create the nfacct counter ${name}`,
+      cmd: 'nfacct',
+      args: ['add', name],
+      undo: { id: `nfacct-del:${name}`, what: `delete the nfacct counter ${name}`, cmd: 'nfacct', args: ['del', name] },
+    });
+  }
+  // kube-proxy turns route_localnet on for localhost NodePorts: without it the kernel drops them.
+  if (input.routeLocalnet !== undefined && input.routeLocalnet !== '1') {
+    created.sysctls[ROUTE_LOCALNET] = input.routeLocalnet;
+    steps.push({
+      id: `sysctl:${ROUTE_LOCALNET}`,
+      what: `set ${ROUTE_LOCALNET}=1 (localhost NodePorts)`,
+      cmd: 'sysctl',
+      args: ['-q', '-w', `${ROUTE_LOCALNET}=1`],
+      undo: { id: `sysctl-undo:${ROUTE_LOCALNET}`, what: `set ${ROUTE_LOCALNET} back to ${input.routeLocalnet}`, cmd: 'sysctl', args: ['-q', '-w', `${ROUTE_LOCALNET}=${input.routeLocalnet}`] },
+    });
+  }
+  const p = iptablesPayload(input.desired, input.current);
+  created.chains.push(...p.createdChains);
+  for (const k of p.touched) {
+    const table = k.slice(0, k.indexOf('/'));
+    if (!input.current.tables.has(table) && !created.tables.includes(`${family}/${table}`)) created.tables.push(`${family}/${table}`);
+  }
+  const restore = iptablesTool(family, 'restore');
+  steps.push({
+    id: `${restore}`,
+    what: `load the rules (${p.insertedJumps.length} jump rule${p.insertedJumps.length === 1 ? '' : 's'} to insert)`,
+    cmd: restore,
+    args: ['--noflush', '--wait'],
+    input: p.text,
+    undo: 'iptables',
+  });
+  const checks: Step[] = [{ id: `${restore}-test`, what: 'check the rules parse', cmd: restore, args: ['--test', '--noflush', '--wait'], input: p.text }];
+  return { steps, checks, touched: p.touched, created, payload: p.text };
+}
+
+/**
+ * The restore input that puts every chain apply touched back the way the backup has it, and
+ * leaves every other chain alone. Chains are compared line by line as iptables-save printed
+ * them on both sides, so an unchanged chain is not rewritten. undefined: nothing to do.
+ */
+export function iptablesRollbackPayload(backup: SavedRules, now: SavedRules, touched: Set<string>): { text: string | undefined; problems: string[] } {
+  const problems: string[] = [];
+  const byTable = new Map<string, string[]>();
+  for (const k of touched) {
+    const slash = k.indexOf('/');
+    const t = k.slice(0, slash);
+    byTable.set(t, [...(byTable.get(t) ?? []), k.slice(slash + 1)]);
+  }
+  let text = '';
+  for (const [table, chains] of [...byTable].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const decl: string[] = [];
+    const rules: string[] = [];
+    const deletes: string[] = [];
+    const removes: string[] = [];
+    for (const name of [...chains].sort()) {
+      const b = savedChain(backup, table, name);
+      const n = savedChain(now, table, name);
+      if (isBuiltin(table, name)) {
+        const extra = multisetMinus(n?.rules ?? [], b?.rules ?? []);
+        const missing = multisetMinus(b?.rules ?? [], n?.rules ?? []);
+        for (const body of extra) deletes.push(`-D ${name} ${body}`);
+        if (missing.length > 0) problems.push(`${table} ${name} lost ${missing.length} rule(s) that apply did not remove`);
+        continue;
+      }
+      if (b && n && sameLines(b.rules, n.rules)) continue;
+      if (!b && !n) continue;
+      decl.push(`:${name} - [0:0]`);
+      if (b) for (const body of b.rules) rules.push(body ? `-A ${name} ${body}` : `-A ${name}`);
+      else removes.push(`-X ${name}`);
+    }
+    if (decl.length + deletes.length === 0) continue;
+    text += [`*${table}`, ...decl, ...rules, ...deletes, ...removes, 'COMMIT', ''].join('\n');
+  }
+  return { text: text || undefined, problems };
+}
+
+/**
+ * What `ktables cleanup` removes from one family's iptables: kube-proxy's chains (and the
+ * chains ktables itself created), and every rule in a built-in chain that jumps into one of
+ * them. A chain that some other chain still jumps to cannot be deleted: that is reported, and
+ * the other chain is not touched.
+ */
+export function iptablesCleanupPayload(now: SavedRules, created: Created): { text: string | undefined; problems: string[]; removed: string[] } {
+  const problems: string[] = [];
+  const removed: string[] = [];
+  let text = '';
+  for (const [tname, table] of [...now.tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const gone = new Set([...table.chains.keys()].filter((c) => !isBuiltin(tname, c) && (ownedByKubeProxy(tname, c) || created.chains.includes(key(tname, c)))));
+    if (gone.size === 0) continue;
+    const deletes: string[] = [];
+    for (const [cname, chain] of table.chains) {
+      if (gone.has(cname)) continue;
+      for (const body of chain.rules) {
+        const target = /(?:^|\s)-[jg]\s+(\S+)/.exec(body)?.[1];
+        if (!target || !gone.has(target)) continue;
+        if (isBuiltin(tname, cname)) deletes.push(`-D ${cname} ${body}`);
+        else problems.push(`${tname} ${cname} jumps to ${target}, which is not kube-proxy's chain: left in place`);
+      }
+    }
+    const names = [...gone].sort();
+    removed.push(...names.map((c) => key(tname, c)));
+    text += [`*${tname}`, ...names.map((c) => `:${c} - [0:0]`), ...deletes, ...names.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+  }
+  return { text: text || undefined, problems, removed };
+}
+
+function sameLines(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((l, i) => l === b[i]);
+}
+
+function multisetMinus(a: string[], b: string[]): string[] {
+  const left = new Map<string, number>();
+  for (const l of b) left.set(l, (left.get(l) ?? 0) + 1);
+  const out: string[] = [];
+  for (const l of a) {
+    const n = left.get(l) ?? 0;
+    if (n > 0) left.set(l, n - 1);
+    else out.push(l);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// nftables
+
+/**
+ * One `nft -f` transaction that replaces the kube-proxy table: `add` makes the `delete` safe
+ * when the table is not there yet (nft 1.0.6 has no `destroy`), then the new table is loaded.
+ */
+export function nftReplaceInput(family: Family, payload: string | undefined): string {
+  const t = `${nftFamily(family)} ${NFT_TABLE}`;
+  return `add table ${t}\ndelete table ${t}\n${payload ?? ''}`;
+}
+
+export interface NftApplyInput {
+  family: Family;
+  payload: string;
+}
+
+export function planNftApply(input: NftApplyInput): ApplyPlan {
+  const text = nftReplaceInput(input.family, input.payload);
+  return {
+    steps: [{ id: 'nft', what: `replace table ${nftFamily(input.family)} ${NFT_TABLE}`, cmd: 'nft', args: ['-f', '-'], input: text, undo: 'nftables' }],
+    checks: [{ id: 'nft-check', what: 'check the rules with nft -c', cmd: 'nft', args: ['-c', '-f', '-'], input: text }],
+    touched: new Set([`${nftFamily(input.family)}/${NFT_TABLE}`]),
+    created: emptyCreated(),
+    payload: input.payload,
+  };
+}
