@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
+import { applyCommand } from './commands/apply.js';
+import { cleanupCommand } from './commands/cleanup.js';
 import { traceCommand } from './commands/trace.js';
 import { diffCommand } from './commands/diff.js';
 
@@ -29,6 +31,8 @@ export async function main(argv: string[]): Promise<void> {
     await yargs(argv)
       .scriptName('ktables')
       .command(compileCommand as never)
+      .command(applyCommand as never)
+      .command(cleanupCommand as never)
       .command(traceCommand as never)
       .command(diffCommand as never)
       .demandCommand(1, 'Give a command: compile')
