@@ -6,6 +6,7 @@ import { InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
 import { applyCommand } from './commands/apply.js';
 import { cleanupCommand } from './commands/cleanup.js';
+import { verifyCommand } from './commands/verify.js';
 import { traceCommand } from './commands/trace.js';
 import { diffCommand } from './commands/diff.js';
 
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<void> {
       .command(compileCommand as never)
       .command(applyCommand as never)
       .command(cleanupCommand as never)
+      .command(verifyCommand as never)
       .command(traceCommand as never)
       .command(diffCommand as never)
       .demandCommand(1, 'Give a command: compile')
