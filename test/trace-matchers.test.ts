@@ -287,6 +287,17 @@ COMMIT
     expect(r.branches[0]!.recent).toEqual(['B']);
   });
 
+  it('path: false keeps the outcome and drops the steps', () => {
+    const c = kubeProxyCases('iptables').find((x) => x.name === 'TestExternalTrafficPolicyCluster')!;
+    const { tracer: t } = compileDir(c.dir);
+    const p = pkt('203.0.113.2', '192.168.0.2', 3001);
+    const full = t.trace(p);
+    const bare = t.trace(p, { path: false });
+    expect(bare.path).toEqual([]);
+    expect(bare.branches.every((b) => b.steps.length === 0)).toBe(true);
+    expect({ v: bare.verdict, m: bare.masquerade, e: bare.endpoints }).toEqual({ v: full.verdict, m: full.masquerade, e: full.endpoints });
+  });
+
   it('probability 0 never matches, 1 always does (no branch)', () => {
     const t = tracer('*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.0 -j DNAT --to-destination 10.1.0.1:80\n-A PREROUTING -m statistic --mode random --probability 1.0 -j DNAT --to-destination 10.1.0.2:80\nCOMMIT\n');
     const r = t.trace(pkt('10.0.0.1', '10.96.0.1'));

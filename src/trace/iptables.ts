@@ -271,6 +271,7 @@ export class IptablesTracer {
   /** kube-proxy's jump rules were added to the built-in chains. */
   readonly addedJumps: boolean;
   private packet!: TracePacket;
+  private recordPath = true;
 
   constructor(readonly ruleset: IptablesRuleset, node: TraceNode, opts: IptablesTraceOptions = {}) {
     this.family = ruleset.family;
@@ -325,11 +326,16 @@ export class IptablesTracer {
     return this.tables.get(table)?.has(chain) ?? false;
   }
 
-  trace(packet: TracePacket): TraceResult {
+  /**
+   * Follows one packet. With `path: false` only the outcome is kept (no steps): what a table
+   * of many packets needs, at a fraction of the allocation.
+   */
+  trace(packet: TracePacket, opts: { path?: boolean } = {}): TraceResult {
     const problem = packetProblem(packet, this.family);
     if (problem) throw new UsageError(problem);
     if (!(packet.protocol in PACKET_PROTOCOLS)) throw new UsageError(`--protocol must be TCP, UDP or SCTP (got ${packet.protocol})`);
     this.packet = packet;
+    this.recordPath = opts.path ?? true;
     const src = parseIP(packet.src)!;
     const dst = parseIP(packet.dst)!;
     const entry: TraceEntry = entryOf(this.local, src);
@@ -444,8 +450,13 @@ export class IptablesTracer {
     }
   }
 
-  private addStep(s: State, path: TraceStep[], step: TraceStep): void {
+  /** Counts a step (a runaway walk is an error) and tells whether to record it. */
+  private counted(s: State): boolean {
     if (++s.steps > MAX_STEPS_PER_BRANCH) throw new RuleError(`more than ${MAX_STEPS_PER_BRANCH} rules on one path; is there a loop?`);
+    return this.recordPath;
+  }
+
+  private addStep(s: State, path: TraceStep[], step: TraceStep): void {
     path.push(step);
     s.last = { index: path.length - 1, parent: s.last };
   }
@@ -468,7 +479,7 @@ export class IptablesTracer {
   }
 
   private ruleStep(s: State, path: TraceStep[], chain: CChain, cr: CRule, note: string | undefined): void {
-    this.addStep(s, path, this.step(s, 'rule', chain.table, chain.name, cr.text, cr, note));
+    if (this.counted(s)) this.addStep(s, path, this.step(s, 'rule', chain.table, chain.name, cr.text, cr, note));
   }
 
   private nextStage(s: State, path: TraceStep[]): void {
@@ -507,14 +518,14 @@ export class IptablesTracer {
     }
     // The plan is shared between branches: replace it, never change it.
     s.plan = [...s.plan.slice(0, s.pi), ...rest];
-    this.addStep(s, path, this.step(s, 'route', '', '', text));
+    if (this.counted(s)) this.addStep(s, path, this.step(s, 'route', '', '', text));
   }
 
   private policy(s: State, path: TraceStep[]): void {
     const chain = s.stageChain!;
     const policy = chain.policy ?? 'ACCEPT';
     if (policy === 'DROP') {
-      this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
+      if (this.counted(s)) this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
       this.finish(s, 'DROP');
     } else if (policy !== 'ACCEPT') {
       throw new RuleError(`${chain.table} ${chain.name}: policy ${policy} is not understood`);

@@ -93,7 +93,9 @@ export const traceCommand = {
 
     if (argv.all) {
       const { scenarios, notes } = serviceScenarios(model!);
-      const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: tracer.trace(s.packet) }));
+      // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
+      const outcome = (p: TracePacket) => (tracer instanceof IptablesTracer ? tracer.trace(p, { path: false }) : tracer.trace(p));
+      const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
       if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
       else {
         process.stdout.write(rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
