@@ -166,10 +166,10 @@ describe('attribution', () => {
     const a = iptablesSide(readIptablesRules(BASE_RULES, 'ipv4'));
     const b = iptablesSide(readIptablesRules(moved.join('\n'), 'ipv4'));
     const nodeServices = (s: typeof a) => s.nodeWide.find((c) => c.id === 'nat KUBE-SERVICES')!;
-    expect(nodeServices(a).keys).not.toEqual(nodeServices(b).keys);
+    expect(nodeServices(a).keys()).not.toEqual(nodeServices(b).keys());
     expect(nodeServices(b).text(0)).toMatch(/# not last: \d+ service rules follow$/);
     // Services' own slices do not change: their order among services never matters.
-    for (const [name, v] of a.services) expect(b.services.get(name)!.chains.map((c) => c.keys)).toEqual(v.chains.map((c) => c.keys));
+    for (const [name, v] of a.services) expect(b.services.get(name)!.chains.map((c) => c.keys())).toEqual(v.chains.map((c) => c.keys()));
   });
 });
 

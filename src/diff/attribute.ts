@@ -30,8 +30,17 @@ export const ROLE_PREFIX: Record<Role, string> = {
 
 export function roleOf(chain: string): Role | undefined {
   if (!chain.startsWith('KUBE-')) return undefined;
-  for (const r of ['SVC', 'SVL', 'EXT', 'FW', 'SEP'] as Role[]) if (chain.startsWith(ROLE_PREFIX[r])) return r;
-  return undefined;
+  // Called for every chain and jump of a large rule set: no allocation, few comparisons.
+  switch (chain.charCodeAt(5)) {
+    case 83: // S
+      return chain.startsWith('KUBE-SVC-') ? 'SVC' : chain.startsWith('KUBE-SEP-') ? 'SEP' : chain.startsWith('KUBE-SVL-') ? 'SVL' : undefined;
+    case 69: // E
+      return chain.startsWith('KUBE-EXT-') ? 'EXT' : undefined;
+    case 70: // F
+      return chain.startsWith('KUBE-FW-') ? 'FW' : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** Chains in which every service has its own rules, by table. */
@@ -55,14 +64,25 @@ const COMMENT_PATTERNS: RegExp[] = [
   /^([^\s/]+\/[^\s/]+)$/, // a bare "ns/name[:port]" (SEP rules, KUBE-NODEPORTS)
 ];
 
+const commentCache = new Map<string, string | null>();
+
 /** The service port a kube-proxy comment names, if it is one of kube-proxy's comments. */
 export function commentService(comment: string | undefined): string | undefined {
   if (comment === undefined) return undefined;
-  for (const re of COMMENT_PATTERNS) {
-    const m = re.exec(comment);
-    if (m) return m[1];
+  let found = commentCache.get(comment);
+  if (found === undefined) {
+    found = null;
+    for (const re of COMMENT_PATTERNS) {
+      const m = re.exec(comment);
+      if (m) {
+        found = m[1]!;
+        break;
+      }
+    }
+    if (commentCache.size > 1_000_000) commentCache.clear();
+    commentCache.set(comment, found);
   }
-  return undefined;
+  return found ?? undefined;
 }
 
 export interface ChainOwner {
@@ -81,14 +101,34 @@ export interface Attribution {
   protocols: Map<string, string>;
 }
 
-function dnatOf(chain: Chain): string | undefined {
-  for (const r of chain.rules) if (r.target?.kind === 'DNAT') return canonicalHostPort(r.target.to);
-  return undefined;
-}
-
 function protocolOf(rule: Rule): string | undefined {
   for (const m of rule.matches) if (m.kind === 'protocol' && !m.negate) return m.protocol.toLowerCase();
   return undefined;
+}
+
+/** What attribution reads from a chain's rules. */
+interface ChainFacts {
+  /** The service port named by the first kube-proxy comment. */
+  service: string | undefined;
+  /** Where its DNAT rule sends packets (canonical ip:port). */
+  dnat: string | undefined;
+  protocol: string | undefined;
+}
+
+// The diff reader gives a chain that is the same on both sides the same rules array: read it once.
+const factsCache = new WeakMap<readonly Rule[], ChainFacts>();
+
+function factsOf(rules: readonly Rule[]): ChainFacts {
+  let f = factsCache.get(rules);
+  if (f) return f;
+  f = { service: undefined, dnat: undefined, protocol: undefined };
+  for (const r of rules) {
+    if (f.service === undefined) f.service = commentService(ruleComment(r));
+    if (f.dnat === undefined && r.target?.kind === 'DNAT') f.dnat = canonicalHostPort(r.target.to);
+    if (f.protocol === undefined) f.protocol = protocolOf(r);
+  }
+  factsCache.set(rules, f);
+  return f;
 }
 
 export function attribute(rs: IptablesRuleset): Attribution {
@@ -113,7 +153,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
     const role = roleOf(name)!;
     const owner: ChainOwner = { service, role };
     if (role === 'SEP') {
-      const ep = dnatOf(chain);
+      const ep = factsOf(chain.rules).dnat;
       if (ep) owner.endpoint = ep;
     }
     chains.set(name, owner);
@@ -122,13 +162,10 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   // 1. Own comments.
   for (const [name, chain] of natChains) {
-    for (const r of chain.rules) {
-      const s = commentService(ruleComment(r));
-      if (s) {
-        names.add(s);
-        own(name, s);
-        break;
-      }
+    const s = factsOf(chain.rules).service;
+    if (s) {
+      names.add(s);
+      own(name, s);
     }
   }
 
@@ -176,7 +213,8 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   for (const [name, owner] of chains) {
     if (protocols.has(owner.service)) continue;
-    for (const r of natChains.get(name)!.rules) noteProtocol(owner.service, r);
+    const p = factsOf(natChains.get(name)!.rules).protocol;
+    if (p) protocols.set(owner.service, p);
   }
   return { chains, shared, protocols };
 }

@@ -77,9 +77,11 @@ export interface CompareOptions {
 const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
 
 function sameKeys(a: ChainView | undefined, b: ChainView | undefined): boolean {
-  const x = a?.keys ?? [];
-  const y = b?.keys ?? [];
-  if (x.length !== y.length) return false;
+  if ((a?.size ?? 0) !== (b?.size ?? 0)) return false;
+  if (!a || !b || a.size === 0) return true;
+  if (a.sameAs?.(b)) return true;
+  const x = a.keys();
+  const y = b.keys();
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }
@@ -98,16 +100,16 @@ export function diffChains(oldChains: ChainView[], newChains: ChainView[], opts:
     const o = olds.get(ref.id);
     const n = news.get(ref.id);
     if (sameKeys(o, n)) continue;
-    const edits = diffKeys(o?.keys ?? [], n?.keys ?? []);
+    const edits = diffKeys(o?.keys() ?? [], n?.keys() ?? []);
     const oldText = (i: number) => o!.text(i);
     const newText = (i: number) => n!.text(i);
     const d: ChainDiff = {
       id: ref.id,
       table: ref.table,
       // A slice of a shared chain has no rules on one side, but the chain itself is there.
-      oldName: o && o.keys.length > 0 ? o.name : ref.owned ? null : ref.name,
-      newName: n && n.keys.length > 0 ? n.name : ref.owned ? null : ref.name,
-      status: !o || o.keys.length === 0 ? 'added' : !n || n.keys.length === 0 ? 'removed' : 'changed',
+      oldName: o && o.size > 0 ? o.name : ref.owned ? null : ref.name,
+      newName: n && n.size > 0 ? n.name : ref.owned ? null : ref.name,
+      status: !o || o.size === 0 ? 'added' : !n || n.size === 0 ? 'removed' : 'changed',
       owned: ref.owned,
       rulesAdded: edits.filter((e) => e.op === '+').length,
       rulesRemoved: edits.filter((e) => e.op === '-').length,
@@ -141,7 +143,17 @@ function endpointCounts(o: ServiceSummary | null, n: ServiceSummary | null): { a
   return { added, removed };
 }
 
+/** The common case of a large diff: the same chains, in the same order, each unchanged. */
+function unchanged(o: ServiceView | undefined, n: ServiceView | undefined): boolean {
+  if (!o || !n || o.chains.length !== n.chains.length) return false;
+  for (let i = 0; i < o.chains.length; i++) {
+    if (o.chains[i]!.id !== n.chains[i]!.id || !sameKeys(o.chains[i], n.chains[i])) return false;
+  }
+  return true;
+}
+
 function compareService(name: string, o: ServiceView | undefined, n: ServiceView | undefined, opts: CompareOptions): ServiceDiff | undefined {
+  if (unchanged(o, n)) return undefined;
   const chains = diffChains(o?.chains ?? [], n?.chains ?? [], opts);
   if (chains.length === 0) return undefined;
   const oldSummary = o && o.chains.length > 0 ? o.summary() : null;

@@ -12,7 +12,7 @@ import { formatRule } from '../emit/iptables.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
 import { attribute, isShared, roleOf, type ChainOwner, type Role } from './attribute.js';
 import { fillKey, normalizeRule, type NormalRule } from './normalize.js';
-import { summarizeIptables, type IptablesServiceRules } from './summarize.js';
+import { summarizeIptables } from './summarize.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 
 const normalCache: Record<Family, WeakMap<Rule, NormalRule>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
@@ -47,12 +47,17 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
   const family: Family = input.family;
   const rs = withoutDeleted(input);
   const att = attribute(rs);
+  const symbols = new Map<string, string>();
   const symbol = (chain: string): string => {
-    const o = att.chains.get(chain);
-    if (!o) return chain;
-    return o.endpoint ? `${o.role}(${o.service} ${o.endpoint})` : `${o.role}(${o.service})`;
+    let s = symbols.get(chain);
+    if (s === undefined) {
+      const o = att.chains.get(chain);
+      s = !o ? chain : o.endpoint ? `${o.role}(${o.service} ${o.endpoint})` : `${o.role}(${o.service})`;
+      symbols.set(chain, s);
+    }
+    return s;
   };
-  const keysOf = (rules: Rule[], extra?: (i: number) => string) => rules.map((r, i) => fillKey(normal(r, family), symbol) + (extra?.(i) ?? ''));
+  const ctx: ViewContext = { family, symbol, owned: att.chains };
 
   const groups = new Map<string, Group>();
   const group = (service: string): Group => {
@@ -70,15 +75,20 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
     if (implied) {
       for (const b of builtins) {
         const rules = jumpRulesFor(table.name, b);
-        if (rules.length > 0) nodeWide.push(view(table.name, b, `${table.name} ${b}`, 0, rules, keysOf(rules), false, 'implied: the jumps kube-proxy ensures'));
+        if (rules.length > 0) nodeWide.push(view(ctx, { table: table.name, name: b, id: `${table.name} ${b}`, rank: 0, rules, owned: false, label: 'implied: the jumps kube-proxy ensures' }));
       }
     }
     for (const chain of table.chains) {
+      const owner = table.name === 'nat' ? att.chains.get(chain.name) : undefined;
+      if (owner) {
+        group(owner.service).chains.push({ name: chain.name, owner, rules: chain.rules });
+        continue;
+      }
       const id = `${table.name} ${chain.name}`;
       if (builtins.includes(chain.name)) {
         const ours = chain.rules.filter((r) => targetChain(r)?.startsWith('KUBE-'));
         foreignRules += chain.rules.length - ours.length;
-        nodeWide.push(view(table.name, chain.name, id, 0, ours, keysOf(ours), false));
+        nodeWide.push(view(ctx, { table: table.name, name: chain.name, id, rank: 0, rules: ours, owned: false }));
         continue;
       }
       if (!chain.name.startsWith('KUBE-')) {
@@ -105,22 +115,33 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
         });
         // The NodePort dispatch in nat KUBE-SERVICES must come after every service rule; where
         // it stands among them is otherwise not visible once the chain is split by service.
-        const misplaced = (i: number) =>
-          table.name === 'nat' && chain.name === 'KUBE-SERVICES' && mineIdx[i]! < lastService && (mine[i]!.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)) || targetChain(mine[i]!) === 'KUBE-NODEPORTS')
-            ? ' (before service rules)'
-            : '';
-        const keys = keysOf(mine, (i) => misplaced(i));
-        nodeWide.push(view(table.name, chain.name, id, 1, mine, keys, false, undefined, (i) => misplaced(i) && `   # not last: ${lastService - mineIdx[i]!} service rules follow`));
+        const misplaced = mine.map((r, i) =>
+          table.name === 'nat' && chain.name === 'KUBE-SERVICES' && mineIdx[i]! < lastService && (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)))
+            ? lastService - mineIdx[i]!
+            : 0,
+        );
+        nodeWide.push(
+          view(ctx, {
+            table: table.name,
+            name: chain.name,
+            id,
+            rank: 1,
+            rules: mine,
+            owned: false,
+            keySuffix: (i) => (misplaced[i] ? ' (before service rules)' : ''),
+            textSuffix: (i) => (misplaced[i] ? `   # not last: ${misplaced[i]} service rules follow` : ''),
+            extraRefs: misplaced.join(','),
+          }),
+        );
         continue;
       }
-      const owner = table.name === 'nat' && roleOf(chain.name) ? att.chains.get(chain.name) : undefined;
-      if (owner) group(owner.service).chains.push({ name: chain.name, owner, rules: chain.rules });
-      else nodeWide.push(view(table.name, chain.name, id, roleOf(chain.name) ? 3 : 2, chain.rules, keysOf(chain.rules), true, roleOf(chain.name) ? 'no service port found for it' : undefined));
+      const stale = !!roleOf(chain.name);
+      nodeWide.push(view(ctx, { table: table.name, name: chain.name, id, rank: stale ? 3 : 2, rules: chain.rules, owned: true, label: stale ? 'no service port found for it' : undefined }));
     }
   }
 
   const services = new Map<string, ServiceView>();
-  for (const g of groups.values()) services.set(g.name, serviceView(g, family, keysOf, att.chains));
+  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, att.chains));
 
   const notes: string[] = [];
   if (foreignChains.length > 0) {
@@ -128,62 +149,141 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
     notes.push(`not compared: ${foreignChains.length} chain${foreignChains.length === 1 ? '' : 's'} kube-proxy does not own (${shown}${foreignChains.length > 5 ? ', ...' : ''})`);
   }
   if (foreignRules > 0) notes.push(`not compared: ${foreignRules} rule${foreignRules === 1 ? '' : 's'} in built-in chains that do not jump to a KUBE-* chain`);
-  return { backend: 'iptables', family, services, nodeWide: nodeWide.filter((v) => v.keys.length > 0), notes };
+  return { backend: 'iptables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0), notes };
 }
 
-function serviceView(g: Group, family: Family, keysOf: (rules: Rule[]) => string[], owners: Map<string, ChainOwner>): ServiceView {
+function serviceView(g: Group, ctx: ViewContext, owners: Map<string, ChainOwner>): ServiceView {
   const chains: ChainView[] = [];
   for (const [id, slice] of g.shared) {
     const table = id.slice(0, id.indexOf(' '));
-    chains.push(view(table, slice.chain, id, SHARED_RANK[id] ?? 9, slice.rules, keysOf(slice.rules), false));
+    chains.push(view(ctx, { table, name: slice.chain, id, rank: SHARED_RANK[id] ?? 9, rules: slice.rules, owned: false }));
   }
   const seen = new Map<string, number>();
   for (const c of g.chains) {
     if (c.rules.length === 0) continue;
-    const base = c.owner.role === 'SEP' ? `nat SEP ${c.owner.endpoint ?? c.name}` : `nat ${c.owner.role}`;
+    const base = c.owner.role === 'SEP' ? sepId(c.owner.endpoint ?? c.name) : ROLE_ID[c.owner.role];
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const id = n === 1 ? base : `${base} #${n}`;
     const label = c.owner.role === 'SEP' && c.owner.endpoint ? `endpoint ${c.owner.endpoint}` : undefined;
-    chains.push(view('nat', c.name, id, ROLE_RANK[c.owner.role], c.rules, keysOf(c.rules), true, label));
+    chains.push(view(ctx, { table: 'nat', name: c.name, id, rank: ROLE_RANK[c.owner.role], rules: c.rules, owned: true, label }));
   }
   let summary: ServiceSummary | undefined;
-  const rules: IptablesServiceRules = {
-    protocol: g.protocol,
-    shared: new Map([...g.shared].map(([k, v]) => [k, v.rules])),
-    chains: g.chains,
-    ownerOf: (chain) => owners.get(chain),
-  };
   return {
     name: g.name,
     protocol: g.protocol,
-    chains: chains.filter((c) => c.keys.length > 0),
-    summary: () => (summary ??= summarizeIptables(rules)),
+    chains,
+    summary: () =>
+      (summary ??= summarizeIptables({
+        protocol: g.protocol,
+        shared: new Map([...g.shared].map(([k, v]) => [k, v.rules])),
+        chains: g.chains,
+        ownerOf: (chain) => owners.get(chain),
+      })),
   };
 }
 
-function view(
-  table: string,
-  name: string,
-  id: string,
-  rank: number,
-  rules: Rule[],
-  keys: string[],
-  owned: boolean,
-  label?: string,
-  suffix?: (i: number) => string | false,
-): ChainView {
-  const v: ChainView = {
-    id,
-    table,
-    name,
-    rank,
-    keys,
-    owned,
-    text: (i) => formatRule(name, rules[i]!) + (suffix?.(i) || ''),
-  };
-  if (label) v.label = label;
-  return v;
+const ROLE_ID: Record<Role, string> = { SVC: 'nat SVC', SVL: 'nat SVL', EXT: 'nat EXT', FW: 'nat FW', SEP: 'nat SEP' };
+const sepIds = new Map<string, string>();
+function sepId(endpoint: string): string {
+  let id = sepIds.get(endpoint);
+  if (id === undefined) {
+    if (sepIds.size > 1_000_000) sepIds.clear();
+    sepIds.set(endpoint, (id = `nat SEP ${endpoint}`));
+  }
+  return id;
+}
+
+interface ViewContext {
+  family: Family;
+  symbol: (chain: string) => string;
+  /** The service chains of this side and their owners. */
+  owned: Map<string, ChainOwner>;
+}
+
+// Per pair of sides: the chains whose references resolve differently (usually none).
+const resolvedApart = new WeakMap<ViewContext, WeakMap<ViewContext, Set<string>>>();
+
+function differentlyResolved(a: ViewContext, b: ViewContext): Set<string> {
+  let inner = resolvedApart.get(a);
+  if (!inner) resolvedApart.set(a, (inner = new WeakMap()));
+  let set = inner.get(b);
+  if (!set) {
+    set = new Set();
+    for (const name of a.owned.keys()) if (a.symbol(name) !== b.symbol(name)) set.add(name);
+    for (const name of b.owned.keys()) if (!a.owned.has(name)) set.add(name);
+    inner.set(b, set);
+  }
+  return set;
+}
+
+interface ViewSpec {
+  table: string;
+  name: string;
+  id: string;
+  rank: number;
+  rules: Rule[];
+  owned: boolean;
+  label?: string | undefined;
+  keySuffix?: (i: number) => string;
+  textSuffix?: (i: number) => string;
+  /** Anything besides the rules and their references that the keys depend on. */
+  extraRefs?: string;
+}
+
+class IptablesChainView implements ChainView {
+  readonly id: string;
+  readonly table: string;
+  readonly name: string;
+  readonly rank: number;
+  readonly owned: boolean;
+  readonly size: number;
+  label?: string;
+  private cached?: string[];
+
+  constructor(
+    private readonly ctx: ViewContext,
+    private readonly spec: ViewSpec,
+  ) {
+    this.id = spec.id;
+    this.table = spec.table;
+    this.name = spec.name;
+    this.rank = spec.rank;
+    this.owned = spec.owned;
+    this.size = spec.rules.length;
+    if (spec.label) this.label = spec.label;
+  }
+
+  keys(): readonly string[] {
+    const { family, symbol } = this.ctx;
+    const suffix = this.spec.keySuffix;
+    return (this.cached ??= this.spec.rules.map((r, i) => fillKey(normal(r, family), symbol) + (suffix?.(i) ?? '')));
+  }
+
+  text(i: number): string {
+    return formatRule(this.name, this.spec.rules[i]!) + (this.spec.textSuffix?.(i) ?? '');
+  }
+
+  sameAs(other: ChainView): boolean {
+    if (!(other instanceof IptablesChainView)) return false;
+    const a = this.spec.rules;
+    const b = other.spec.rules;
+    if (a.length !== b.length || this.ctx.family !== other.ctx.family || (this.spec.extraRefs ?? '') !== (other.spec.extraRefs ?? '')) return false;
+    if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    // The same rules; their keys also hold what the chains they name resolve to.
+    const apart = differentlyResolved(this.ctx, other.ctx);
+    if (apart.size === 0) return true;
+    for (const r of a) {
+      const t = r.target;
+      if (t && (t.kind === 'jump' || t.kind === 'goto') && apart.has(t.chain)) return false;
+      for (const m of r.matches) if (m.kind === 'recent' && apart.has(m.name)) return false;
+    }
+    return true;
+  }
+}
+
+function view(ctx: ViewContext, v: ViewSpec): ChainView {
+  return new IptablesChainView(ctx, v);
 }
 
 function withoutDeleted(rs: IptablesRuleset): IptablesRuleset {

@@ -36,8 +36,21 @@ export interface NormalRule {
 
 const REF = '\u0001';
 
+// Addresses repeat across rules and across the two sides: parse each spelling once.
+function memo(fn: (text: string) => string): (text: string) => string {
+  const cache = new Map<string, string>();
+  return (text) => {
+    let v = cache.get(text);
+    if (v === undefined) {
+      if (cache.size > 1_000_000) cache.clear();
+      cache.set(text, (v = fn(text)));
+    }
+    return v;
+  };
+}
+
 /** Canonical address or CIDR, without the host prefix length; unknown text is kept. */
-export function canonicalAddress(text: string): string {
+export const canonicalAddress = memo((text) => {
   if (text.includes('/')) {
     const c = parseCIDR(text);
     if (!c) return text;
@@ -45,17 +58,17 @@ export function canonicalAddress(text: string): string {
     return c.prefix === full ? formatIP(c.ip) : (canonicalCIDR(text) ?? text);
   }
   return canonicalIP(text) ?? text;
-}
+});
 
 /** `ip:port` / `[ip6]:port` with a canonical address; other DNAT forms are kept as written. */
-export function canonicalHostPort(text: string): string {
+export const canonicalHostPort = memo((text) => {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   if (!m) return canonicalIP(text) ?? text;
   const ip = parseIP(m[1]!);
   if (!ip) return text;
   const port = String(Number(m[2]));
   return ip.family === 'ipv6' ? `[${formatIP(ip)}]:${port}` : `${formatIP(ip)}:${port}`;
-}
+});
 
 function num(text: string): number | undefined {
   const t = text.trim();

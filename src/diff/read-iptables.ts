@@ -1,15 +1,29 @@
-// Reads iptables-save / restore text into the IR like parse/iptables.ts's parseIptables, with
-// one difference that matters for diff: a rule line seen before (on either side) is not parsed
-// again, and both sides then share the same Rule object. The two rule sets of a diff are mostly
-// the same lines, so the second side costs a lookup per line and normalize.ts's per-Rule cache
-// pays off across sides. The grammar of a rule line stays in parse/iptables.ts (tokenize,
-// parseRuleWords); only the framing (tables, declarations, COMMIT, -X) is repeated here.
+// Reading iptables-save / restore text for diff. Like parse/iptables.ts's parseIptables, whose
+// line grammar (tokenize, parseRuleWords) it uses, with three differences that matter here:
+//  - text seen before, on either side, is not parsed again, and both sides then share the same
+//    Rule objects (and, for a chain written in one run of lines, the same array), so compare
+//    can tell unchanged chains by identity;
+//  - rules diff never compares (in chains other software owns, and rules of built-in chains
+//    that do not jump to a KUBE-* chain) are kept opaque when the parser does not know their
+//    match modules: a node's dump holds Calico's and Docker's rules too;
+//  - a raw form (tables, chains, rule lines, nothing parsed) for the pair reader in
+//    prefilter.ts, which parses only what can differ.
 import { RuleError } from '../errors.js';
+import { BUILTIN_CHAINS } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { parseRuleWords, tokenize } from '../parse/iptables.js';
 
-/** Rule text after `-A CHAIN ` → its parsed rule, shared between the two sides of a diff. */
-export type RuleCache = Map<string, Rule>;
+/** Shared between the two sides of a diff. Cached arrays are never to be modified. */
+export interface RuleCache {
+  /** Rule text after `-A CHAIN ` → its rule. */
+  lines: Map<string, Rule>;
+  /** A run's text (its lines, `-A CHAIN` included) → its rules. */
+  runs: Map<string, Rule[]>;
+}
+
+export function newRuleCache(): RuleCache {
+  return { lines: new Map(), runs: new Map() };
+}
 
 function words(body: string, lineNo: number): string[] {
   // Most lines have no quotes, escapes or runs of blanks: a plain split gives what tokenize
@@ -18,18 +32,107 @@ function words(body: string, lineNo: number): string[] {
   return tokenize(body, lineNo);
 }
 
-export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: RuleCache = new Map()): IptablesRuleset {
+/** Whether diff compares the rules of this chain whatever they jump to. */
+function compared(table: string, chain: string): boolean {
+  return chain.startsWith('KUBE-') && !(BUILTIN_CHAINS[table] ?? []).includes(chain);
+}
+
+/** One rule line's body (after `-A CHAIN `), parsed once per text. */
+export function parseLine(table: string, chain: string, body: string, lineNo: number, line: string, cache: RuleCache): Rule {
+  let rule = cache.lines.get(body);
+  if (rule) return rule;
+  try {
+    rule = parseRuleWords(words(body, lineNo), lineNo, line);
+  } catch (e) {
+    // Rules diff leaves out anyway need not be understood; what it compares must be.
+    if (compared(table, chain) || /(^|\s)-[jg]\s+KUBE-/.test(body)) throw e;
+    rule = { matches: [{ kind: 'other', text: body }], source: { line: lineNo, text: line } };
+  }
+  cache.lines.set(body, rule);
+  return rule;
+}
+
+export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: RuleCache = newRuleCache()): IptablesRuleset {
   const tables: Table[] = [];
   let table: Table | undefined;
   let chains = new Map<string, Chain>();
+
+  // The run being collected: lines [runStart, runEnd) of text, all `-A ${runName} ...`.
+  let run: Chain | undefined;
+  let runName = '';
+  let runStart = 0;
+  let runEnd = 0;
+  let runLine = 0;
+  const shared = new Set<Chain>();
+  const filled = new Set<Chain>();
+
+  const append = (chain: Chain, rules: Rule[]) => {
+    // A chain made of one run holds the cached array itself, so that a chain unchanged between
+    // the two sides is the same array on both; a second run for it makes it a copy first.
+    if (chain.rules.length === 0 && !filled.has(chain)) {
+      chain.rules = rules;
+      shared.add(chain);
+    } else {
+      if (shared.has(chain)) {
+        chain.rules = [...chain.rules];
+        shared.delete(chain);
+      }
+      for (const r of rules) chain.rules.push(r);
+    }
+    filled.add(chain);
+  };
+
+  const flush = () => {
+    if (!run) return;
+    const key = text.slice(runStart, runEnd);
+    let rules = cache.runs.get(key);
+    if (!rules) {
+      rules = [];
+      const prefix = runName.length + 4; // "-A " + name + " "
+      let lineNo = runLine;
+      for (const raw of key.split('\n')) {
+        const line = raw.trim();
+        rules.push(parseLine(table!.name, runName, line.length > prefix ? line.slice(prefix) : '', lineNo, line, cache));
+        lineNo++;
+      }
+      cache.runs.set(key, rules);
+    }
+    append(run, rules);
+    run = undefined;
+  };
+
   let start = 0;
   let lineNo = 0;
-  while (start <= text.length) {
+  const length = text.length;
+  while (start <= length) {
     let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+    if (end < 0) end = length;
     lineNo++;
-    const line = text.slice(start, end).trim();
+    const lineStart = start;
     start = end + 1;
+    // The common case, without slicing the line: `-A NAME ...` continuing the current run.
+    if (text.charCodeAt(lineStart) === 45 && text.charCodeAt(lineStart + 1) === 65 && text.charCodeAt(lineStart + 2) === 32) {
+      if (run && text.startsWith(runName, lineStart + 3) && text.charCodeAt(lineStart + 3 + runName.length) === 32) {
+        runEnd = end;
+        continue;
+      }
+      let sp = text.indexOf(' ', lineStart + 3);
+      if (sp < 0 || sp > end) sp = end;
+      const name = text.slice(lineStart + 3, sp).replace(/\r$/, '');
+      if (name !== '' && table) {
+        flush();
+        const chain = chains.get(name);
+        if (!chain) throw new RuleError(`line ${lineNo}: chain ${name} is not declared in table ${table.name}`);
+        run = chain;
+        runName = name;
+        runStart = lineStart;
+        runEnd = end;
+        runLine = lineNo;
+        continue;
+      }
+    }
+    flush();
+    const line = text.slice(lineStart, end).trim();
     if (line === '' || line[0] === '#') continue;
     const c = line[0];
     if (c === '*') {
@@ -54,6 +157,7 @@ export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: 
       }
       continue;
     }
+    // Anything else a rule line can look like: counters, --append, indented, -X.
     let rest = line;
     if (c === '[') rest = rest.replace(/^\[\d+:\d+\]\s+/, ''); // iptables-save -c counters
     const op = /^(-A|--append|-X|--delete-chain)\s+(\S+)\s*/.exec(rest);
@@ -65,14 +169,137 @@ export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: 
     }
     const chain = chains.get(name);
     if (!chain) throw new RuleError(`line ${lineNo}: chain ${name} is not declared in table ${table.name}`);
-    const body = rest.slice(op[0].length);
-    let rule = cache.get(body);
-    if (!rule) {
-      rule = parseRuleWords(words(body, lineNo), lineNo, line);
-      cache.set(body, rule);
-    }
-    chain.rules.push(rule);
+    append(chain, [parseLine(table.name, name, rest.slice(op[0].length), lineNo, line, cache)]);
   }
+  flush();
   if (table) throw new RuleError(`table ${table.name} has no COMMIT`);
   return { family, tables };
+}
+
+/** A chain as text: its declaration and its rule lines, unparsed. */
+export interface RawChain {
+  name: string;
+  policy: string | undefined;
+  /** Runs of its rule lines in the text: [start, end) offsets and the first line's number. */
+  runs: { start: number; end: number; line: number }[];
+}
+
+export interface RawTable {
+  name: string;
+  chains: Map<string, RawChain>;
+  deleted: string[];
+}
+
+export interface RawRuleset {
+  family: 'ipv4' | 'ipv6';
+  text: string;
+  tables: RawTable[];
+}
+
+/** The rule lines of a raw chain, as one string (for comparing chains by their text). */
+export function rawText(raw: RawRuleset, c: RawChain): string {
+  if (c.runs.length === 1) return raw.text.slice(c.runs[0]!.start, c.runs[0]!.end);
+  return c.runs.map((r) => raw.text.slice(r.start, r.end)).join('\n');
+}
+
+/**
+ * The text split into tables, chains and runs of rule lines, nothing parsed; undefined when a
+ * line is in any form but the plain ones iptables-save and kube-proxy write (the caller then
+ * reads the text the full way, which also reports what is wrong with it).
+ */
+export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset | undefined {
+  const tables: RawTable[] = [];
+  let table: RawTable | undefined;
+  let run: { start: number; end: number; line: number } | undefined;
+  let runChain = '';
+  let start = 0;
+  let lineNo = 0;
+  const length = text.length;
+  while (start <= length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = length;
+    lineNo++;
+    const lineStart = start;
+    start = end + 1;
+    if (text.charCodeAt(lineStart) === 45 && text.charCodeAt(lineStart + 1) === 65 && text.charCodeAt(lineStart + 2) === 32) {
+      if (!table || text.charCodeAt(end - 1) === 13) return undefined;
+      const after = lineStart + 3 + runChain.length;
+      if (run && text.startsWith(runChain, lineStart + 3) && (text.charCodeAt(after) === 32 || after === end)) {
+        run.end = end;
+        continue;
+      }
+      let sp = text.indexOf(' ', lineStart + 3);
+      if (sp < 0 || sp > end) sp = end;
+      const chain = table.chains.get(text.slice(lineStart + 3, sp));
+      if (!chain) return undefined;
+      run = { start: lineStart, end, line: lineNo };
+      runChain = chain.name;
+      chain.runs.push(run);
+      continue;
+    }
+    run = undefined;
+    const line = text.slice(lineStart, end);
+    if (line === '' || line[0] === '#') continue;
+    if (line[0] === '*' && !table) {
+      table = { name: line.slice(1), chains: new Map(), deleted: [] };
+      continue;
+    }
+    if (!table) return undefined;
+    if (line === 'COMMIT') {
+      tables.push(table);
+      table = undefined;
+      continue;
+    }
+    if (line[0] === ':') {
+      // ":NAME POLICY [p:b]", split by hand: there is one per chain, 100,000 in a large dump.
+      const sp1 = line.indexOf(' ');
+      const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+      if (sp2 < 0 || line[sp2 + 1] !== '[' || !line.endsWith(']') || sp1 < 2) return undefined;
+      const name = line.slice(1, sp1);
+      const policy = line.slice(sp1 + 1, sp2);
+      if (!table.chains.has(name)) table.chains.set(name, { name, policy: policy === '-' ? undefined : policy, runs: [] });
+      continue;
+    }
+    const del = /^-X (\S+)$/.exec(line);
+    if (del) {
+      table.deleted.push(del[1]!);
+      continue;
+    }
+    return undefined;
+  }
+  if (table) return undefined;
+  return { family, text, tables };
+}
+
+const materialized = new WeakMap<RawChain, Rule[]>();
+
+/** The rules of one raw chain (parsed once, through the shared line cache). */
+export function rawRules(raw: RawRuleset, table: string, c: RawChain, cache: RuleCache): Rule[] {
+  let rules = materialized.get(c);
+  if (rules) return rules;
+  rules = [];
+  const prefix = c.name.length + 4; // "-A " + name + " "
+  for (const r of c.runs) {
+    let lineNo = r.line;
+    for (const line of raw.text.slice(r.start, r.end).split('\n')) {
+      rules.push(parseLine(table, c.name, line.length > prefix ? line.slice(prefix) : '', lineNo, line, cache));
+      lineNo++;
+    }
+  }
+  materialized.set(c, rules);
+  return rules;
+}
+
+/** The IR of the chains `keep` selects, every other chain left out entirely. */
+export function materialize(raw: RawRuleset, keep: (table: string, chain: string) => boolean, cache: RuleCache): IptablesRuleset {
+  const tables: Table[] = raw.tables.map((t) => {
+    const chains: Chain[] = [];
+    for (const c of t.chains.values()) {
+      if (!keep(t.name, c.name)) continue;
+      const rules = rawRules(raw, t.name, c, cache);
+      chains.push(c.policy === undefined ? { name: c.name, rules } : { name: c.name, policy: c.policy, rules });
+    }
+    return { name: t.name, chains, deleted: [...t.deleted] };
+  });
+  return { family: raw.family, tables };
 }

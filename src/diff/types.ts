@@ -21,8 +21,16 @@ export interface ChainView {
   rank: number;
   /** A hint shown next to the name, e.g. "endpoint 10.1.0.5:80". */
   label?: string;
-  /** Comparison keys, one per rule, in chain order. */
-  keys: string[];
+  /** Number of rules. */
+  size: number;
+  /** Comparison keys, one per rule, in chain order; computed on first use. */
+  keys(): readonly string[];
+  /**
+   * True when this view cheaply proves to have the same keys as `other` (for iptables: the
+   * very same rule objects, in order, naming chains that resolve alike); false when it cannot
+   * tell. Lets a diff of two mostly equal rule sets skip normalizing what did not change.
+   */
+  sameAs?(other: ChainView): boolean;
   /** The rule as this side wrote it, by index; only called for lines that are shown. */
   text(index: number): string;
   /**

@@ -9,8 +9,8 @@ import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare
 import { formatJson } from '../../diff/format/json.js';
 import { formatMarkdown } from '../../diff/format/markdown.js';
 import { formatText } from '../../diff/format/text.js';
-import { compiledIptablesSide, detectRules, familyOfRules, newReadContext, nftablesSide, rulesSide, type ReadContext } from '../../diff/sides.js';
-import type { Backend, DiffSide } from '../../diff/types.js';
+import { compiledIptablesSide, detectRules, familyOfRules, newReadContext, nftablesSide, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
+import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
@@ -32,6 +32,8 @@ interface Input {
   /** The text, unless the side is a directory of manifests. */
   text?: string;
   rules?: Backend;
+  /** For rule files: the family of the node they are from. */
+  family?: Family;
 }
 
 const EPILOG = `Each side is a rule file or manifests, told apart by content: a file whose first line that is not
@@ -44,11 +46,13 @@ hashed names of per-service chains are not differences; rule order within a chai
 
 Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).`;
 
+function withRules(arg: string, text: string): Input {
+  const rules = detectRules(text);
+  return rules ? { arg, text, rules, family: familyOfRules(rules, text) } : { arg, text };
+}
+
 function readInput(arg: string): Input {
-  if (arg === '-') {
-    const text = readStdin();
-    return { arg, text, rules: detectRules(text) };
-  }
+  if (arg === '-') return withRules(arg, readStdin());
   let dir = false;
   try {
     dir = statSync(arg).isDirectory();
@@ -56,8 +60,7 @@ function readInput(arg: string): Input {
     // readTextFile reports a missing file the usual way.
   }
   if (dir) return { arg };
-  const text = readTextFile(arg);
-  return { arg, text, rules: detectRules(text) };
+  return withRules(arg, readTextFile(arg));
 }
 
 function wantColor(choice: Args['color'], output: string | undefined): boolean {
@@ -94,7 +97,11 @@ export const diffCommand = {
     const opts = optionsFor(argv, inputs);
     const ctx = newReadContext();
     const notes: string[] = [];
-    const sides = inputs.map((input) => sideOf(input, opts, argv, ctx, notes));
+    const [o, n] = inputs;
+    const sides =
+      o.rules && o.rules === n.rules
+        ? rulesSidesPair(o.rules, o.text!, n.text!, ctx, [o.family!, n.family!])
+        : inputs.map((input) => sideOf(input, opts, argv, ctx, notes));
     if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
     const info = inputs.map((input, i): SideInfo => ({
       source: input.arg,
@@ -127,8 +134,7 @@ function optionsFor(argv: Args, inputs: readonly Input[]): ProxyOptions {
     const which = inputs.find((i) => i.rules === mode)!.arg;
     throw new UsageError(`${which} holds ${mode} rules but --proxy-mode is ${argv['proxy-mode']}`);
   }
-  const ruled = inputs.find((i) => i.rules !== undefined && i.text !== undefined);
-  const family = ruled ? familyOfRules(ruled.rules!, ruled.text!) : undefined;
+  const family = inputs.find((i) => i.family)?.family;
   const flags: CompileFlags = { ...argv };
   if (mode && !argv['proxy-mode']) flags['proxy-mode'] = mode;
   if (family && !argv['ip-family']) flags['ip-family'] = family;
@@ -136,7 +142,7 @@ function optionsFor(argv: Args, inputs: readonly Input[]): ProxyOptions {
 }
 
 function sideOf(input: Input, opts: ProxyOptions, argv: Args, ctx: ReadContext, notes: string[]): DiffSide {
-  if (input.rules) return rulesSide(input.rules, input.text!, ctx);
+  if (input.rules) return rulesSide(input.rules, input.text!, ctx, input.family);
   // Manifests: the same stages as `ktables compile`.
   const compiled =
     input.arg === '-'

@@ -1,0 +1,150 @@
+// Reading the two sides of an iptables diff so that the work follows what changed, not the size
+// of the rule sets: two dumps of 10,000 Services share all but a few hundred of their lines.
+//
+// Both texts are first split into chains without parsing (read-iptables.ts, rawIptables). A
+// per-service chain (KUBE-SVC/SVL/EXT/FW/SEP) whose lines are the same text on both sides has
+// the same rules on both sides and cannot make a difference by itself, so it stays unparsed
+// unless its service port turns out to differ. Everything else is read: the shared chains
+// (whose rules name every service port), the node-wide chains, and the per-service chains that
+// differ. Attributing those gives the service ports that differ; all their chains are then read
+// on both sides, by name (kube-proxy's hashed names, the chains they jump to, and the chains
+// that jump to a changed one), so that each differing service port is compared whole.
+//
+// The result is two smaller rule sets that the ordinary adapter and compare handle exactly as
+// the full ones: a service port that does not differ still appears, through its rules in the
+// shared chains, and counts as unchanged. When either text is in a form the raw reader does
+// not take, both are read in full.
+import type { IptablesRuleset } from '../ir/iptables.js';
+import { targetChain } from '../ir/iptables.js';
+import { hashPrefix } from '../util/hash.js';
+import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
+import { materialize, rawIptables, rawRules, rawText, readIptablesRules, type RawChain, type RawRuleset, type RuleCache } from './read-iptables.js';
+
+type Family = 'ipv4' | 'ipv6';
+
+/** Whether a chain is one service port's own (the only kind left unread when unchanged). */
+function perService(table: string, chain: string): boolean {
+  return table === 'nat' && roleOf(chain) !== undefined;
+}
+
+function sameText(a: RawRuleset, b: RawRuleset, x: RawChain | undefined, y: RawChain | undefined): boolean {
+  if (!x || !y) return !x && !y;
+  return x.policy === y.policy && rawText(a, x) === rawText(b, y);
+}
+
+const natChains = (raw: RawRuleset) => raw.tables.find((t) => t.name === 'nat')?.chains ?? new Map<string, RawChain>();
+
+/** Chains whose rules jump to (or name in `recent`) any of `targets`, read from the raw text. */
+function referrers(raw: RawRuleset, targets: Set<string>): string[] {
+  const out: string[] = [];
+  for (const c of natChains(raw).values()) {
+    if (!perService('nat', c.name)) continue;
+    for (const line of rawText(raw, c).split('\n')) {
+      const m = /\s-[jg]\s+(\S+)/.exec(line);
+      const r = /--name\s+(\S+)/.exec(line);
+      if ((m && targets.has(m[1]!)) || (r && targets.has(r[1]!))) {
+        out.push(c.name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+export function readIptablesPair(oldText: string, newText: string, families: [Family, Family], cache: RuleCache): [IptablesRuleset, IptablesRuleset] {
+  const a = rawIptables(oldText, families[0]);
+  const b = rawIptables(newText, families[1]);
+  if (!a || !b) return [readIptablesRules(oldText, families[0], cache), readIptablesRules(newText, families[1], cache)];
+
+  const natA = natChains(a);
+  const natB = natChains(b);
+  // Per-service chains to read, by name, on both sides alike.
+  const wanted = new Set<string>();
+  const dirty: string[] = [];
+  const compare = (name: string, x: RawChain | undefined, y: RawChain | undefined) => {
+    if (perService('nat', name) && !sameText(a, b, x, y)) {
+      dirty.push(name);
+      wanted.add(name);
+    }
+  };
+  for (const [name, x] of natA) compare(name, x, natB.get(name));
+  for (const [name, y] of natB) if (!natA.has(name)) compare(name, undefined, y);
+  const keep = (table: string, chain: string) => !perService(table, chain) || wanted.has(chain);
+
+  // Which service ports differ: owners of the differing chains, and ports whose rules in the
+  // shared chains differ. A differing chain no rule of its own attributes is found through the
+  // chains that jump to it.
+  const partA = materialize(a, keep, cache);
+  const partB = materialize(b, keep, cache);
+  let attA = attribute(partA);
+  let attB = attribute(partB);
+  for (let round = 0; round < 3; round++) {
+    const orphans = new Set(dirty.filter((n) => !attA.chains.has(n) && !attB.chains.has(n)));
+    if (orphans.size === 0) break;
+    const more = [...referrers(a, orphans), ...referrers(b, orphans)].filter((n) => !wanted.has(n));
+    if (more.length === 0) break;
+    for (const n of more) wanted.add(n);
+    attA = attribute(materialize(a, keep, cache));
+    attB = attribute(materialize(b, keep, cache));
+  }
+  const differing = new Set<string>();
+  for (const n of dirty) {
+    const o = attA.chains.get(n) ?? attB.chains.get(n);
+    if (o) differing.add(o.service);
+  }
+  for (const key of new Set([...attA.shared.keys(), ...attB.shared.keys()])) {
+    const [table, chain] = key.split(' ') as [string, string];
+    if (!isShared(table, chain)) continue;
+    const slices = (part: IptablesRuleset, owners: (string | undefined)[] | undefined) => {
+      const m = new Map<string, unknown[]>();
+      const rules = part.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain)?.rules ?? [];
+      rules.forEach((r, i) => {
+        const s = owners?.[i];
+        if (s !== undefined) m.set(s, [...(m.get(s) ?? []), r]);
+      });
+      return m;
+    };
+    const sa = slices(partA, attA.shared.get(key));
+    const sb = slices(partB, attB.shared.get(key));
+    for (const s of new Set([...sa.keys(), ...sb.keys()])) {
+      const x = sa.get(s) ?? [];
+      const y = sb.get(s) ?? [];
+      if (x.length !== y.length || x.some((r, i) => r !== y[i])) differing.add(s);
+    }
+  }
+  if (differing.size === 0) return [materialize(a, keep, cache), materialize(b, keep, cache)];
+
+  // Every chain of the differing service ports: kube-proxy's names for them (per protocol the
+  // port has on either side), the chains already attributed to them, and what those jump to.
+  const protocols = new Map<string, Set<string>>();
+  for (const att of [attA, attB]) {
+    for (const [s, p] of att.protocols) if (differing.has(s)) protocols.set(s, new Set([...(protocols.get(s) ?? []), p]));
+    for (const [name, o] of att.chains) if (differing.has(o.service)) wanted.add(name);
+  }
+  for (const s of differing) {
+    for (const p of protocols.get(s) ?? ['tcp', 'udp', 'sctp']) {
+      const hash = hashPrefix(s + p, 16);
+      for (const role of ['SVC', 'SVL', 'EXT', 'FW'] as Role[]) wanted.add(ROLE_PREFIX[role] + hash);
+    }
+  }
+  const queue = [...wanted];
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const name = queue.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const [side, raw] of [[a, natA.get(name)], [b, natB.get(name)]] as const) {
+      if (!raw) continue;
+      for (const rule of rawRules(side, 'nat', raw, cache)) {
+        const refs = [targetChain(rule), ...rule.matches.map((m) => (m.kind === 'recent' ? m.name : undefined))];
+        for (const r of refs) {
+          if (r && perService('nat', r) && !wanted.has(r)) {
+            wanted.add(r);
+            queue.push(r);
+          }
+        }
+      }
+    }
+  }
+  return [materialize(a, keep, cache), materialize(b, keep, cache)];
+}
