@@ -2,6 +2,7 @@
 // chain, as a unified diff. Two lines that only differ in spelling (iptables-save's `/32`,
 // option order, quoting) are the same rule and are not shown as a change.
 import type { Rule } from '../ir/iptables.js';
+import { BUILTIN_CHAINS } from '../ir/iptables.js';
 import { normalizeRule, fillKey } from '../diff/normalize.js';
 import { emitNftables } from '../emit/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
@@ -16,7 +17,8 @@ export function simulateRestore(before: SavedRules, payload: string): SavedRules
     const line = raw.trim();
     if (line.startsWith('*')) {
       const name = line.slice(1);
-      table = tables.get(name) ?? { name, chains: new Map() };
+      // A table comes into being with its built-in chains.
+      table = tables.get(name) ?? { name, chains: new Map((BUILTIN_CHAINS[name] ?? []).map((c) => [c, { name: c, policy: 'ACCEPT', rules: [] as string[] }])) };
       tables.set(name, table);
     } else if (!table || line === 'COMMIT' || line === '') continue;
     else if (line.startsWith(':')) {

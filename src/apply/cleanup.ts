@@ -7,7 +7,7 @@ import { iptablesCleanupPayload, iptablesTool, nftFamily, nftReplaceInput, NFT_T
 import { clearRecord, readIptables, readNfacct, readNftTable, readRecord, targetName, type Target } from './state.js';
 import { preflight } from './execute.js';
 import type { System } from './system.js';
-import { isUnusedTable } from './saved.js';
+import { dropCreatedNftObjects } from './nftcompat.js';
 
 export interface CleanupResult {
   /** What was removed, one line each. */
@@ -33,8 +33,8 @@ export async function cleanup(sys: System, t: Target): Promise<CleanupResult> {
       await sys.run(iptablesTool(family, 'restore'), ['--noflush', '--wait'], { netns: t.netns, input: p.text });
       removed.push(...p.removed.map((c) => `${family === 'ipv4' ? 'iptables' : 'ip6tables'} ${c.replace('/', ' ')}`));
     }
-    const tables = record.tables.filter((k) => k.startsWith(`${family}/`)).map((k) => k.slice(k.indexOf('/') + 1));
-    if (tables.length > 0) removed.push(...(await dropCreatedTables(sys, t, family, tables)));
+    const made = record.iptablesNft.filter((k) => k.startsWith(`${family}/`)).map((k) => k.slice(k.indexOf('/') + 1));
+    removed.push(...(await dropCreatedNftObjects(sys, t, family, made)).map((x) => `empty nftables ${x} (iptables-nft made it for apply)`));
   }
 
   if (sys.which('nft')) {
@@ -65,22 +65,4 @@ export async function cleanup(sys: System, t: Target): Promise<CleanupResult> {
 
 export function cleanupFailed(t: Target, problems: string[]): SystemError {
   return new SystemError(`cleanup of ${targetName(t)} left things behind:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-}
-
-/**
- * Tables apply brought into being (iptables-nft creates `ip nat` and friends on first use) are
- * deleted again when nothing is left in them. Only iptables-nft can: legacy tables are the
- * kernel modules' own.
- */
-async function dropCreatedTables(sys: System, t: Target, family: Family, tables: string[]): Promise<string[]> {
-  const version = await sys.run(iptablesTool(family, 'save'), ['--version'], { netns: t.netns, allowFailure: true });
-  if (!/nf_tables/.test(version.stdout + version.stderr) || !sys.which('nft')) return [];
-  const now = (await readIptables(sys, t, family)).saved;
-  const out: string[] = [];
-  for (const table of tables) {
-    if (!isUnusedTable(now, table)) continue;
-    await sys.run('nft', ['delete', 'table', nftFamily(family), table], { netns: t.netns });
-    out.push(`empty ${family === 'ipv4' ? 'iptables' : 'ip6tables'} table ${table} (created by apply)`);
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { KtablesError, SystemError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
+import type { NftRuleset } from '../ir/nftables.js';
 import { ruleComment } from '../ir/iptables.js';
 import {
   iptablesRollbackPayload,
@@ -19,6 +20,7 @@ import {
 import { comparableSave, type SavedRules } from './saved.js';
 import { addToRecord, readIptables, readNfacct, readNftTable, readSysctl, requireNetns, targetName, writeBackup, type Target } from './state.js';
 import { requireRoot, type System } from './system.js';
+import { dropCreatedNftObjects, iptablesNftObjects, newObjects } from './nftcompat.js';
 
 /** The iptables rules to apply, built once the node's state is known. */
 export interface IptablesSource {
@@ -35,6 +37,8 @@ export interface NftSource {
   backend: 'nftables';
   family: Family;
   payload: string;
+  /** The payload as IR, when it was compiled (verify traces it). */
+  ruleset?: NftRuleset;
 }
 
 export type RulesSource = IptablesSource | NftSource;
@@ -113,19 +117,24 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
   }
 
   const backup = writeBackup(t, `${family}.iptables-save`, before.text);
+  const nftBefore = await iptablesNftObjects(sys, t, family);
   await runSteps(sys, t, plan, {
     iptables: async () => {
       const now = await readIptables(sys, t, family);
       const rb = iptablesRollbackPayload(before.saved, now.saved, plan.touched);
       if (rb.text) await sys.run(iptablesTool(family, 'restore'), ['--noflush', '--wait'], { netns: t.netns, input: rb.text });
+      await dropCreatedNftObjects(sys, t, family, newObjects(nftBefore, await iptablesNftObjects(sys, t, family)));
       return rb.problems;
     },
     check: async () => {
       const after = await readIptables(sys, t, family);
-      return comparableSave(after.text) === comparableSave(before.text) ? undefined : `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
+      if (comparableSave(after.text) !== comparableSave(before.text)) return `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
+      const left = newObjects(nftBefore, await iptablesNftObjects(sys, t, family));
+      return left.length === 0 ? undefined : `left in nftables: ${left.join(', ')}`;
     },
     say: o.say,
   });
+  plan.created.iptablesNft = newObjects(nftBefore, await iptablesNftObjects(sys, t, family)).map((x) => `${family}/${x}`);
   addToRecord(t, plan.created);
   return { plan, notes, backup, ruleset: built.ruleset };
 }

@@ -43,13 +43,13 @@ export interface Created {
   /** sysctl key → the value it had before ktables set it. */
   sysctls: Record<string, string>;
   /**
-   * `family/table` of iptables tables that did not exist before (iptables-nft creates the
-   * nftables table `ip nat` on first use; cleanup deletes it again if it is left empty).
+   * `family/table` and `family/table/chain` of what iptables-nft brought into being in
+   * nftables for this apply (see nftcompat.ts); cleanup deletes them again once empty.
    */
-  tables: string[];
+  iptablesNft: string[];
 }
 
-export const emptyCreated = (): Created => ({ nfacct: [], chains: [], sysctls: {}, tables: [] });
+export const emptyCreated = (): Created => ({ nfacct: [], chains: [], sysctls: {}, iptablesNft: [] });
 
 export const iptablesTool = (family: Family, what: 'save' | 'restore') => `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${what}`;
 export const nftFamily = (family: Family) => (family === 'ipv4' ? 'ip' : 'ip6');
@@ -208,10 +208,6 @@ export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
   }
   const p = iptablesPayload(input.desired, input.current);
   created.chains.push(...p.createdChains);
-  for (const k of p.touched) {
-    const table = k.slice(0, k.indexOf('/'));
-    if (!input.current.tables.has(table) && !created.tables.includes(`${family}/${table}`)) created.tables.push(`${family}/${table}`);
-  }
   const restore = iptablesTool(family, 'restore');
   steps.push({
     id: `${restore}`,

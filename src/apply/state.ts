@@ -64,7 +64,7 @@ function recordFile(t: Target): string {
 export function readRecord(t: Target): Created {
   try {
     const raw = JSON.parse(readFileSync(recordFile(t), 'utf8')) as Partial<Created>;
-    return { nfacct: raw.nfacct ?? [], chains: raw.chains ?? [], sysctls: raw.sysctls ?? {}, tables: raw.tables ?? [] };
+    return { nfacct: raw.nfacct ?? [], chains: raw.chains ?? [], sysctls: raw.sysctls ?? {}, iptablesNft: raw.iptablesNft ?? [] };
   } catch {
     return emptyCreated();
   }
@@ -76,7 +76,7 @@ export function addToRecord(t: Target, c: Created): void {
   const merged: Created = {
     nfacct: [...new Set([...old.nfacct, ...c.nfacct])].sort(),
     chains: [...new Set([...old.chains, ...c.chains])].sort(),
-    tables: [...new Set([...old.tables, ...c.tables])].sort(),
+    iptablesNft: [...new Set([...old.iptablesNft, ...c.iptablesNft])].sort(),
     // The first value seen is the one from before ktables touched the node.
     sysctls: { ...c.sysctls, ...old.sysctls },
   };

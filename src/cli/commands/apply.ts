@@ -6,7 +6,8 @@ import { System } from '../../apply/system.js';
 import { targetName } from '../../apply/state.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { loadModel } from '../pipeline.js';
-import { fileSource, modelSource } from '../rules-source.js';
+import { fileSource } from '../rules-source.js';
+import { modelSource } from '../../apply/sources.js';
 
 interface Args extends CompileFlags {
   paths?: string[];
