@@ -73,7 +73,8 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
       const parsed = parseCIDR(c);
       return parsed && parsed.ip.family === family ? [parsed] : [];
     });
-    if (cidrs.some((c) => c.prefix === 0)) nodePorts = { matchAll: true };
+    // NewNodePortAddresses: no CIDR of this family means the zero CIDR, i.e. every address.
+    if (cidrs.length === 0 || cidrs.some((c) => c.prefix === 0)) nodePorts = { matchAll: true };
     else {
       const candidates = ['127.0.0.1', '::1', ...nodeIPs];
       const addresses = candidates.filter((ip) => {
