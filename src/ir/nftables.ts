@@ -109,16 +109,3 @@ export interface NftRuleset {
 }
 
 export const KUBE_PROXY_TABLE = 'kube-proxy';
-
-export function findChain(table: Table, name: string): Chain | undefined {
-  return table.chains.find((c) => c.name === name);
-}
-
-export function findSet(table: Table, name: string): NftSet | undefined {
-  return table.sets.find((s) => s.name === name);
-}
-
-/** Byte-order comparison (names and element lines are ASCII, so code units are bytes). */
-export function compareBytes(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

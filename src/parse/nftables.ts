@@ -39,7 +39,7 @@ interface Token {
 const PUNCT = new Set(['{', '}', ';', ',']);
 
 /** Words, "strings" and the punctuation { } ; , as tokens; `#` starts a comment to end of line. */
-export function tokenize(text: string): Token[] {
+function tokenize(text: string): Token[] {
   const out: Token[] = [];
   let line = 1;
   let i = 0;

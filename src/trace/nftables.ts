@@ -94,7 +94,7 @@ function addressMatcher(text: string): (ip: IP) => boolean {
     if (!c) throw new RuleError(`not a CIDR: ${text}`);
     return (ip) => cidrContains(c, ip);
   }
-  if (text.includes('-') && !text.includes(':')) {
+  if (text.includes('-')) {
     const [lo, hi] = text.split('-').map((s) => parseIP(s));
     if (!lo || !hi) throw new RuleError(`not an address range: ${text}`);
     return (ip) => between(ip, lo, hi);
@@ -129,7 +129,7 @@ const MAX_BRANCHES = 100_000;
 const HOOK_NAMES: Record<string, string> = { prerouting: 'PREROUTING', input: 'INPUT', forward: 'FORWARD', output: 'OUTPUT', postrouting: 'POSTROUTING' };
 
 /** What a chain evaluation ended in. */
-type Outcome = { kind: 'return' } | { kind: 'accept' | 'drop' | 'reject'; explicit: boolean };
+type Outcome = { kind: 'return' | 'accept' | 'drop' | 'reject' };
 
 interface Decision {
   mod: number;
@@ -192,15 +192,18 @@ class Walker {
     if (entryOf(this.local, s.src) === 'OUTPUT') {
       s.iif = '';
       dropped = this.runHook('output', true);
-      if (!dropped) dropped = this.runHook('postrouting', true);
-      if (!dropped && this.local.has(s.dst)) {
-        // Sent to itself: back in through loopback, past the filter chains only.
-        this.route(`to local address ${formatIP(s.dst)}: looped back through lo (NAT already decided)`);
-        s.iif = 'lo';
-        dropped = this.runHook('prerouting', false);
-        if (!dropped) dropped = this.runHook('input', false);
-        delivery = 'local';
-      } else delivery = 'out';
+      if (!dropped) {
+        const toSelf = this.local.has(s.dst);
+        this.route(toSelf ? `to local address ${formatIP(s.dst)}: out through lo and back in (NAT already decided)` : `to ${formatIP(s.dst)}, not a local address: out`);
+        dropped = this.runHook('postrouting', true);
+        if (!dropped && toSelf) {
+          // Back in through loopback, past the filter chains only.
+          s.iif = 'lo';
+          dropped = this.runHook('prerouting', false);
+          if (!dropped) dropped = this.runHook('input', false);
+        }
+        delivery = toSelf ? 'local' : 'out';
+      }
     } else {
       dropped = this.runHook('prerouting', true);
       if (!dropped) {
@@ -247,7 +250,7 @@ class Walker {
       // Falling off a base chain applies its policy; only a drop is worth a step.
       if (out.kind === 'return' && chain.base!.policy === 'drop') {
         this.step(t, chain, undefined, `policy drop of ${t.label} ${chain.name}`, 'policy');
-        return { kind: 'drop', explicit: true };
+        return { kind: 'drop' };
       }
     }
     return undefined;
@@ -302,11 +305,11 @@ class Walker {
         return { kind: 'return' };
       case 'accept':
         this.state.accepted = true;
-        return { kind: 'accept', explicit: true };
+        return { kind: 'accept' };
       case 'drop':
-        return { kind: 'drop', explicit: true };
+        return { kind: 'drop' };
       case 'reject':
-        return { kind: 'reject', explicit: true };
+        return { kind: 'reject' };
       case 'jump':
       case 'goto': {
         const target = t.chains.get(v.chain);
@@ -325,12 +328,12 @@ class Walker {
         this.state.dst = ip;
         if (m) this.state.dport = Number(m[2]);
         this.state.dnat = to;
-        return { kind: 'accept', explicit: false };
+        return { kind: 'accept' };
       }
       case 'masquerade':
         this.natOnly(chain, rule);
         this.state.masquerade = true;
-        return { kind: 'accept', explicit: false };
+        return { kind: 'accept' };
       case 'vmap':
       case 'numgen':
         throw new RuleError(`${this.where(chain, rule)}: a verdict map may not hold another verdict map`);

@@ -53,7 +53,7 @@ export const l3Of = (node: NodeContext): L3 => (node.family === 'ipv4' ? 'ip' : 
 export const addrTypeOf = (node: NodeContext): string => (node.family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr');
 
 /** `ip daddr . meta l4proto . th dport`: the key of every service-IP map. */
-export const ipProtoPort = (l3: L3): KeyPart[] => [{ kind: 'addr', l3, field: 'daddr' }, { kind: 'l4proto' }, { kind: 'thDport' }];
+const ipProtoPort = (l3: L3): KeyPart[] => [{ kind: 'addr', l3, field: 'daddr' }, { kind: 'l4proto' }, { kind: 'thDport' }];
 const protoPort: KeyPart[] = [{ kind: 'l4proto' }, { kind: 'thDport' }];
 
 export function addFixedObjects(b: TableBuilder, node: NodeContext): void {
