@@ -1,6 +1,6 @@
 // The CLI with --proxy-mode nftables as a user runs it: compile, trace (compiled, or --rules
 // with either nft spelling), and no way for an interface name to smuggle text into a rule.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,14 @@ describe('ktables trace, nftables', () => {
     expect(listed.endpoints).toEqual(dump.endpoints);
     const blocked = json(['trace', '--rules', LISTING, ...NODE, '--src', '203.0.113.130', '--dst', '5.6.7.8', '--dport', '80', '--json']);
     expect(blocked.verdict).toBe('DROP');
+  });
+
+  it("picks the packet's family from a dual-stack node's listing", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktables-dual-'));
+    const both = join(dir, 'both.nft');
+    writeFileSync(both, readFileSync(join(ROOT, 'golden', 'nftables', 'ipv6-single-stack.nft'), 'utf8') + readFileSync(join(OVERALL, 'expected.txt'), 'utf8'));
+    expect(json(['trace', '--rules', both, '--node-ip', '2001:db8::5', '--src', '2001:db8::99', '--dst', '2001:db8:ee::1', '--dport', '80', '--json']).verdict).toBe('[fd00:244::1:b]:8080, [fd00:244::a]:8080');
+    expect(json(['trace', '--rules', both, ...NODE, '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--json']).verdict).toBe('10.180.0.1:80');
   });
 
   it('prints a readable trace', () => {

@@ -454,10 +454,17 @@ function index(t: Table): Indexed {
   };
 }
 
-/** The IP family a parsed nft rule set is for: its kube-proxy table's, else its first table's. */
-export function nftRulesetFamily(rs: NftRuleset): 'ipv4' | 'ipv6' | undefined {
-  const t = rs.tables.find((x) => x.name === KUBE_PROXY_TABLE && (x.family === 'ip' || x.family === 'ip6')) ?? rs.tables.find((x) => x.family === 'ip' || x.family === 'ip6');
-  return t === undefined ? undefined : t.family === 'ip' ? 'ipv4' : 'ipv6';
+/**
+ * The IP family to trace a parsed nft rule set as: PREFER (the packet's) when the rule set has
+ * a kube-proxy table of that family (a dual-stack node lists both), else its kube-proxy
+ * table's, else its first ip/ip6 table's.
+ */
+export function nftRulesetFamily(rs: NftRuleset, prefer?: 'ipv4' | 'ipv6'): 'ipv4' | 'ipv6' | undefined {
+  const fam = (t: Table) => (t.family === 'ip' ? 'ipv4' : t.family === 'ip6' ? 'ipv6' : undefined);
+  const kube = rs.tables.filter((t) => t.name === KUBE_PROXY_TABLE && fam(t));
+  if (prefer && kube.some((t) => fam(t) === prefer)) return prefer;
+  const t = kube[0] ?? rs.tables.find((x) => fam(x));
+  return t && fam(t);
 }
 
 /** Traces new connections through the kube-proxy table(s) of one family; indexes them once. */

@@ -72,7 +72,7 @@ export const traceCommand = {
       if (nftTextForm(text)) {
         // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
         const rs = parseNftables(text);
-        node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs) ?? 'ipv4'), addresses: opts.nodeIPs };
+        node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4'), addresses: opts.nodeIPs };
         tracer = new NftablesTracer(rs, node);
       } else {
         const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
