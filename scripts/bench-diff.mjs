@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Benchmark of `ktables diff`: two rule sets of 10,000 Services (x 10 endpoints each by
 // default: a large cluster, so kube-proxy leaves comments off endpoint rules) that differ in
-// exactly 10 service ports: 3 endpoint changes, 2 new NodePorts, 2 session affinities, 1
-// externalTrafficPolicy change, 1 Service removed and 1 added. The rule sets are compiled by
+// exactly 10 service ports: 3 endpoint changes, 2 new NodePorts, 2 session affinities, 1 loss
+// of all endpoints, 1 Service removed and 1 added. The rule sets are compiled by
 // ktables itself and kept under bench-data/ (git-ignored); nothing generated is committed.
 //
 //   node scripts/bench-diff.mjs            (npm run bench runs it after the compile bench)
@@ -20,18 +20,19 @@ const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const dist = (p) => pathToFileURL(join(root, 'dist', p)).href;
 
-// The 10 service ports that differ, by index.
-const step = Math.floor(SERVICES / 10);
-const CHANGED = Array.from({ length: 10 }, (_, k) => k * step + 7);
-const ROLE = ['endpoints', 'endpoints', 'endpoints', 'nodePort', 'nodePort', 'affinity', 'affinity', 'etpLocal', 'removed', 'renamed'];
+// The service ports that differ, by index; the tenth is a Service only the new side has.
+const ROLE = ['endpoints', 'endpoints', 'endpoints', 'nodePort', 'nodePort', 'affinity', 'affinity', 'noEndpoints', 'removed'];
+const step = Math.floor(SERVICES / ROLE.length);
+const CHANGED = ROLE.map((_, k) => k * step + 7);
 
 function cluster(variant) {
   const docs = [];
-  for (let i = 0; i < SERVICES; i++) {
+  const count = variant === 'new' ? SERVICES + 1 : SERVICES;
+  for (let i = 0; i < count; i++) {
     const role = variant === 'new' ? ROLE[CHANGED.indexOf(i)] : undefined;
     if (role === 'removed') continue;
     const ns = `ns${i % 50}`;
-    const name = role === 'renamed' ? `svc${i}-v2` : `svc${i}`;
+    const name = `svc${i}`;
     const ip = `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
     let kind = i % 20 === 0 ? 'LoadBalancer' : i % 10 === 0 ? 'NodePort' : 'ClusterIP';
     if (role === 'nodePort') kind = 'NodePort';
@@ -43,10 +44,11 @@ function cluster(variant) {
     if (kind === 'LoadBalancer') svc += `status: {loadBalancer: {ingress: [{ip: 198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}}]}}\n`;
     docs.push(svc);
     let slice = `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: ${name}-abcde\n  namespace: ${ns}\n  labels: {kubernetes.io/service-name: ${name}}\naddressType: IPv4\nendpoints:\n`;
-    for (let e = 0; e < ENDPOINTS; e++) {
+    for (let e = 0; e < (role === 'noEndpoints' ? 0 : ENDPOINTS); e++) {
       const n = i * ENDPOINTS + e + (role === 'endpoints' && e === 0 ? 7_000_000 : 0);
       slice += `- {addresses: [10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}], nodeName: node-${n % 7}}\n`;
     }
+    if (role === 'noEndpoints') slice = slice.replace(/endpoints:\n$/, 'endpoints: []\n');
     slice += 'ports: [{name: http, port: 8080}]\n';
     docs.push(slice);
   }
@@ -54,7 +56,7 @@ function cluster(variant) {
 }
 
 async function ruleSets(dir) {
-  const files = { old: join(dir, `diff-${SERVICES}x${ENDPOINTS}-old.rules`), new: join(dir, `diff-${SERVICES}x${ENDPOINTS}-new.rules`) };
+  const files = { old: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-old.rules`), new: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-new.rules`) };
   if (existsSync(files.old) && existsSync(files.new)) return files;
   const { loadInventory } = await import(dist('input/load.js'));
   const { buildModel } = await import(dist('model/build.js'));
@@ -63,7 +65,7 @@ async function ruleSets(dir) {
   const { emitIptables } = await import(dist('emit/iptables.js'));
   const opts = { ...DEFAULT_OPTIONS, hostnameOverride: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.0.0.0/8'] };
   for (const variant of ['old', 'new']) {
-    const yaml = join(dir, `diff-${SERVICES}x${ENDPOINTS}-${variant}.yaml`);
+    const yaml = join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-${variant}.yaml`);
     writeFileSync(yaml, cluster(variant));
     writeFileSync(files[variant], emitIptables(compileIptables(buildModel(loadInventory([yaml], () => ''), opts))));
   }

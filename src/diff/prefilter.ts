@@ -18,7 +18,7 @@ import type { IptablesRuleset } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
 import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
-import { materialize, rawIptables, rawRules, rawText, readIptablesRules, type RawChain, type RawRuleset, type RuleCache } from './read-iptables.js';
+import { materialize, rawIptables, rawRules, rawText, readIptablesRules, sameRawText, type RawChain, type RawRuleset, type RuleCache } from './read-iptables.js';
 
 type Family = 'ipv4' | 'ipv6';
 
@@ -29,8 +29,11 @@ function perService(table: string, chain: string): boolean {
 
 function sameText(a: RawRuleset, b: RawRuleset, x: RawChain | undefined, y: RawChain | undefined): boolean {
   if (!x || !y) return !x && !y;
-  return x.policy === y.policy && rawText(a, x) === rawText(b, y);
+  return x.policy === y.policy && sameRawText(a, x, b, y);
 }
+
+/** Chains read whatever they hold: all but the per-service ones. */
+const always = (table: string, chain: string) => !perService(table, chain);
 
 const natChains = (raw: RawRuleset) => raw.tables.find((t) => t.name === 'nat')?.chains ?? new Map<string, RawChain>();
 
@@ -69,13 +72,12 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
   };
   for (const [name, x] of natA) compare(name, x, natB.get(name));
   for (const [name, y] of natB) if (!natA.has(name)) compare(name, undefined, y);
-  const keep = (table: string, chain: string) => !perService(table, chain) || wanted.has(chain);
 
   // Which service ports differ: owners of the differing chains, and ports whose rules in the
   // shared chains differ. A differing chain no rule of its own attributes is found through the
   // chains that jump to it.
-  const partA = materialize(a, keep, cache);
-  const partB = materialize(b, keep, cache);
+  const partA = materialize(a, always, wanted, cache);
+  const partB = materialize(b, always, wanted, cache);
   let attA = attribute(partA);
   let attB = attribute(partB);
   for (let round = 0; round < 3; round++) {
@@ -84,8 +86,8 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
     const more = [...referrers(a, orphans), ...referrers(b, orphans)].filter((n) => !wanted.has(n));
     if (more.length === 0) break;
     for (const n of more) wanted.add(n);
-    attA = attribute(materialize(a, keep, cache));
-    attB = attribute(materialize(b, keep, cache));
+    attA = attribute(materialize(a, always, wanted, cache));
+    attB = attribute(materialize(b, always, wanted, cache));
   }
   const differing = new Set<string>();
   for (const n of dirty) {
@@ -112,7 +114,7 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
       if (x.length !== y.length || x.some((r, i) => r !== y[i])) differing.add(s);
     }
   }
-  if (differing.size === 0) return [materialize(a, keep, cache), materialize(b, keep, cache)];
+  if (differing.size === 0) return [materialize(a, always, wanted, cache), materialize(b, always, wanted, cache)];
 
   // Every chain of the differing service ports: kube-proxy's names for them (per protocol the
   // port has on either side), the chains already attributed to them, and what those jump to.
@@ -146,5 +148,5 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
       }
     }
   }
-  return [materialize(a, keep, cache), materialize(b, keep, cache)];
+  return [materialize(a, always, wanted, cache), materialize(b, always, wanted, cache)];
 }

@@ -180,6 +180,8 @@ export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: 
 export interface RawChain {
   name: string;
   policy: string | undefined;
+  /** Position among the table's declarations. */
+  index: number;
   /** Runs of its rule lines in the text: [start, end) offsets and the first line's number. */
   runs: { start: number; end: number; line: number }[];
 }
@@ -187,6 +189,8 @@ export interface RawChain {
 export interface RawTable {
   name: string;
   chains: Map<string, RawChain>;
+  /** In declaration order. */
+  order: RawChain[];
   deleted: string[];
 }
 
@@ -202,6 +206,17 @@ export function rawText(raw: RawRuleset, c: RawChain): string {
   return c.runs.map((r) => raw.text.slice(r.start, r.end)).join('\n');
 }
 
+/** Whether two raw chains hold the same rule text (slicing only one of them). */
+export function sameRawText(a: RawRuleset, x: RawChain, b: RawRuleset, y: RawChain): boolean {
+  if (x.runs.length === 1 && y.runs.length === 1) {
+    const rx = x.runs[0]!;
+    const ry = y.runs[0]!;
+    if (rx.end - rx.start !== ry.end - ry.start) return false;
+    return a.text.startsWith(b.text.slice(ry.start, ry.end), rx.start);
+  }
+  return rawText(a, x) === rawText(b, y);
+}
+
 /**
  * The text split into tables, chains and runs of rule lines, nothing parsed; undefined when a
  * line is in any form but the plain ones iptables-save and kube-proxy write (the caller then
@@ -211,10 +226,15 @@ export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset |
   const tables: RawTable[] = [];
   let table: RawTable | undefined;
   let run: { start: number; end: number; line: number } | undefined;
-  let runChain = '';
+  let current: RawChain | undefined;
   let start = 0;
   let lineNo = 0;
   const length = text.length;
+  // Whether the line at `at` appends to `c`: "-A NAME " or "-A NAME" alone.
+  const appendsTo = (c: RawChain, at: number, end: number) => {
+    const after = at + 3 + c.name.length;
+    return text.startsWith(c.name, at + 3) && (after === end || text.charCodeAt(after) === 32);
+  };
   while (start <= length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = length;
@@ -223,17 +243,28 @@ export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset |
     start = end + 1;
     if (text.charCodeAt(lineStart) === 45 && text.charCodeAt(lineStart + 1) === 65 && text.charCodeAt(lineStart + 2) === 32) {
       if (!table || text.charCodeAt(end - 1) === 13) return undefined;
-      const after = lineStart + 3 + runChain.length;
-      if (run && text.startsWith(runChain, lineStart + 3) && (text.charCodeAt(after) === 32 || after === end)) {
+      if (run && current && appendsTo(current, lineStart, end)) {
         run.end = end;
         continue;
       }
-      let sp = text.indexOf(' ', lineStart + 3);
-      if (sp < 0 || sp > end) sp = end;
-      const chain = table.chains.get(text.slice(lineStart + 3, sp));
-      if (!chain) return undefined;
+      // iptables-save and kube-proxy write the rules in the order the chains are declared:
+      // try the next few declared chains before looking the name up.
+      let chain: RawChain | undefined;
+      const from = current && current.index + 1 < table.order.length ? current.index + 1 : 0;
+      for (let k = from; k < from + 4 && k < table.order.length; k++) {
+        if (appendsTo(table.order[k]!, lineStart, end)) {
+          chain = table.order[k];
+          break;
+        }
+      }
+      if (!chain) {
+        let sp = text.indexOf(' ', lineStart + 3);
+        if (sp < 0 || sp > end) sp = end;
+        chain = table.chains.get(text.slice(lineStart + 3, sp));
+        if (!chain) return undefined;
+      }
       run = { start: lineStart, end, line: lineNo };
-      runChain = chain.name;
+      current = chain;
       chain.runs.push(run);
       continue;
     }
@@ -241,7 +272,8 @@ export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset |
     const line = text.slice(lineStart, end);
     if (line === '' || line[0] === '#') continue;
     if (line[0] === '*' && !table) {
-      table = { name: line.slice(1), chains: new Map(), deleted: [] };
+      table = { name: line.slice(1), chains: new Map(), order: [], deleted: [] };
+      current = undefined;
       continue;
     }
     if (!table) return undefined;
@@ -257,7 +289,11 @@ export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset |
       if (sp2 < 0 || line[sp2 + 1] !== '[' || !line.endsWith(']') || sp1 < 2) return undefined;
       const name = line.slice(1, sp1);
       const policy = line.slice(sp1 + 1, sp2);
-      if (!table.chains.has(name)) table.chains.set(name, { name, policy: policy === '-' ? undefined : policy, runs: [] });
+      if (!table.chains.has(name)) {
+        const c: RawChain = { name, policy: policy === '-' ? undefined : policy, index: table.order.length, runs: [] };
+        table.chains.set(name, c);
+        table.order.push(c);
+      }
       continue;
     }
     const del = /^-X (\S+)$/.exec(line);
@@ -290,16 +326,33 @@ export function rawRules(raw: RawRuleset, table: string, c: RawChain, cache: Rul
   return rules;
 }
 
-/** The IR of the chains `keep` selects, every other chain left out entirely. */
-export function materialize(raw: RawRuleset, keep: (table: string, chain: string) => boolean, cache: RuleCache): IptablesRuleset {
+/**
+ * The IR of some chains: in every table those `always` selects (by table name, chain), plus in
+ * any table the chains named in `also`. Every other chain is left out entirely.
+ */
+export function materialize(raw: RawRuleset, always: (table: string, chain: string) => boolean, also: Iterable<string>, cache: RuleCache): IptablesRuleset {
+  const extra = [...also];
   const tables: Table[] = raw.tables.map((t) => {
-    const chains: Chain[] = [];
-    for (const c of t.chains.values()) {
-      if (!keep(t.name, c.name)) continue;
-      const rules = rawRules(raw, t.name, c, cache);
-      chains.push(c.policy === undefined ? { name: c.name, rules } : { name: c.name, policy: c.policy, rules });
+    const picked = new Set<RawChain>();
+    for (const c of fixedChains(t, always)) picked.add(c);
+    for (const name of extra) {
+      const c = t.chains.get(name);
+      if (c) picked.add(c);
     }
+    const chains: Chain[] = [...picked]
+      .sort((x, y) => x.index - y.index)
+      .map((c) => {
+        const rules = rawRules(raw, t.name, c, cache);
+        return c.policy === undefined ? { name: c.name, rules } : { name: c.name, policy: c.policy, rules };
+      });
     return { name: t.name, chains, deleted: [...t.deleted] };
   });
   return { family: raw.family, tables };
+}
+
+const fixedCache = new WeakMap<RawTable, RawChain[]>();
+function fixedChains(t: RawTable, always: (table: string, chain: string) => boolean): RawChain[] {
+  let list = fixedCache.get(t);
+  if (!list) fixedCache.set(t, (list = t.order.filter((c) => always(t.name, c.name))));
+  return list;
 }

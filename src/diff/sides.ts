@@ -39,7 +39,12 @@ export function newReadContext(): ReadContext {
 }
 
 export function familyOfRules(kind: Backend, text: string): Family {
-  if (kind === 'iptables') return guessIptablesFamily(text);
+  if (kind === 'iptables') {
+    // The first address in the rules tells; only a rule set without any reads the whole text.
+    const m = /\s-[sd]\s+(?:!\s*)?([0-9a-fA-F.:]+)|--to-destination\s+(\[)/.exec(text);
+    if (m) return m[2] || m[1]!.includes(':') ? 'ipv6' : 'ipv4';
+    return guessIptablesFamily(text);
+  }
   return /^\s*(add\s+)?table\s+ip6\s/m.test(text) ? 'ipv6' : 'ipv4';
 }
 
