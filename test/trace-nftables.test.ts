@@ -98,6 +98,17 @@ describe('nft trace', () => {
     expect(traceNftables(rs, NODE4, tcp('10.244.0.9', '10.96.30.31', 9090)).verdict).toBe('10.244.0.22:9090, 10.244.1.22:9090');
   });
 
+  it('answers the same without recording the path', () => {
+    const rs = parseNftables(golden('session-affinity'));
+    const p = tcp('203.0.113.9', '192.168.10.5', 30080);
+    const full = traceNftables(rs, NODE4, p);
+    const bare = new NftablesTracer(rs, NODE4).trace(p, { path: false });
+    expect(bare.path).toEqual([]);
+    expect(bare.branches.every((b) => b.steps.length === 0)).toBe(true);
+    expect({ ...bare, path: full.path, branches: full.branches }).toEqual(full);
+    expect(bare.branches.map(({ steps: _s, ...b }) => b)).toEqual(full.branches.map(({ steps: _s, ...b }) => b));
+  });
+
   it('counts a pick among one as no fork', () => {
     const r = traceNftables(parseNftables(golden('itp-local')), NODE4, tcp('10.244.0.9', '10.96.60.60', 9100));
     expect(r.verdict).toBe('10.244.0.60:9100');

@@ -172,6 +172,7 @@ class Walker {
     private readonly local: LocalAddresses,
     private readonly choices: number[],
     private readonly notes: Set<string>,
+    private readonly recordPath: boolean,
   ) {
     this.state = {
       src: parseIP(packet.src)!,
@@ -236,7 +237,7 @@ class Walker {
   }
 
   private route(text: string): void {
-    this.steps.push({ kind: 'route', hook: 'routing', table: '', chain: '', text, level: this.decisions.length });
+    if (this.recordPath) this.steps.push({ kind: 'route', hook: 'routing', table: '', chain: '', text, level: this.decisions.length });
   }
 
   /** Runs every base chain of a hook in priority order; returns the outcome if the packet died. */
@@ -257,6 +258,7 @@ class Walker {
   }
 
   private step(t: Indexed, chain: Chain, position: number | undefined, text: string, kind: TraceStep['kind'], note?: string, line?: number): void {
+    if (!this.recordPath) return;
     const s: RawStep = { kind, hook: this.hook, table: t.label, chain: chain.name, text, level: this.decisions.length };
     if (position !== undefined) s.position = position;
     if (line !== undefined) s.line = line;
@@ -284,7 +286,7 @@ class Walker {
           notes.push(`random ${pick + 1} of ${verdict.mod}${entry ? `: ${formatSimpleVerdict(entry.verdict)}` : ': no entry'}`);
           verdict = entry?.verdict;
         }
-        this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
+        if (this.recordPath) this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
         const out = this.apply(t, chain, rule, verdict);
         if (out === 'next') continue;
         return out;
@@ -500,14 +502,16 @@ export class NftablesTracer {
     this.local = new LocalAddresses(node);
   }
 
-  trace(packet: TracePacket): TraceResult {
+  /** `path: false` leaves out the steps (an outcome-only trace, e.g. for --all). */
+  trace(packet: TracePacket, opts: { path?: boolean } = {}): TraceResult {
+    const recordPath = opts.path ?? true;
     const problem = packetProblem(packet, this.family);
     if (problem) throw new UsageError(problem);
     const notes = new Set<string>(this.ignored);
     // Walk once per combination of random picks: each walk is one branch.
     const runs: { run: Run; choices: number[] }[] = [];
     const explore = (choices: number[]) => {
-      const run = new Walker(this.hooks, packet, this.local, choices, notes).walk();
+      const run = new Walker(this.hooks, packet, this.local, choices, notes, recordPath).walk();
       if (run.decisions.length <= choices.length) {
         runs.push({ run, choices });
         return;

@@ -94,7 +94,7 @@ export const traceCommand = {
     if (argv.all) {
       const { scenarios, notes } = serviceScenarios(model!);
       // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
-      const outcome = (p: TracePacket) => (tracer instanceof IptablesTracer ? tracer.trace(p, { path: false }) : tracer.trace(p));
+      const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
       const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
       if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
       else {
