@@ -197,15 +197,18 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     const before = state(ns);
     const r = apply('--dry-run', EXAMPLE);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('@@ nat KUBE-SERVICES (new chain) @@');
+    expect(r.stdout).toMatch(/^\+ shop\/storefront:https \(TCP\): added/m);
     expect(r.stderr).toContain('was not changed');
     expect(state(ns)).toEqual(before);
     expect(apply(EXAMPLE).status).toBe(0);
     const applied = state(ns);
-    expect(apply('--dry-run', WITHOUT_CATALOG).stdout).toMatch(/^-.*shop\/catalog/m);
+    expect(apply('--dry-run', WITHOUT_CATALOG).stdout).toMatch(/^- shop\/catalog:http \(TCP\): removed/m);
     expect(apply('--dry-run', EXAMPLE).stdout).toBe('no change: ipv4 iptables already hold these rules\n');
     expect(apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE).stdout).toContain('+add table ip kube-proxy');
     expect(state(ns)).toEqual(applied);
+    expect(apply('--proxy-mode', 'nftables', WITHOUT_CATALOG).status).toBe(0);
+    expect(apply('--dry-run', '--proxy-mode', 'nftables', WITHOUT_CATALOG).stdout).toBe('no change: the kube-proxy table already holds these rules\n');
+    expect(apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE).stdout).toContain('+add rule ip kube-proxy service-N3ITGKYC-shop/catalog/tcp/http');
   });
 
   it('a restore the kernel refuses half-way (nat committed, filter not) is rolled back exactly', () => {

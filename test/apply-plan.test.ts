@@ -189,15 +189,16 @@ describe('nftables and dry run', () => {
     expect(ops.map((o) => o.op)).toEqual([' ', '-', '+']);
   });
 
-  it("says 'no change' when the node already has the rules, and shows the stale chain going", () => {
+  it("says 'no change' when the node already has the rules, else what changes, through ktables diff", () => {
     const rules = exampleRules();
     const plan = planIptablesApply({ family: 'ipv4', desired: rules, current: readSaved('', 'ipv4'), nfacct: [], routeLocalnet: undefined });
     const node = simulateRestore(readSaved('', 'ipv4'), plan.payload);
     const again = planIptablesApply({ family: 'ipv4', desired: rules, current: node, nfacct: [], routeLocalnet: undefined });
     expect(describeChange({ backend: 'iptables', family: 'ipv4', current: node, desired: rules, plan: again })).toBe('no change: ipv4 iptables already hold these rules\n');
     const first = describeChange({ backend: 'iptables', family: 'ipv4', current: readSaved('', 'ipv4'), desired: rules, plan });
-    expect(first).toContain('@@ nat KUBE-SERVICES (new chain) @@');
-    expect(first).toContain('+-A INPUT -j KUBE-FIREWALL');
+    expect(first).toContain('ktables diff: now (iptables rules, ipv4) → after apply (iptables rules, ipv4)');
+    expect(first).toMatch(/^\+ shop\/catalog:http \(TCP\): added: cluster IP 10\.96\.120\.15:80, 2 endpoints, session affinity ClientIP 10800s$/m);
+    expect(first).toMatch(/filter INPUT: 4 rules added/);
   });
 });
 

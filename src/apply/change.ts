@@ -1,12 +1,14 @@
-// What `apply --dry-run` prints: the node's rules now against the rules after the apply, per
-// chain, as a unified diff. Two lines that only differ in spelling (iptables-save's `/32`,
-// option order, quoting) are the same rule and are not shown as a change.
-import type { Rule } from '../ir/iptables.js';
+// What `apply --dry-run` prints: the node's rules now against the rules after the apply. For
+// iptables that is ktables diff of the two states (spelling is not a difference); for nftables,
+// which ktables diff does not read yet, a plain unified diff.
 import { BUILTIN_CHAINS } from '../ir/iptables.js';
-import { normalizeRule, fillKey } from '../diff/normalize.js';
 import { emitNftables } from '../emit/nftables.js';
+import type { Expr, NftRuleset, Verdict } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
-import { isBuiltin, parseSavedRule, type SavedRules } from './saved.js';
+import { savedText, type SavedRules } from './saved.js';
+import { compareSides, type SideInfo } from '../diff/compare.js';
+import { formatText } from '../diff/format/text.js';
+import { newReadContext, rulesSidesPair } from '../diff/sides.js';
 import type { PlannedChange } from './execute.js';
 
 /** The state after an iptables-restore --noflush of `payload`, computed on the saved state. */
@@ -40,16 +42,6 @@ export function simulateRestore(before: SavedRules, payload: string): SavedRules
     }
   }
   return { family: before.family, tables };
-}
-
-function ruleKey(body: string, family: 'ipv4' | 'ipv6', cache: Map<string, string>): string {
-  let k = cache.get(body);
-  if (k === undefined) {
-    const r: Rule | undefined = parseSavedRule(body);
-    k = r ? fillKey(normalizeRule(r, family), (c) => c) : body;
-    cache.set(body, k);
-  }
-  return k;
 }
 
 type Op = { op: ' ' | '-' | '+'; text: string };
@@ -116,32 +108,53 @@ function hunks(ops: Op[], context = 2): string[] {
   return out;
 }
 
+const hex8 = (v: string) => (/^(0x[0-9a-f]+|\d+)$/i.test(v) ? `0x${Number(v).toString(16).padStart(8, '0')}` : v);
+
+/**
+ * One spelling for what `nft list` and knftables' dump write differently (mark phrases, marks
+ * as numbers, separators, the kernel's order of anonymous set elements), so that a plain line
+ * diff shows changes only.
+ */
+function nftSpelling(rs: NftRuleset): NftRuleset {
+  const expr = (e: Expr): Expr => {
+    switch (e.kind) {
+      case 'markMatch':
+        return { kind: 'markMatch', mask: hex8(e.mask), value: hex8(e.value), ...(e.negate ? { negate: true } : {}) };
+      case 'markSet':
+        return { kind: 'markSet', op: e.op, value: hex8(e.value) };
+      case 'addr':
+        return e.set ? { ...e, values: [...e.values].sort(), set: { sep: ' , ' } } : e;
+      default:
+        return e;
+    }
+  };
+  const verdict = (v: Verdict | undefined): Verdict | undefined => (v?.kind === 'numgen' ? { ...v, sep: ' , ' } : v);
+  return {
+    tables: rs.tables.map((t) => ({
+      ...t,
+      chains: t.chains.map((c) => ({ ...c, rules: c.rules.map((r) => ({ ...r, exprs: r.exprs.map(expr), verdict: verdict(r.verdict) })) })),
+      sets: t.sets.map((x) => ({ ...x, elements: [...x.elements].sort((a, b) => (a.key.join() < b.key.join() ? -1 : 1)) })),
+    })),
+  };
+}
+
 export function describeChange(change: PlannedChange): string {
   if (change.backend === 'nftables') {
-    const before = change.current ? emitNftables(parseNftables(change.current)).split('\n') : [];
-    const after = emitNftables(parseNftables(change.plan.payload)).split('\n');
+    // ktables diff does not read nftables yet: a plain diff of the table, both sides in
+    // knftables' dump form so that the spelling of `nft list` is not a difference.
+    const before = change.current ? emitNftables(nftSpelling(parseNftables(change.current))).split('\n') : [];
+    const after = emitNftables(nftSpelling(parseNftables(change.plan.payload))).split('\n');
     const lines = hunks(diffLines(before, after));
     if (lines.length === 0) return 'no change: the kube-proxy table already holds these rules\n';
     return [`--- nftables (${change.family}) now`, `+++ nftables (${change.family}) after apply`, ...lines, ''].join('\n');
   }
+  // The node's rules now and after the restore, both as iptables-save would show them, through
+  // ktables diff: per service port, in words, then the rules.
   const { current, plan, family } = change;
   const after = simulateRestore(current, plan.payload);
-  const cache = new Map<string, string>();
-  const key = (s: string) => ruleKey(s.replace(/^-A \S+ ?/, ''), family, cache);
-  const out: string[] = [];
-  let changes = 0;
-  for (const k of [...plan.touched].sort()) {
-    const [table, chain] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
-    const was = current.tables.get(table)?.chains.get(chain);
-    const will = after.tables.get(table)?.chains.get(chain);
-    const lines = (c: typeof was) => (c ? c.rules.map((b) => (b ? `-A ${chain} ${b}` : `-A ${chain}`)) : []);
-    const ops = diffLines(lines(was), lines(will), key);
-    const created = !was && will;
-    const deleted = was && !will && !isBuiltin(table, chain);
-    if (!created && !deleted && ops.every((o) => o.op === ' ')) continue;
-    changes++;
-    out.push(`@@ ${table} ${chain}${created ? ' (new chain)' : deleted ? ' (deleted)' : ''} @@`, ...hunks(ops));
-  }
-  if (changes === 0) return `no change: ${family} iptables already hold these rules\n`;
-  return [`--- iptables (${family}) now`, `+++ iptables (${family}) after apply`, ...out, ''].join('\n');
+  const [a, b] = rulesSidesPair('iptables', savedText(current), savedText(after), newReadContext(), [family, family]);
+  const side = (source: string): SideInfo => ({ source, input: 'iptables-rules', backend: 'iptables', family });
+  const r = compareSides(a, b, { old: side('now'), new: side('after apply') }, { context: 3 });
+  if (r.identical) return `no change: ${family} iptables already hold these rules\n`;
+  return formatText(r, { stat: false, color: false });
 }

@@ -88,3 +88,15 @@ export function isUnusedTable(s: SavedRules, table: string): boolean {
   if (!t) return false;
   return [...t.chains.values()].every((c) => isBuiltin(table, c.name) && c.rules.length === 0 && (c.policy ?? 'ACCEPT') === 'ACCEPT');
 }
+
+/** Back to iptables-save text (counters zeroed), e.g. for a state computed rather than read. */
+export function savedText(s: SavedRules): string {
+  let out = '';
+  for (const [name, t] of s.tables) {
+    out += `*${name}\n`;
+    for (const c of t.chains.values()) out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+    for (const c of t.chains.values()) for (const body of c.rules) out += body ? `-A ${c.name} ${body}\n` : `-A ${c.name}\n`;
+    out += 'COMMIT\n';
+  }
+  return out;
+}

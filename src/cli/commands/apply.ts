@@ -50,7 +50,7 @@ export const applyCommand = {
     for (const n of r.notes) say(n);
     if (argv['dry-run']) {
       process.stdout.write(r.change ?? '');
-      say(`dry run: the rules passed ${r.plan.checks.map((c) => c.cmd).join(', ')} --test; ${targetName(target)} was not changed`);
+      say(`dry run: the rules passed ${r.plan.checks.map((c) => [c.cmd, ...c.args].join(' ')).join(', ')}; ${targetName(target)} was not changed`);
       return;
     }
     say(`applied ${source.backend} (${source.family}) rules to ${targetName(target)}; previous state saved in ${r.backup}`);
