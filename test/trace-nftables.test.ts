@@ -126,6 +126,22 @@ describe('nft trace', () => {
     expect(traceNftables(tiny(''), NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');
   });
 
+  it('looks up interval and concatenated elements the way the kernel does', () => {
+    const rs = tiny(
+      [
+        'add set ip kube-proxy nets { type ipv4_addr ; flags interval ; }',
+        'add map ip kube-proxy ports { type inet_proto . inet_service : verdict ; flags interval ; }',
+        'add rule ip kube-proxy pre ip saddr @nets jump x',
+        'add rule ip kube-proxy x meta l4proto . th dport vmap @ports',
+        'add element ip kube-proxy nets { 10.0.0.0/8, 172.16.0.1-172.16.0.9 }',
+        'add element ip kube-proxy ports { 6 . 8000-8999 : drop }',
+        '',
+      ].join('\n'),
+    );
+    const to = (src: string, dport: number) => traceNftables(rs, NODE4, tcp(src, '192.168.10.5', dport)).verdict;
+    expect([to('10.9.9.9', 8080), to('172.16.0.5', 8999), to('172.16.0.10', 8080), to('10.9.9.9', 9000)]).toEqual(['DROP', 'DROP', '', '']);
+  });
+
   it('refuses a rule it cannot read only when a packet reaches it', () => {
     const rs = tiny('add rule ip kube-proxy pre ip daddr 9.9.9.9 meta skuid 0 accept\nadd rule ip kube-proxy pre ip daddr 8.8.8.8 jump x\nadd rule ip kube-proxy x meta skuid 0 accept\n');
     expect(traceNftables(rs, NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');

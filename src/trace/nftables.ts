@@ -49,13 +49,9 @@ class SetIndex {
   /** A key part as a canonical string, or a predicate for intervals (CIDRs, ranges). */
   private part(text: string, type: string): string | ((v: string) => boolean) {
     if (type === 'ipv4_addr' || type === 'ipv6_addr') {
-      if (text.includes('/')) {
-        const c = parseCIDR(text);
-        return (v) => !!c && cidrContains(c, parseIP(v)!);
-      }
-      if (text.includes('-')) {
-        const [lo, hi] = text.split('-').map((s) => parseIP(s));
-        return (v) => !!lo && !!hi && between(parseIP(v)!, lo, hi);
+      if (text.includes('/') || text.includes('-')) {
+        const m = addressMatcher(text);
+        return (v) => m(parseIP(v)!);
       }
       const ip = parseIP(text);
       return ip ? formatIP(ip) : text;
