@@ -34,7 +34,6 @@ export interface LabSpec {
   /** Node-side interface names: interface-based local detection matches on them. */
   podInterface: string;
   outsideInterface: string;
-  conntrackTcpBeLiberal: boolean;
   servers: { place: Place; role: Role; bind: Binding[] }[];
 }
 
@@ -50,10 +49,6 @@ const LINK = {
   ipv4: { podGateway: '169.254.99.1', outGateway: '169.254.98.1', outPeer: '169.254.98.2', masq: '169.254.99.1' },
   ipv6: { podGateway: 'fe80::1', outGateway: 'fe80::1', outPeer: 'fe80::2', masq: 'fdff:6b74:6c61:62::1' },
 };
-
-export function labAddresses(family: Family): { masquerade: string } {
-  return { masquerade: LINK[family].masq };
-}
 
 const live = new Set<Lab>();
 let hooked = false;
@@ -94,7 +89,6 @@ function newId(): string {
 }
 
 interface Server {
-  place: Place;
   kill: () => void;
   /** Stop holding it: it lives on after this process. */
   release: () => void;
@@ -169,7 +163,6 @@ export class Lab {
       'net.ipv4.icmp_ratelimit=0',
       'net.ipv6.icmp.ratelimit=0',
     ];
-    if (spec.conntrackTcpBeLiberal) nodeSysctls.push('net.netfilter.nf_conntrack_tcp_be_liberal=1');
     const sideSysctls = [...common, 'net.ipv4.conf.all.accept_local=1', 'net.ipv4.conf.default.accept_local=1'];
     await Promise.all([
       this.sys.run('sysctl', ['-q', '-w', ...nodeSysctls], { netns: ns.node }),
@@ -266,7 +259,6 @@ export class Lab {
       this.serverConfigs().map(async ({ place, role, helper, cfg }) => {
         const child = this.sys.start(helper.cmd, [...helper.args, 'serve', JSON.stringify(cfg)], { netns: this.ns[place], detached: this.lasting });
         this.servers.push({
-          place,
           kill: () => child.kill('SIGKILL'),
           release: () => {
             child.unref();

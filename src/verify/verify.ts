@@ -174,7 +174,6 @@ function labSpec(model: ProxyModel, planned: Planned[], ifs: { pod: string; outs
     outsideIPs: [...outsideIPs],
     podInterface: ifs.pod,
     outsideInterface: ifs.outside,
-    conntrackTcpBeLiberal: model.node.conntrackTcpBeLiberal,
     servers: (['pods', 'node', 'out'] as Place[]).map((place) => ({ place, role: role[place], bind: [...binds[place].values()] })),
   };
 }
@@ -201,6 +200,9 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
   try {
     input.say?.(`lab ${lab.id}: namespaces ${Object.values(lab.ns).join(', ')}`);
     const applied = await applyRules(sys, { netns: lab.ns.node }, source);
+    // The node setting the rules were compiled for (no INVALID drop); the key exists only once
+    // conntrack is loaded, which the rules just did.
+    if (model.node.conntrackTcpBeLiberal) await sys.run('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_be_liberal=1'], { netns: lab.ns.node });
     notes.push(...applied.notes);
     const tApply = Date.now();
 
