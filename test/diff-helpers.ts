@@ -102,3 +102,22 @@ function tokenizeBody(body: string): string[] {
 export function hasBinary(name: string): boolean {
   return sh('sh', ['-c', `command -v ${name}`]).status === 0;
 }
+
+/** Plays an nftables node: a fresh namespace, `nft -f RULES`, then `nft list ruleset`. */
+export function loadAndListNft(rules: string, after: string[][] = []): string {
+  const name = `ktdiff-nft-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const add = sh('ip', ['netns', 'add', name]);
+  if (add.status !== 0) throw new Error(`ip netns add ${name}: ${add.stderr}`);
+  try {
+    const ns = (args: string[], input?: string) => {
+      const r = sh('ip', ['netns', 'exec', name, ...args], input);
+      if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+      return r.stdout;
+    };
+    ns(['nft', '-f', '-'], rules);
+    for (const a of after) ns(['nft', ...a]);
+    return ns(['nft', 'list', 'ruleset']);
+  } finally {
+    sh('ip', ['netns', 'del', name]);
+  }
+}

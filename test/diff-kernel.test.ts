@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KUBE_PROXY_FIXTURES, splitArgs } from './helpers/cases.js';
 import { runCli } from './helpers/cli.js';
-import { DIFF_FIXTURES, applyAndSave, caseArgs, hasBinary, netnsUnavailable, type NodeOptions } from './diff-helpers.js';
+import { DIFF_FIXTURES, applyAndSave, caseArgs, hasBinary, loadAndListNft, netnsUnavailable, type NodeOptions } from './diff-helpers.js';
 
 const why = netnsUnavailable();
 if (why) {
@@ -119,6 +119,50 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.services).toEqual([]);
     expect(doc.nodeWide.chains.map((c: { id: string }) => c.id).sort()).toEqual(['filter FORWARD', 'filter INPUT', 'filter OUTPUT', 'nat OUTPUT', 'nat POSTROUTING', 'nat PREROUTING']);
+  });
+});
+
+const NFT_SOURCES: Source[] = [
+  {
+    ...upstream('TestOverallIPTablesRules'),
+    name: 'TestOverallIPTablesRules (nftables)',
+    args: upstream('TestOverallIPTablesRules').args.map((a, i, all) => (all[i - 1] === '--proxy-mode' ? 'nftables' : a)),
+  },
+  ...['endpoints', 'source-ranges', 'session-affinity', 'traffic-policy', 'now-drops', 'now-rejects', 'ipv6'].map((c) => {
+    const s = ours(c, c === 'endpoints' ? 'old' : 'new');
+    return { ...s, name: `${s.name} (nftables)`, args: [...s.args, '--proxy-mode', 'nftables'] };
+  }),
+];
+
+describe.skipIf(!!why || !hasBinary('nft'))('nftables diff against a real node (network namespace)', () => {
+  for (const s of NFT_SOURCES) {
+    it(`${s.name}: nft list ruleset of the loaded rules diffs clean, both ways`, () => {
+      const rules = compile(s);
+      const listed = loadAndListNft(rules);
+      expect(listed).toMatch(/^table ip6? kube-proxy \{/m);
+      const rulesFile = write(`${s.name}.nft`, rules);
+      const listFile = write(`${s.name}.list.nft`, listed);
+      for (const [a, b] of [[listFile, rulesFile], [rulesFile, listFile]] as const) {
+        const r = diff(a, b);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toContain('no semantic difference');
+        expect(r.status).toBe(0);
+      }
+      const m = runCli(['diff', listFile, s.manifests, ...s.args, '--exit-code'], { cwd: s.cwd });
+      expect(m.stderr).toBe('');
+      expect(m.status).toBe(0);
+    });
+  }
+
+  it('an element deleted on the node is a difference of its service port', () => {
+    const s = ours('endpoints', 'old');
+    const rules = compile({ ...s, args: [...s.args, '--proxy-mode', 'nftables'] });
+    const listed = loadAndListNft(rules, [['delete', 'element', 'ip', 'kube-proxy', 'service-nodeports', '{ tcp . 30443 }']]);
+    const r = diff(write('nft-deleted.nft', rules), write('nft-deleted.list.nft', listed), ['--format', 'json']);
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.services.map((x: { name: string }) => x.name)).toEqual(['shop/api:https']);
+    expect(doc.services[0].changes.map((c: { text: string }) => c.text)).toEqual(['NodePort removed: 30443']);
   });
 });
 

@@ -1,7 +1,9 @@
 // Turning an input into a DiffSide: which kind of rules a text holds, and the adapter for each
-// backend. This is where the nftables IR plugs in (see nftablesSide below).
-import { UsageError } from '../errors.js';
+// backend: iptables.ts and nftables.ts turn each IR into the backend-neutral DiffSide.
 import type { IptablesRuleset } from '../ir/iptables.js';
+import type { NftRuleset } from '../ir/nftables.js';
+import { parseNftables } from '../parse/nftables.js';
+import { nftablesSide } from './nftables.js';
 import { guessIptablesFamily } from '../parse/iptables.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
@@ -45,12 +47,15 @@ export function familyOfRules(kind: Backend, text: string): Family {
     if (m) return m[2] || m[1]!.includes(':') ? 'ipv6' : 'ipv4';
     return guessIptablesFamily(text);
   }
-  return /^\s*(add\s+)?table\s+ip6\s/m.test(text) ? 'ipv6' : 'ipv4';
+  // A dual-stack node lists both kube-proxy tables: IPv4 unless only the IPv6 one is there.
+  const ip4 = /^\s*(add\s+)?table\s+ip\s+kube-proxy\b/m.test(text);
+  const ip6 = /^\s*(add\s+)?table\s+ip6\s+kube-proxy\b/m.test(text);
+  return ip6 && !ip4 ? 'ipv6' : 'ipv4';
 }
 
 export function rulesSide(kind: Backend, text: string, ctx: ReadContext, family: Family = familyOfRules(kind, text)): DiffSide {
   if (kind === 'iptables') return iptablesSide(readIptablesRules(text, family, ctx.iptables));
-  return nftablesSide();
+  return nftablesSide(parseNftables(text), family);
 }
 
 /**
@@ -68,14 +73,6 @@ export function compiledIptablesSide(rs: IptablesRuleset): DiffSide {
   return iptablesSide(rs);
 }
 
-/**
- * Extension point for nftables: an adapter from the nftables IR (src/ir/nftables.ts, read by
- * src/parse/nftables.ts or built by src/backends/nftables) to a DiffSide, mapping
- * service-HASH-ns/name/proto/port, endpoint-HASH-..., external-/firewall- chains and the
- * service-ips / service-nodeports / no-endpoint-* / firewall-ips elements to service ports
- * (element order is not a difference: sort each service's elements). compare.ts and the
- * formats need nothing else.
- */
-export function nftablesSide(): never {
-  throw new UsageError('diff of nftables rule sets is not available in this build yet (iptables only)');
+export function compiledNftablesSide(rs: NftRuleset, family: Family): DiffSide {
+  return nftablesSide(rs, family);
 }

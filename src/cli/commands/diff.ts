@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
+import { compileNftables } from '../../backends/nftables/compile.js';
 import { loadInventory } from '../../input/load.js';
 import { buildModel } from '../../model/build.js';
 import type { ProxyOptions } from '../../model/options.js';
@@ -9,7 +10,7 @@ import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare
 import { formatJson } from '../../diff/format/json.js';
 import { formatMarkdown } from '../../diff/format/markdown.js';
 import { formatText } from '../../diff/format/text.js';
-import { compiledIptablesSide, detectRules, familyOfRules, newReadContext, nftablesSide, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
+import { compiledIptablesSide, compiledNftablesSide, detectRules, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
 import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
@@ -94,6 +95,8 @@ export const diffCommand = {
     if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
     if (!Number.isInteger(argv.context) || argv.context < 0) throw new UsageError('--context must be a whole number');
     const inputs = [readInput(argv.old), readInput(argv.new)] as const;
+    // A node's `nft list ruleset` holds both families' tables: the flag picks one.
+    for (const i of inputs) if (i.rules === 'nftables' && argv['ip-family']) i.family = argv['ip-family'] as Family;
     const opts = optionsFor(argv, inputs);
     const ctx = newReadContext();
     const notes: string[] = [];
@@ -153,6 +156,6 @@ function sideOf(input: Input, opts: ProxyOptions, argv: Args, ctx: ReadContext, 
         })()
       : loadModel([input.arg], opts);
   notes.push(...compiled.notes);
-  if (opts.proxyMode !== 'iptables') return nftablesSide();
+  if (opts.proxyMode === 'nftables') return compiledNftablesSide(compileNftables(compiled.model), compiled.model.node.family);
   return compiledIptablesSide(compileIptables(compiled.model, { previousNatChains: previousNatChains(argv['previous-rules']) }));
 }
