@@ -206,13 +206,14 @@ export function rawText(raw: RawRuleset, c: RawChain): string {
   return c.runs.map((r) => raw.text.slice(r.start, r.end)).join('\n');
 }
 
-/** Whether two raw chains hold the same rule text (slicing only one of them). */
+/** Whether two raw chains hold the same rule text. */
 export function sameRawText(a: RawRuleset, x: RawChain, b: RawRuleset, y: RawChain): boolean {
   if (x.runs.length === 1 && y.runs.length === 1) {
     const rx = x.runs[0]!;
     const ry = y.runs[0]!;
     if (rx.end - rx.start !== ry.end - ry.start) return false;
-    return a.text.startsWith(b.text.slice(ry.start, ry.end), rx.start);
+    // Two slices compared with === is many times faster in V8 than startsWith(slice, at).
+    return a.text.slice(rx.start, rx.end) === b.text.slice(ry.start, ry.end);
   }
   return rawText(a, x) === rawText(b, y);
 }
@@ -233,7 +234,8 @@ export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset |
   // Whether the line at `at` appends to `c`: "-A NAME " or "-A NAME" alone.
   const appendsTo = (c: RawChain, at: number, end: number) => {
     const after = at + 3 + c.name.length;
-    return text.startsWith(c.name, at + 3) && (after === end || text.charCodeAt(after) === 32);
+    // slice + === rather than startsWith(name, at): much faster on a large text in V8.
+    return (after === end || text.charCodeAt(after) === 32) && text.slice(at + 3, after) === c.name;
   };
   while (start <= length) {
     let end = text.indexOf('\n', start);
