@@ -112,7 +112,7 @@ export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: 
     start = end + 1;
     // The common case, without slicing the line: `-A NAME ...` continuing the current run.
     if (text.charCodeAt(lineStart) === 45 && text.charCodeAt(lineStart + 1) === 65 && text.charCodeAt(lineStart + 2) === 32) {
-      if (run && text.startsWith(runName, lineStart + 3) && text.charCodeAt(lineStart + 3 + runName.length) === 32) {
+      if (run && text.charCodeAt(lineStart + 3 + runName.length) === 32 && text.slice(lineStart + 3, lineStart + 3 + runName.length) === runName) {
         runEnd = end;
         continue;
       }

@@ -1,6 +1,5 @@
 // Turning an input into a DiffSide: which kind of rules a text holds, and the adapter for each
 // backend: iptables.ts and nftables.ts turn each IR into the backend-neutral DiffSide.
-import type { IptablesRuleset } from '../ir/iptables.js';
 import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
@@ -67,10 +66,6 @@ export function rulesSidesPair(kind: Backend, oldText: string, newText: string, 
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
   const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables);
   return [iptablesSide(a), iptablesSide(b)];
-}
-
-export function compiledIptablesSide(rs: IptablesRuleset): DiffSide {
-  return iptablesSide(rs);
 }
 
 export function compiledNftablesSide(rs: NftRuleset, family: Family): DiffSide {

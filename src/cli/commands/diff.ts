@@ -6,11 +6,13 @@ import { compileNftables } from '../../backends/nftables/compile.js';
 import { loadInventory } from '../../input/load.js';
 import { buildModel } from '../../model/build.js';
 import type { ProxyOptions } from '../../model/options.js';
+import type { ProxyModel } from '../../model/types.js';
+import { emitIptables } from '../../emit/iptables.js';
 import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare.js';
 import { formatJson } from '../../diff/format/json.js';
 import { formatMarkdown } from '../../diff/format/markdown.js';
 import { formatText } from '../../diff/format/text.js';
-import { compiledIptablesSide, compiledNftablesSide, detectRules, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
+import { compiledNftablesSide, detectRules, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
 import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
@@ -100,11 +102,15 @@ export const diffCommand = {
     const opts = optionsFor(argv, inputs);
     const ctx = newReadContext();
     const notes: string[] = [];
-    const [o, n] = inputs;
+    // Every side as rule text where the backend has a pair reader (iptables): manifests as
+    // `ktables compile` writes them. Two texts diff by what changed between them, so a compile
+    // output against the manifests it came from costs no more than two rule files.
+    const texts = inputs.map((input) => (input.rules ? { rules: input.rules, text: input.text!, family: input.family! } : compiledText(input, opts, argv, notes)));
+    const [o, n] = texts;
     const sides =
-      o.rules && o.rules === n.rules
-        ? rulesSidesPair(o.rules, o.text!, n.text!, ctx, [o.family!, n.family!])
-        : inputs.map((input) => sideOf(input, opts, argv, ctx, notes));
+      o && n && o.rules === n.rules
+        ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family])
+        : inputs.map((input, i) => texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family) : sideOf(input, opts, notes));
     if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
     const info = inputs.map((input, i): SideInfo => ({
       source: input.arg,
@@ -144,9 +150,8 @@ function optionsFor(argv: Args, inputs: readonly Input[]): ProxyOptions {
   return proxyOptions(flags);
 }
 
-function sideOf(input: Input, opts: ProxyOptions, argv: Args, ctx: ReadContext, notes: string[]): DiffSide {
-  if (input.rules) return rulesSide(input.rules, input.text!, ctx, input.family);
-  // Manifests: the same stages as `ktables compile`.
+function compile(input: Input, opts: ProxyOptions, notes: string[]): ProxyModel {
+  // The same stages as `ktables compile`.
   const compiled =
     input.arg === '-'
       ? (() => {
@@ -156,6 +161,18 @@ function sideOf(input: Input, opts: ProxyOptions, argv: Args, ctx: ReadContext, 
         })()
       : loadModel([input.arg], opts);
   notes.push(...compiled.notes);
-  if (opts.proxyMode === 'nftables') return compiledNftablesSide(compileNftables(compiled.model), compiled.model.node.family);
-  return compiledIptablesSide(compileIptables(compiled.model, { previousNatChains: previousNatChains(argv['previous-rules']) }));
+  return compiled.model;
+}
+
+/** Manifests compiled for iptables, as the text `ktables compile` prints; undefined for nftables. */
+function compiledText(input: Input, opts: ProxyOptions, argv: Args, notes: string[]): { rules: Backend; text: string; family: Family } | undefined {
+  if (opts.proxyMode !== 'iptables') return undefined;
+  const model = compile(input, opts, notes);
+  const rs = compileIptables(model, { previousNatChains: previousNatChains(argv['previous-rules']) });
+  return { rules: 'iptables', text: emitIptables(rs), family: model.node.family };
+}
+
+function sideOf(input: Input, opts: ProxyOptions, notes: string[]): DiffSide {
+  const model = compile(input, opts, notes);
+  return compiledNftablesSide(compileNftables(model), model.node.family);
 }
