@@ -14,10 +14,11 @@
 // the full ones: a service port that does not differ still appears, through its rules in the
 // shared chains, and counts as unchanged. When either text is in a form the raw reader does
 // not take, both are read in full.
-import type { IptablesRuleset } from '../ir/iptables.js';
+import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
 import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
+import { rawKey } from './normalize.js';
 import { materialize, rawIptables, rawRules, rawText, readIptablesRules, sameRawText, type RawChain, type RawRuleset, type RuleCache } from './read-iptables.js';
 
 type Family = 'ipv4' | 'ipv6';
@@ -64,11 +65,15 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
   // Per-service chains to read, by name, on both sides alike.
   const wanted = new Set<string>();
   const dirty: string[] = [];
+  // Text decides most chains; where it differs (a node's dump spells every rule its own way),
+  // the rules decide.
+  const sameRules = (x: readonly Rule[], y: readonly Rule[]) =>
+    x.length === y.length && x.every((r, i) => r === y[i] || rawKey(r, a.family) === rawKey(y[i]!, b.family));
   const compare = (name: string, x: RawChain | undefined, y: RawChain | undefined) => {
-    if (perService('nat', name) && !sameText(a, b, x, y)) {
-      dirty.push(name);
-      wanted.add(name);
-    }
+    if (!perService('nat', name) || sameText(a, b, x, y)) return;
+    if (x && y && x.policy === y.policy && sameRules(rawRules(a, 'nat', x, cache), rawRules(b, 'nat', y, cache))) return;
+    dirty.push(name);
+    wanted.add(name);
   };
   for (const [name, x] of natA) compare(name, x, natB.get(name));
   for (const [name, y] of natB) if (!natA.has(name)) compare(name, undefined, y);
@@ -98,7 +103,7 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
     const [table, chain] = key.split(' ') as [string, string];
     if (!isShared(table, chain)) continue;
     const slices = (part: IptablesRuleset, owners: (string | undefined)[] | undefined) => {
-      const m = new Map<string, unknown[]>();
+      const m = new Map<string, Rule[]>();
       const rules = part.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain)?.rules ?? [];
       rules.forEach((r, i) => {
         const s = owners?.[i];
@@ -111,7 +116,7 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
     for (const s of new Set([...sa.keys(), ...sb.keys()])) {
       const x = sa.get(s) ?? [];
       const y = sb.get(s) ?? [];
-      if (x.length !== y.length || x.some((r, i) => r !== y[i])) differing.add(s);
+      if (!sameRules(x, y)) differing.add(s);
     }
   }
   if (differing.size === 0) return [materialize(a, always, wanted, cache), materialize(b, always, wanted, cache)];
