@@ -107,6 +107,13 @@ describe('pair reader = full reader', () => {
     expect((expectSame(base, respelled) as { identical: boolean }).identical).toBe(true);
   });
 
+  it('for a respelled dump against a compile that changed', () => {
+    const respelled = baseLarge.replace(/ -([sd]) (\d+\.\d+\.\d+\.\d+) /g, ' -$1 $2/32 ').replace(/--probability (0\.\d+)/g, '--probability $10').replace(/-j MARK --or-mark 0x00004000/, '-j MARK --set-xmark 0x4000/0x4000');
+    const tweak = (i: number) => (i === 5 ? { endpointShift: 9000 } : i === 12 ? { affinity: true } : undefined);
+    const d = expectSame(respelled, compile({ ...large, tweak })) as { services: { name: string }[] };
+    expect(d.services.map((x) => x.name)).toEqual(['ns0/svc12:p', 'ns1/svc5:p']);
+  });
+
   it('when a large cluster crosses the comment threshold (every endpoint chain changes text)', () => {
     const bare = baseLarge.replace(/^(-A KUBE-(?:SEP|SVC)-\S+) -m comment --comment (?:"[^"]*"|\S+)( .* -j KUBE-(?:SEP|MARK-MASQ)\S*| -s .*| -m .*DNAT.*)$/gm, '$1$2');
     expect(bare).not.toBe(baseLarge);
