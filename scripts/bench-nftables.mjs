@@ -4,19 +4,15 @@
 // --proxy-mode nftables, stage by stage; then reading the output back and tracing one packet,
 // as `ktables trace --rules` does on a node's rule set.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { generateCluster } from './bench.mjs';
+import { clusterFile } from './bench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
 
-const dir = join(root, 'bench-data');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `cluster-${SERVICES}x${ENDPOINTS}.yaml`);
-if (!existsSync(file)) writeFileSync(file, generateCluster(SERVICES, ENDPOINTS));
+const file = clusterFile(SERVICES, ENDPOINTS);
 
 const dist = (p) => pathToFileURL(join(root, 'dist', p)).href;
 const { loadInventory } = await import(dist('input/load.js'));
@@ -65,7 +61,7 @@ console.log(`  peak RSS               ${(process.resourceUsage().maxRSS / 1024).
 const t1 = process.hrtime.bigint();
 const res = spawnSync(
   process.execPath,
-  [join(root, 'bin', 'ktables'), 'compile', '--proxy-mode', 'nftables', '--hostname-override', 'node-0', '--node-ip', '192.168.0.10', '--cluster-cidr', '10.0.0.0/8', '--service-cluster-ip-range', '10.96.0.0/12', file, '-o', join(dir, 'out.nft')],
+  [join(root, 'bin', 'ktables'), 'compile', '--proxy-mode', 'nftables', '--hostname-override', 'node-0', '--node-ip', '192.168.0.10', '--cluster-cidr', '10.0.0.0/8', '--service-cluster-ip-range', '10.96.0.0/12', file, '-o', join(dirname(file), 'out.nft')],
   { encoding: 'utf8' },
 );
 if (res.status !== 0) throw new Error(res.stderr);

@@ -5,20 +5,16 @@
 // many packets to random Services, as `ktables trace` and `trace --all` do; and the same on
 // the compile output read back as text, as `ktables trace --rules` does on a node's dump.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { generateCluster } from './bench.mjs';
+import { clusterFile } from './bench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const PACKETS = Number(process.env.BENCH_TRACE_PACKETS ?? 2000);
 
-const dir = join(root, 'bench-data');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `cluster-${SERVICES}x${ENDPOINTS}.yaml`);
-if (!existsSync(file)) writeFileSync(file, generateCluster(SERVICES, ENDPOINTS));
+const file = clusterFile(SERVICES, ENDPOINTS);
 
 const dist = (p) => pathToFileURL(join(root, 'dist', p)).href;
 const { loadInventory } = await import(dist('input/load.js'));

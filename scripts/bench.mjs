@@ -35,11 +35,18 @@ export function generateCluster(services, endpoints) {
   return docs.join('---\n');
 }
 
-async function main() {
+/** The generated cluster's manifest file under bench-data/ (git-ignored), made once. */
+export function clusterFile(services = SERVICES, endpoints = ENDPOINTS) {
   const dir = join(root, 'bench-data');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `cluster-${SERVICES}x${ENDPOINTS}.yaml`);
-  if (!existsSync(file)) writeFileSync(file, generateCluster(SERVICES, ENDPOINTS));
+  const file = join(dir, `cluster-${services}x${endpoints}.yaml`);
+  if (!existsSync(file)) writeFileSync(file, generateCluster(services, endpoints));
+  return file;
+}
+
+async function main() {
+  const dir = join(root, 'bench-data');
+  const file = clusterFile();
 
   const dist = (p) => pathToFileURL(join(root, 'dist', p)).href;
   const { loadInventory } = await import(dist('input/load.js'));
