@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { dns1123Subdomain, interfaceName } from '../input/rules.js';
 import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../model/options.js';
 import { canonicalIP, parseCIDR } from '../util/ip.js';
+import { parseKubeProxyVersion, supportedRange } from '../kubeproxy/releases.js';
 import { readProxyConfig } from './config.js';
 
 export interface CompileFlags {
@@ -27,6 +28,7 @@ export interface CompileFlags {
   'service-cluster-ip-range'?: string | string[];
   'feature-gates'?: string;
   'previous-rules'?: string;
+  'kube-proxy-version'?: string;
 }
 
 const GROUP = 'Node context (kube-proxy flags):';
@@ -45,13 +47,18 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
     .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
     .option('iptables-masquerade-bit', { type: 'number', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
     .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
-    .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on, or 'primary'" })
+    .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')" })
     .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
     .option('nfacct', { type: 'boolean', group: GROUP, describe: 'Emit nfacct counter matches (default true)' })
     .option('iptables-random-fully', { type: 'boolean', group: GROUP, describe: 'MASQUERADE --random-fully (default true)' })
     .option('conntrack-tcp-be-liberal', { type: 'boolean', group: GROUP, describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)' })
     .option('service-cluster-ip-range', { type: 'string', group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
     .option('feature-gates', { type: 'string', group: GROUP, describe: 'e.g. PreferSameTrafficDistribution=false' })
+    .option('kube-proxy-version', {
+      type: 'string',
+      group: GROUP,
+      describe: `kube-proxy release whose rules to write, e.g. 1.36 or v1.36.2 (iptables ${supportedRange('iptables')}, nftables ${supportedRange('nftables')}; default: the Node's kubelet version, else 1.37)`,
+    })
     .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" }) as Argv<T & CompileFlags>;
 }
 
@@ -59,9 +66,11 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
 // swallow the manifest paths that follow it on the command line.
 const split = (values: string | string[] | undefined) => (values === undefined ? [] : Array.isArray(values) ? values : [values]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
 
-function checkCIDRs(flag: string, values: string[], allowPrimary = false): string[] {
+const NODEPORT_KEYWORDS = ['primary', 'localhost', 'all'];
+
+function checkCIDRs(flag: string, values: string[], allowKeywords = false): string[] {
   for (const v of values) {
-    if (allowPrimary && v === 'primary') continue;
+    if (allowKeywords && NODEPORT_KEYWORDS.includes(v)) continue;
     if (!parseCIDR(v)) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a CIDR`);
   }
   return values;
@@ -113,10 +122,16 @@ export function proxyOptions(f: CompileFlags): ProxyOptions {
   if (f['feature-gates']) {
     for (const pair of f['feature-gates'].split(',')) {
       const [k, v] = pair.split('=').map((s) => s.trim());
-      if (k !== 'PreferSameTrafficDistribution') continue; // other gates do not change the rules
+      if (k !== 'PreferSameTrafficDistribution' && k !== 'KubeProxyNFTablesLocalhostNodePorts') continue; // other gates do not change the rules
       if (v !== 'true' && v !== 'false') throw new UsageError(`--feature-gates: ${pair} must be NAME=true|false`);
-      o.preferSameTrafficDistribution = v === 'true';
+      if (k === 'KubeProxyNFTablesLocalhostNodePorts') o.localhostNodePortsGate = v === 'true';
+      else o.preferSameTrafficDistribution = v === 'true';
     }
+  }
+  if (f['kube-proxy-version'] !== undefined) {
+    const v = parseKubeProxyVersion(String(f['kube-proxy-version']));
+    if (!v) throw new UsageError(`--kube-proxy-version: ${JSON.stringify(f['kube-proxy-version'])} is not a version such as 1.37 or v1.36.2`);
+    o.kubeProxyVersion = v;
   }
   return o;
 }

@@ -48,6 +48,10 @@ export function formatExpr(e: Expr): string {
       return e.style === 'list' ? `meta mark set meta mark ${LIST_MARK_OPS[e.op]} ${e.value}` : `mark set mark ${e.op} ${e.value}`;
     case 'setUpdate':
       return `${e.op ?? 'update'} @${e.set} { ${e.l3} ${e.field} }`;
+    case 'ctStatus':
+      return `ct status ${not(e.negate)}${e.statuses.join(',')}`;
+    case 'concatLookup':
+      return `${e.key.map(formatKeyPart).join(' . ')} ${not(e.negate)}@${e.set}`;
     case 'counter':
     case 'other':
       return e.text;
@@ -67,7 +71,11 @@ export function formatVerdict(v: Verdict): string {
     case 'numgen':
       return `numgen random mod ${v.mod} vmap { ${v.entries.map((e) => `${e.index} : ${formatSimpleVerdict(e.verdict)}`).join(v.sep)} }`;
     case 'dnat':
-      return `dnat to ${v.to}`;
+      return v.l3 ? `dnat ${v.l3} to ${v.to}` : `dnat to ${v.to}`;
+    case 'dnatMap': {
+      const entries = v.entries.map((e) => `${e.index} : ${e.ip} . ${e.port}`).join(v.sep);
+      return `dnat ${v.l3} ${v.style === 'list' ? '' : 'addr . port '}to numgen random mod ${v.mod} map { ${entries} }`;
+    }
     case 'masquerade':
       return v.fullyRandom ? 'masquerade fully-random' : 'masquerade';
     case 'other':
@@ -130,6 +138,7 @@ function emitTable(t: Table): string {
   for (const c of chains) out += chainLine(prefix, c) + '\n';
   for (const s of sets) out += setLine(prefix, s) + '\n';
   for (const m of maps) out += setLine(prefix, m) + '\n';
+  for (const name of [...(t.counters ?? [])].sort()) out += `add counter ${prefix} ${name}\n`;
   for (const c of chains) {
     const head = `add rule ${prefix} ${c.name} `;
     for (const r of c.rules) out += head + formatRule(r) + '\n';

@@ -1,3 +1,4 @@
+import type { KubeProxyVersion } from '../kubeproxy/releases.js';
 import type { IPFamily } from '../util/ip.js';
 
 export type ProxyMode = 'iptables' | 'nftables';
@@ -19,7 +20,7 @@ export interface ProxyOptions {
   masqueradeAll: boolean;
   masqueradeBit: number;
   masqueradeMark?: string;
-  /** CIDRs, or ['primary']; undefined: all local addresses (iptables) / primary (nftables). */
+  /** CIDRs and the keywords primary, localhost, all; undefined: all local addresses (iptables) / primary (nftables). */
   nodePortAddresses?: string[];
   localhostNodePorts: boolean;
   nfacct: boolean;
@@ -28,6 +29,10 @@ export interface ProxyOptions {
   serviceClusterIPRanges: string[];
   /** PreferSameTrafficDistribution feature gate (node hints). */
   preferSameTrafficDistribution: boolean;
+  /** --kube-proxy-version; undefined: the Node's kubelet version, else the newest modelled. */
+  kubeProxyVersion?: KubeProxyVersion;
+  /** KubeProxyNFTablesLocalhostNodePorts feature gate (kube-proxy 1.37+, nftables). */
+  localhostNodePortsGate: boolean;
 }
 
 export const DEFAULT_OPTIONS: ProxyOptions = {
@@ -43,4 +48,5 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   conntrackTcpBeLiberal: false,
   serviceClusterIPRanges: [],
   preferSameTrafficDistribution: true,
+  localhostNodePortsGate: false,
 };

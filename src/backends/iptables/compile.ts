@@ -139,7 +139,7 @@ class Compiler {
 
     if (!n.conntrackTcpBeLiberal) {
       const m: Match[] = [{ kind: 'conntrack', states: ['INVALID'] }];
-      if (n.nfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
+      if (n.nfacct && n.release.iptInvalidDropNfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
       this.filter.add(KUBE_FORWARD, m, this.verdict('DROP'));
     }
     this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], this.verdict('ACCEPT'));
@@ -219,7 +219,7 @@ class Compiler {
     // NodePort (never subject to loadBalancerSourceRanges).
     if (sp.nodePort !== 0) {
       if (hasEndpoints) {
-        if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct) {
+        if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct && n.release.iptLocalhostNodePortsNfacct) {
           this.nat.add(
             KUBE_NODEPORTS,
             [comment(name), ...this.proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
