@@ -28,6 +28,10 @@ export interface ProxyOptions {
   serviceClusterIPRanges: string[];
   /** PreferSameTrafficDistribution feature gate (node hints). */
   preferSameTrafficDistribution: boolean;
+  /** Not kube-proxy's: an input without objects is accepted as an empty cluster (--allow-empty). */
+  allowEmpty?: boolean;
+  /** Notes from reading the options (accepted feature gates ktables does not model), for --verbose. */
+  notes?: string[];
 }
 
 export const DEFAULT_OPTIONS: ProxyOptions = {
