@@ -6,6 +6,7 @@ export interface Location {
   file: string;
   document?: number; // 1-based document number within the file
   line?: number; // 1-based line of the document start (or of the field, when known)
+  column?: number; // 1-based column of the field, when known
   object?: string; // "Kind namespace/name"
   field?: string; // e.g. spec.ports[0].port
 }
@@ -65,6 +66,8 @@ export class VerifyFailed extends KtablesError {
 }
 
 function show(value: unknown): string {
+  // JSON has no infinities: say them as YAML spells them, not as JSON's null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   const s = JSON.stringify(value);
   return s === undefined ? String(value) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
@@ -72,7 +75,7 @@ function show(value: unknown): string {
 export function formatLocation(p: Location): string {
   let where = p.file;
   if (p.document !== undefined) where += ` document ${p.document}`;
-  if (p.line !== undefined) where += ` (line ${p.line})`;
+  if (p.line !== undefined) where += p.column !== undefined ? ` (line ${p.line}, column ${p.column})` : ` (line ${p.line})`;
   if (p.object) where += `: ${p.object}`;
   if (p.field) where += `: ${p.field}`;
   return where;

@@ -1,11 +1,13 @@
 // The compile flags, by kube-proxy's own names, shared by every command that compiles.
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import { dns1123Subdomain, interfaceName } from '../input/rules.js';
+import { dns1123Subdomain } from '../input/rules.js';
+import { interfaceNameProblem } from '../input/ifname.js';
 import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../model/options.js';
 import { canonicalIP, parseCIDR } from '../util/ip.js';
 import { parseKubeProxyVersion, supportedRange } from '../kubeproxy/releases.js';
 import { readProxyConfig } from './config.js';
+import { echo, parseFeatureGates } from './flag-values.js';
 
 export interface CompileFlags {
   config?: string;
@@ -18,7 +20,7 @@ export interface CompileFlags {
   'pod-bridge-interface'?: string;
   'pod-interface-name-prefix'?: string;
   'masquerade-all'?: boolean;
-  'iptables-masquerade-bit'?: number;
+  'iptables-masquerade-bit'?: string;
   'masquerade-mark'?: string;
   'nodeport-addresses'?: string | string[];
   'iptables-localhost-nodeports'?: boolean;
@@ -29,7 +31,11 @@ export interface CompileFlags {
   'feature-gates'?: string;
   'previous-rules'?: string;
   'kube-proxy-version'?: string;
+  'allow-empty'?: boolean;
 }
+
+/** The boolean flags, read with kube-proxy's ParseBool before yargs sees them (flag-values.ts). */
+export const BOOLEAN_FLAGS = ['masquerade-all', 'iptables-localhost-nodeports', 'nfacct', 'iptables-random-fully', 'conntrack-tcp-be-liberal', 'allow-empty'] as const;
 
 const GROUP = 'Node context (kube-proxy flags):';
 
@@ -45,7 +51,7 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
     .option('pod-bridge-interface', { type: 'string', group: GROUP })
     .option('pod-interface-name-prefix', { type: 'string', group: GROUP })
     .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
-    .option('iptables-masquerade-bit', { type: 'number', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
+    .option('iptables-masquerade-bit', { type: 'string', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
     .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
     .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')" })
     .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
@@ -59,7 +65,8 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
       group: GROUP,
       describe: `kube-proxy release whose rules to write, e.g. 1.36 or v1.36.2 (iptables ${supportedRange('iptables')}, nftables ${supportedRange('nftables')}; default: the Node's kubelet version, else 1.37)`,
     })
-    .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" }) as Argv<T & CompileFlags>;
+    .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" })
+    .option('allow-empty', { type: 'boolean', group: GROUP, describe: 'Accept an input without Kubernetes objects (an empty cluster); otherwise exit 2' }) as Argv<T & CompileFlags>;
 }
 
 // Repeatable flags are plain strings (repeated, they become an array): an array option would
@@ -71,7 +78,7 @@ const NODEPORT_KEYWORDS = ['primary', 'localhost', 'all'];
 function checkCIDRs(flag: string, values: string[], allowKeywords = false): string[] {
   for (const v of values) {
     if (allowKeywords && NODEPORT_KEYWORDS.includes(v)) continue;
-    if (!parseCIDR(v)) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a CIDR`);
+    if (!parseCIDR(v)) throw new UsageError(`--${flag}: ${echo(v)} is not a CIDR`);
   }
   return values;
 }
@@ -84,13 +91,13 @@ export function proxyOptions(f: CompileFlags): ProxyOptions {
   if (f['ip-family']) o.ipFamily = f['ip-family'] as ProxyOptions['ipFamily'];
   if (f['hostname-override'] !== undefined) {
     const name = f['hostname-override'].trim().toLowerCase();
-    if (!dns1123Subdomain.safeParse(name).success) throw new UsageError(`--hostname-override: ${JSON.stringify(f['hostname-override'])} is not a valid node name`);
+    if (!dns1123Subdomain.safeParse(name).success) throw new UsageError(`--hostname-override: ${echo(f['hostname-override'])} is not a valid node name`);
     o.hostnameOverride = name;
   }
   if (f['node-ip']) {
     o.nodeIPs = split(f['node-ip']).map((ip) => {
       const c = canonicalIP(ip);
-      if (!c) throw new UsageError(`--node-ip: ${JSON.stringify(ip)} is not an IP address`);
+      if (!c) throw new UsageError(`--node-ip: ${echo(ip)} is not an IP address`);
       return c;
     });
   }
@@ -99,18 +106,19 @@ export function proxyOptions(f: CompileFlags): ProxyOptions {
   for (const [flag, key] of [['pod-bridge-interface', 'podBridgeInterface'], ['pod-interface-name-prefix', 'podInterfaceNamePrefix']] as const) {
     const v = f[flag];
     if (v === undefined) continue;
-    // An interface name ends up in rule text unquoted.
-    if (!interfaceName.safeParse(v).success) throw new UsageError(`--${flag}: ${JSON.stringify(v)} is not a valid interface name`);
+    // An interface name ends up in rule text: the kernel's rules, nothing that is rule syntax.
+    const why = interfaceNameProblem(v);
+    if (why) throw new UsageError(`--${flag}: ${echo(v)} is not a valid interface name: ${why}`);
     o[key] = v;
   }
   if (f['masquerade-all'] !== undefined) o.masqueradeAll = f['masquerade-all'];
   if (f['iptables-masquerade-bit'] !== undefined) {
-    const bit = f['iptables-masquerade-bit'];
-    if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError('--iptables-masquerade-bit must be an integer from 0 to 31');
+    const bit = parseGoInt(String(f['iptables-masquerade-bit']));
+    if (bit === undefined || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: ${echo(f['iptables-masquerade-bit'])} must be an integer from 0 to 31`);
     o.masqueradeBit = bit;
   }
   if (f['masquerade-mark'] !== undefined) {
-    if (!/^0x[0-9a-fA-F]{1,8}$/.test(f['masquerade-mark'])) throw new UsageError('--masquerade-mark must be a hex mark such as 0x4000');
+    if (!/^0x[0-9a-fA-F]{1,8}$/.test(f['masquerade-mark'])) throw new UsageError(`--masquerade-mark: ${echo(f['masquerade-mark'])} must be a hex mark such as 0x4000`);
     o.masqueradeMark = f['masquerade-mark'];
   }
   if (f['nodeport-addresses']) o.nodePortAddresses = checkCIDRs('nodeport-addresses', split(f['nodeport-addresses']), true);
@@ -119,19 +127,35 @@ export function proxyOptions(f: CompileFlags): ProxyOptions {
   if (f['iptables-random-fully'] !== undefined) o.randomFully = f['iptables-random-fully'];
   if (f['conntrack-tcp-be-liberal'] !== undefined) o.conntrackTcpBeLiberal = f['conntrack-tcp-be-liberal'];
   if (f['service-cluster-ip-range']) o.serviceClusterIPRanges = checkCIDRs('service-cluster-ip-range', split(f['service-cluster-ip-range']));
-  if (f['feature-gates']) {
-    for (const pair of f['feature-gates'].split(',')) {
-      const [k, v] = pair.split('=').map((s) => s.trim());
-      if (k !== 'PreferSameTrafficDistribution' && k !== 'KubeProxyNFTablesLocalhostNodePorts') continue; // other gates do not change the rules
-      if (v !== 'true' && v !== 'false') throw new UsageError(`--feature-gates: ${pair} must be NAME=true|false`);
-      if (k === 'KubeProxyNFTablesLocalhostNodePorts') o.localhostNodePortsGate = v === 'true';
-      else o.preferSameTrafficDistribution = v === 'true';
-    }
+  if (f['feature-gates'] !== undefined) {
+    const notes: string[] = [];
+    const gates = parseFeatureGates(String(f['feature-gates']), '--feature-gates', notes);
+    const same = gates.get('PreferSameTrafficDistribution');
+    if (same !== undefined) o.preferSameTrafficDistribution = same;
+    const localhostNodePorts = gates.get('KubeProxyNFTablesLocalhostNodePorts');
+    if (localhostNodePorts !== undefined) o.localhostNodePortsGate = localhostNodePorts;
+    o.notes = [...(o.notes ?? []), ...notes];
   }
+  if (f['allow-empty'] !== undefined) o.allowEmpty = f['allow-empty'];
   if (f['kube-proxy-version'] !== undefined) {
     const v = parseKubeProxyVersion(String(f['kube-proxy-version']));
-    if (!v) throw new UsageError(`--kube-proxy-version: ${JSON.stringify(f['kube-proxy-version'])} is not a version such as 1.37 or v1.36.2`);
+    if (!v) throw new UsageError(`--kube-proxy-version: ${echo(String(f['kube-proxy-version']))} is not a version such as 1.37 or v1.36.2`);
     o.kubeProxyVersion = v;
   }
   return o;
+}
+
+/** Go's strconv.ParseInt(s, 0, 32), as pflag reads an int32 flag: 0x hex, 0o/0 octal, 0b binary. */
+function parseGoInt(text: string): number | undefined {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$/.exec(text);
+  if (!m) return undefined;
+  const body = m[2]!;
+  const lower = body.toLowerCase();
+  const n = lower.startsWith('0x') ? parseInt(lower.slice(2), 16)
+    : lower.startsWith('0b') ? parseInt(lower.slice(2), 2)
+    : lower.startsWith('0o') ? parseInt(lower.slice(2), 8)
+    : lower.length > 1 && lower.startsWith('0') ? parseInt(lower.slice(1), 8)
+    : parseInt(lower, 10);
+  const v = m[1] === '-' ? -n : n;
+  return v >= -(2 ** 31) && v < 2 ** 31 ? v : undefined;
 }

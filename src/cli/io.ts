@@ -1,11 +1,14 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { InputError } from '../errors.js';
+import { ReadRefused, readFdBounded, readFileBounded } from '../input/bounded.js';
 
+// Input is read with the size limit (src/input/limits.ts), like manifests.
 export function readStdin(): string {
   try {
-    return readFileSync(0, 'utf8');
-  } catch {
+    return readFdBounded(0);
+  } catch (e) {
+    if (e instanceof ReadRefused) throw new InputError([{ file: '<stdin>', message: e.message }]);
     return '';
   }
 }
@@ -13,9 +16,10 @@ export function readStdin(): string {
 export function readTextFile(path: string): string {
   if (path === '-') return readStdin();
   try {
-    return readFileSync(path, 'utf8');
+    return readFileBounded(path);
   } catch (e) {
-    throw new InputError([{ file: path, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+    const message = e instanceof ReadRefused ? e.message : `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
+    throw new InputError([{ file: path, message }]);
   }
 }
 

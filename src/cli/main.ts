@@ -9,6 +9,8 @@ import { cleanupCommand } from './commands/cleanup.js';
 import { verifyCommand } from './commands/verify.js';
 import { traceCommand } from './commands/trace.js';
 import { diffCommand } from './commands/diff.js';
+import { readBooleanFlags } from './flag-values.js';
+import { BOOLEAN_FLAGS } from './flags.js';
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
@@ -29,7 +31,7 @@ function fail(err: unknown): never {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await yargs(argv)
+    await yargs(readBooleanFlags(argv, BOOLEAN_FLAGS))
       .scriptName('ktables')
       .command(compileCommand as never)
       .command(applyCommand as never)

@@ -9,6 +9,7 @@ import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import { readStdin, readTextFile } from './io.js';
+import { InputError } from '../errors.js';
 
 export interface Compiled {
   model: ProxyModel;
@@ -16,8 +17,8 @@ export interface Compiled {
 }
 
 export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
-  const inv = loadInventory(paths.length > 0 ? paths : ['-'], readStdin);
-  const notes = inv.notes;
+  const inv = loadInventory(paths.length > 0 ? paths : ['-'], readStdin, { allowEmpty: opts.allowEmpty });
+  const notes = [...(opts.notes ?? []), ...inv.notes];
   const model = buildModel(inv, opts, notes);
   return { model, notes };
 }
@@ -25,8 +26,20 @@ export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
 export function previousNatChains(file: string | undefined): string[] | undefined {
   if (!file) return undefined;
   const rs = parseIptables(readTextFile(file));
-  return rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
+  const names = rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
+  // Stale service chains are copied into the output (declared, flushed, deleted): only names
+  // iptables itself could have printed may pass (at most 28 characters, no spaces or syntax).
+  const bad = names.filter((n) => STALE_PREFIX.test(n) && !CHAIN_NAME.test(n));
+  if (bad.length > 0) {
+    throw new InputError(
+      bad.map((n) => ({ file, object: 'nat table', message: 'is not a valid iptables chain name (1 to 28 letters, digits, "_", ".", "-")', value: n })),
+    );
+  }
+  return names;
 }
+
+const STALE_PREFIX = /^KUBE-(SVC|SVL|EXT|FW|SEP)-/;
+const CHAIN_NAME = /^[A-Za-z0-9_.-]{1,28}$/;
 
 export function compileIptablesText(model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
   const ruleset = compileIptables(model, { previousNatChains: previousNatChains(previousRules) });

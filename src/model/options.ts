@@ -33,6 +33,10 @@ export interface ProxyOptions {
   kubeProxyVersion?: KubeProxyVersion;
   /** KubeProxyNFTablesLocalhostNodePorts feature gate (kube-proxy 1.37+, nftables). */
   localhostNodePortsGate: boolean;
+  /** Not kube-proxy's: an input without objects is accepted as an empty cluster (--allow-empty). */
+  allowEmpty?: boolean;
+  /** Notes from reading the options (accepted feature gates ktables does not model), for --verbose. */
+  notes?: string[];
 }
 
 export const DEFAULT_OPTIONS: ProxyOptions = {

@@ -6,6 +6,7 @@ import { KUBE_PROXY_TABLE } from '../../ir/nftables.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
+import { nftNeedsQuote } from '../../input/ifname.js';
 import { TableBuilder, addr, anonSet, drop, fibLocal, goto, jump } from './builder.js';
 import { addFixedObjects, addrTypeOf, l3Of, masqueradeStatement } from './fixed.js';
 import {
@@ -31,9 +32,9 @@ function localMatch(d: LocalDetector, l3: L3, negate: boolean): Expr | undefined
     case 'NodeCIDR':
       return addr(l3, 'saddr', d.cidrs[0]!, negate);
     case 'BridgeInterface':
-      return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate };
+      return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate, quoted: nftNeedsQuote(d.interfaceName) || undefined };
     case 'InterfaceNamePrefix':
-      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate };
+      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate, quoted: nftNeedsQuote(`${d.interfacePrefix}*`) || undefined };
     case 'None':
       return undefined;
   }

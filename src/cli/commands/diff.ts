@@ -155,7 +155,7 @@ function compile(input: Input, opts: ProxyOptions, notes: string[]): ProxyModel 
   const compiled =
     input.arg === '-'
       ? (() => {
-          const inv = loadInventory(['-'], () => input.text ?? '');
+          const inv = loadInventory(['-'], () => input.text ?? '', { allowEmpty: opts.allowEmpty });
           const n: string[] = [...inv.notes];
           return { model: buildModel(inv, opts, n), notes: n };
         })()

@@ -13,6 +13,8 @@ import { serviceScenarios } from '../../trace/scenarios.js';
 import { familyOf } from '../../util/ip.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readTextFile } from '../io.js';
+import { interfaceNameProblem } from '../../input/ifname.js';
+import { echo } from '../flag-values.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
 interface Args extends CompileFlags {
@@ -125,6 +127,12 @@ function packetFromFlags(argv: Args, family: 'ipv4' | 'ipv6'): TracePacket {
   }
   const packet: TracePacket = { src: argv.src!, dst: argv.dst!, dport: argv.dport!, protocol: protocol as TraceProtocol };
   if (argv.sport !== undefined) packet.sport = argv.sport;
+  for (const flag of ['in-interface', 'out-interface'] as const) {
+    const v = argv[flag];
+    if (v === undefined) continue;
+    const why = interfaceNameProblem(String(v));
+    if (why) throw new UsageError(`--${flag}: ${echo(v)} is not a valid interface name: ${why}`);
+  }
   if (argv['in-interface']) packet.inInterface = argv['in-interface'];
   if (argv['out-interface']) packet.outInterface = argv['out-interface'];
   return packet;
