@@ -183,6 +183,9 @@ const MODULE_OPTIONS: Record<string, Set<string>> = {
   nfacct: new Set(['--nfacct-name']),
 };
 
+const PORT_OPTIONS = new Set(['--dport', '--destination-port', '--sport', '--source-port']);
+const l4 = (matches: Match[]) => matches.some((m) => (m.kind === 'module' && MODULE_OPTIONS[m.name]?.has('--dport')) || (m.kind === 'protocol' && !m.negate && ['tcp', 'udp', 'sctp', '6', '17', '132'].includes(m.protocol)));
+
 /**
  * Parses the words after "-A CHAIN" into matches and a target. The policy for what it does
  * not know: a match module it does not read (with its options), an option of a known module it
@@ -271,7 +274,9 @@ export function parseRuleWords(words: string[], lineNo: number, text: string, bo
       continue;
     }
     const generic = GENERIC.has(word);
-    const owned = MODULE_OPTIONS[module]?.has(word) ?? false;
+    // --dport / --sport after -p tcp (or -m tcp) anywhere in the rule: iptables loads the
+    // protocol's module implicitly, and old kube-proxy wrote -m comment between them.
+    const owned = (MODULE_OPTIONS[module]?.has(word) ?? false) || (PORT_OPTIONS.has(word) && l4(matches));
     // The IR keeps negation only where it has a field for it; an option it cannot hold stays opaque.
     if ((!generic && !owned) || (neg && !NEGATABLE.has(word))) {
       opaqueOption(from);

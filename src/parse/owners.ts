@@ -40,6 +40,11 @@ export interface Ownership {
   ipvs?: string;
 }
 
+/** A KUBE-* chain another program owns (kube-router's): not to be read as kube-proxy's. */
+export function isOthersKubeChain(name: string): boolean {
+  return KUBE_ROUTER.test(name);
+}
+
 function chainOwner(name: string): string | undefined {
   if (FIXED.has(name) || HASHED.test(name)) return undefined;
   if (KUBE_ROUTER.test(name)) return "kube-router's";
