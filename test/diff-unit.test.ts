@@ -231,9 +231,10 @@ describe('diff CLI', () => {
     const missing = runCli(['diff', 'old', 'no-such-file', '--exit-code'], { cwd: dir });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no-such-file');
-    const bad = runCli(['diff', '-', 'old', '--exit-code'], { cwd: dir, input: '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m bogus -j ACCEPT\nCOMMIT\n' });
+    // A rule it cannot read is an opaque rule, not an error; binary data is.
+    const bad = runCli(['diff', '-', 'old', '--exit-code'], { cwd: dir, input: '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES \u0000\u0001\u001b[2J -j ACCEPT\nCOMMIT\n' });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/line 3: unsupported match module -m bogus/);
+    expect(bad.stderr).toMatch(/^ktables: error: -: line 3: binary data, not rule text: -A KUBE-SERVICES \\x00\\x01\\x1b\[2J -j ACCEPT\n$/);
     const mode = runCli(['diff', '-', 'old', '--proxy-mode', 'nftables'], { cwd: dir, input: '*nat\nCOMMIT\n' });
     expect(mode.status).toBe(2);
     expect(mode.stderr).toContain('holds iptables rules but --proxy-mode is nftables');

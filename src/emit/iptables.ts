@@ -67,7 +67,8 @@ export function formatTarget(t: Target): string {
     case 'SNAT':
       return `-j SNAT --to-source ${t.to}`;
     case 'MARK':
-      return `-j MARK --${t.op}-mark ${t.value}`;
+      // iptables spells --set-xmark without the -mark suffix the other operations have.
+      return `-j MARK --${t.op === 'set-xmark' ? 'set-xmark' : `${t.op}-mark`} ${t.value}`;
     case 'MASQUERADE':
       return `-j MASQUERADE${t.toPorts ? ` --to-ports ${t.toPorts}` : ''}${t.randomFully ? ' --random-fully' : ''}`;
     case 'other':

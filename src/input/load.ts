@@ -16,6 +16,7 @@ import {
   type NodeObject,
   type ServiceObject,
 } from './schemas.js';
+import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
@@ -212,7 +213,10 @@ export function loadInventory(paths: string[], readStdin: () => string, options:
       inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
       continue;
     }
-    const parsed = entry.schema.safeParse(src.value);
+    // v1beta1 EndpointSlices (clusters up to 1.24) are read as the API server converts them.
+    const value = kind === 'EndpointSlice' && apiVersion === V1BETA1 ? endpointSliceV1(src.value) : src.value;
+    if (value !== src.value) inv.notes.push(`read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`);
+    const parsed = entry.schema.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const value = valueAt(src.value, issue.path);
@@ -236,6 +240,13 @@ export function loadInventory(paths: string[], readStdin: () => string, options:
     else inv.nodes.push(located as Located<NodeObject>);
   }
   dedupe(inv, problems);
+  // kube-proxy keeps such slices but programs nothing for them until their Service appears.
+  const services = new Set(inv.services.map((s) => `${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`));
+  for (const s of inv.slices) {
+    const svc = (s.object.metadata.labels ?? {})[SERVICE_NAME_LABEL];
+    const key = `${s.object.metadata.namespace ?? 'default'}/${svc}`;
+    if (svc && !services.has(key)) inv.notes.push(`EndpointSlice ${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name} (${s.where}): its Service ${key} is not in the input: no rules for it`);
+  }
   if (problems.length > 0) {
     // Report in reading order: by file as given, then document, whatever stage found them.
     const files = [...new Set(problems.map((p) => p.file))];

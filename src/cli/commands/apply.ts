@@ -38,10 +38,10 @@ export const applyCommand = {
     if (argv.rules && paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
     const say = (line: string) => process.stderr.write(`ktables: ${line}\n`);
     const sys = new System(argv.verbose ? say : undefined);
-    let source;
-    if (argv.rules) source = fileSource(argv.rules, opts.proxyMode, argv['ip-family'] ? opts.ipFamily : undefined);
-    else {
-      const { model, notes } = loadModel(paths, opts);
+    let source = argv.rules ? fileSource(argv.rules, opts.proxyMode, argv['ip-family'] ? opts.ipFamily : undefined) : undefined;
+    if (!source) {
+      // No --rules, or a --rules file that holds manifests: compile.
+      const { model, notes } = loadModel(argv.rules ? [argv.rules] : paths, opts);
       if (argv.verbose) for (const n of notes) say(n);
       source = modelSource(model, opts.proxyMode);
     }

@@ -12,10 +12,12 @@ import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare
 import { formatJson } from '../../diff/format/json.js';
 import { formatMarkdown } from '../../diff/format/markdown.js';
 import { formatText } from '../../diff/format/text.js';
-import { compiledNftablesSide, detectRules, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
+import { compiledNftablesSide, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
 import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
+import { saveText, scanRules } from '../../parse/scan.js';
+import { inFile } from '../../parse/read.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
 interface Args extends CompileFlags {
@@ -39,19 +41,28 @@ interface Input {
   family?: Family;
 }
 
-const EPILOG = `Each side is a rule file or manifests, told apart by content: a file whose first line that is not
-blank or a # comment starts with '*' is iptables-save / iptables-restore text; one starting with
-'table', 'add', 'flush' or 'delete' is nftables; anything else (and any directory) is Service and
-EndpointSlice manifests, compiled with the flags above for both sides. '-' reads one side from stdin.
+const EPILOG = `Each side is a rule file or manifests, told apart by content: iptables-save (also with -c
+counters), \`iptables -S\` output, iptables rule lines without a table (a grep fragment), an nft
+listing or nft commands; anything else (and any directory) is Service and EndpointSlice
+manifests, compiled with the flags above for both sides. '-' reads one side from stdin.
 
 Chain order, rule spelling (/32, option order, probability digits, MARK forms), comments and the
 hashed names of per-service chains are not differences; rule order within a chain is.
 
 Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).`;
 
-function withRules(arg: string, text: string): Input {
-  const rules = detectRules(text);
-  return rules ? { arg, text, rules, family: familyOfRules(rules, text) } : { arg, text };
+function withRules(arg: string, input: string): Input {
+  // One reader for every command: the scanner cleans a paste and turns `iptables -S` output
+  // and fragments into iptables-save form; plain iptables-save goes through untouched, so the
+  // listings show the dump's own lines.
+  const scanned = inFile(arg, () => scanRules(input));
+  for (const w of scanned.warnings) process.stderr.write(`ktables: warning: ${arg}: ${w}\n`);
+  for (const n of scanned.notes) process.stderr.write(`ktables: note: ${arg}: ${n}\n`);
+  if (scanned.format === 'manifests') return { arg, text: input };
+  const rules: Backend = scanned.format.startsWith('nft') ? 'nftables' : 'iptables';
+  const plain = scanned.format === 'iptables-save' && scanned.warnings.length === 0;
+  const text = scanned.tables && !plain ? saveText(scanned.tables) : scanned.text;
+  return { arg, text, rules, family: familyOfRules(rules, text) };
 }
 
 function readInput(arg: string): Input {

@@ -3,10 +3,12 @@ import { UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
 import { compileNftables } from '../../backends/nftables/compile.js';
 import { emitNftables } from '../../emit/nftables.js';
-import { nftTextForm, parseNftables } from '../../parse/nftables.js';
+import { parseNftables } from '../../parse/nftables.js';
 import { NftablesTracer, nftRulesetFamily } from '../../trace/nftables.js';
-import { guessIptablesFamily, parseIptables } from '../../parse/iptables.js';
+import { readRules } from '../../parse/read.js';
+import { ownershipNotes } from '../../parse/owners.js';
 import { IptablesTracer } from '../../trace/iptables.js';
+import { iptablesServices, nftablesServices, type DumpServices } from '../../trace/dump-services.js';
 import { formatTable, formatTrace, tableJson, traceJson, type TableRow } from '../../trace/format.js';
 import type { TraceNode, TracePacket, TraceProtocol } from '../../trace/packet.js';
 import { serviceScenarios } from '../../trace/scenarios.js';
@@ -60,29 +62,51 @@ export const traceCommand = {
     const opts = proxyOptions(argv);
     const paths = argv.paths ?? [];
     if (argv.all) {
-      if (argv.rules) throw new UsageError('--all compiles manifests: it cannot be combined with --rules');
       for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
     }
     if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
 
-    let tracer: IptablesTracer | NftablesTracer;
-    let node: TraceNode;
+    let tracer!: IptablesTracer | NftablesTracer;
+    let node!: TraceNode;
     let model: ReturnType<typeof loadModel>['model'] | undefined;
+    // What the rules file shows (trace --all --rules) and what reading it noted.
+    let dump: DumpServices | undefined;
+    const fileNotes: string[] = [];
+    let rulesPaths = paths;
     if (argv.rules) {
       if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
       const text = readTextFile(argv.rules);
-      if (nftTextForm(text)) {
+      const read = readRules(text, argv.rules, argv['ip-family'] ? opts.ipFamily : undefined, (argv.dst && familyOf(argv.dst)) || 'ipv4');
+      for (const w of read.warnings) process.stderr.write(`ktables: warning: ${argv.rules}: ${w}\n`);
+      fileNotes.push(...read.notes);
+      if (read.kind === 'manifests') {
+        // Manifests given as --rules: compiled like any manifest, as the user surely meant.
+        fileNotes.push(`${argv.rules} holds manifests, not rules: compiled`);
+        rulesPaths = [argv.rules];
+      } else if (read.kind === 'nftables') {
         // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
-        const rs = parseNftables(text);
-        node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4'), addresses: opts.nodeIPs };
-        tracer = new NftablesTracer(rs, node);
+        const rs = read.ruleset;
+        const family = argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4');
+        if (argv.all) {
+          dump = nftablesServices(rs, family, opts.nodeIPs);
+          const others = rs.tables.filter((t) => t.name !== 'kube-proxy').map((t) => `${t.family} ${t.name}`);
+          if (others.length > 0) fileNotes.push(`tables that are not kube-proxy's (not traced): ${others.join(', ')}`);
+          if (rs.tables.some((t) => t.name === 'filter' || t.name === 'nat') && !rs.tables.some((t) => t.name === 'kube-proxy')) {
+            fileNotes.push("no kube-proxy table: this listing is iptables-nft's translation of iptables rules; trace the node's iptables-save instead");
+          }
+        }
+        node = { family, addresses: dump?.node.nodeIPs ?? opts.nodeIPs };
+        tracer = dump && dump.servicePorts.length === 0 ? (undefined as unknown as NftablesTracer) : new NftablesTracer(rs, node);
       } else {
-        const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
-        node = { family, addresses: opts.nodeIPs };
-        tracer = new IptablesTracer(parseIptables(text, family), node);
+        const rs = read.ruleset;
+        node = { family: rs.family, addresses: opts.nodeIPs };
+        fileNotes.push(...ownershipNotes(rs));
+        if (argv.all) dump = iptablesServices(rs, opts.nodeIPs);
+        tracer = new IptablesTracer(rs, node);
       }
-    } else {
-      const loaded = loadModel(paths, opts);
+    }
+    if (!argv.rules || rulesPaths !== paths) {
+      const loaded = loadModel(rulesPaths, opts);
       if (argv.verbose) for (const n of loaded.notes) process.stderr.write(`ktables: ${n}\n`);
       model = loaded.model;
       node = { family: model.node.family, addresses: model.node.nodeIPs };
@@ -94,13 +118,21 @@ export const traceCommand = {
     }
 
     if (argv.all) {
-      const { scenarios, notes } = serviceScenarios(model!);
+      const found = serviceScenarios(dump ?? model!);
+      const notes = [...fileNotes, ...(dump?.notes ?? []), ...found.notes];
+      if (dump) notes.unshift(`${dump.servicePorts.length} service port${dump.servicePorts.length === 1 ? '' : 's'} found in the rules`);
       // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
       const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
-      const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
-      if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
+      const rows: TableRow[] = found.scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
+      // Each reason a row is conditional, once, with how many rows it concerns.
+      const conditions = new Map<string, number>();
+      for (const r of rows) for (const c of r.result.conditions ?? []) conditions.set(c, (conditions.get(c) ?? 0) + 1);
+      // Interfaces the rows assumed (rules that match one), once each.
+      for (const r of rows) for (const n of r.result.notes) if (n.includes(': assumed ') && !notes.includes(n)) notes.push(n);
+      if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
       else {
         process.stdout.write(rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
+        for (const [c, n] of conditions) process.stdout.write(`conditional (?, ${n} row${n === 1 ? '' : 's'}): ${c}\n`);
         for (const n of notes) process.stdout.write(`note: ${n}\n`);
       }
       return;
@@ -108,6 +140,7 @@ export const traceCommand = {
 
     const packet = packetFromFlags(argv, tracer.family);
     const result = tracer.trace(packet);
+    result.notes.push(...fileNotes);
     if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
     process.stdout.write(argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
   },
@@ -136,11 +169,4 @@ function packetFromFlags(argv: Args, family: 'ipv4' | 'ipv6'): TracePacket {
   if (argv['in-interface']) packet.inInterface = argv['in-interface'];
   if (argv['out-interface']) packet.outInterface = argv['out-interface'];
   return packet;
-}
-
-/** ip6tables-save or iptables-save? The addresses in the text say; failing that, the packet. */
-function rulesFamily(text: string, dst: string | undefined): 'ipv4' | 'ipv6' {
-  if (guessIptablesFamily(text) === 'ipv6') return 'ipv6';
-  if (/\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(text) || /--to-destination \d+\./.test(text)) return 'ipv4';
-  return (dst && familyOf(dst)) || 'ipv4';
 }
