@@ -1,11 +1,11 @@
 // --config FILE: a KubeProxyConfiguration. Only the fields that change the rules are read;
 // flags given on the command line win over it, as with kube-proxy.
-import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { cidr, dns1123Subdomain, interfaceName } from '../input/rules.js';
 import type { ProxyOptions } from '../model/options.js';
+import type { Host } from '../host.js';
 
 const configSchema = z.object({
   apiVersion: z.literal('kubeproxy.config.k8s.io/v1alpha1', { message: 'must be kubeproxy.config.k8s.io/v1alpha1' }),
@@ -35,10 +35,10 @@ const configSchema = z.object({
   featureGates: z.record(z.string(), z.boolean()).optional().nullable(),
 });
 
-export function readProxyConfig(file: string): Partial<ProxyOptions> {
+export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions> {
   let raw: unknown;
   try {
-    raw = yaml.load(readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
+    raw = yaml.load(host.fs.readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
   } catch (e) {
     throw new InputError([{ file, message: `cannot read KubeProxyConfiguration: ${(e as Error).message}` }]);
   }

@@ -1,59 +1,13 @@
 // The compile flags, by kube-proxy's own names, shared by every command that compiles.
-import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { dns1123Subdomain, interfaceName } from '../input/rules.js';
 import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../model/options.js';
 import { canonicalIP, parseCIDR } from '../util/ip.js';
 import { readProxyConfig } from './config.js';
+import type { CompileFlags } from './flag-defs.js';
+import type { Host } from '../host.js';
 
-export interface CompileFlags {
-  config?: string;
-  'proxy-mode'?: string;
-  'ip-family'?: string;
-  'hostname-override'?: string;
-  'node-ip'?: string | string[];
-  'cluster-cidr'?: string | string[];
-  'detect-local-mode'?: string;
-  'pod-bridge-interface'?: string;
-  'pod-interface-name-prefix'?: string;
-  'masquerade-all'?: boolean;
-  'iptables-masquerade-bit'?: number;
-  'masquerade-mark'?: string;
-  'nodeport-addresses'?: string | string[];
-  'iptables-localhost-nodeports'?: boolean;
-  nfacct?: boolean;
-  'iptables-random-fully'?: boolean;
-  'conntrack-tcp-be-liberal'?: boolean;
-  'service-cluster-ip-range'?: string | string[];
-  'feature-gates'?: string;
-  'previous-rules'?: string;
-}
-
-const GROUP = 'Node context (kube-proxy flags):';
-
-export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
-  return y
-    .option('config', { type: 'string', group: GROUP, describe: 'KubeProxyConfiguration file; flags override it' })
-    .option('proxy-mode', { type: 'string', group: GROUP, choices: ['iptables', 'nftables'], describe: 'Backend (default iptables)' })
-    .option('ip-family', { type: 'string', group: GROUP, choices: ['ipv4', 'ipv6'], describe: "Which family's proxier (default ipv4)" })
-    .option('hostname-override', { type: 'string', group: GROUP, describe: "This node's name (matches EndpointSlice nodeName)" })
-    .option('node-ip', { type: 'string', group: GROUP, describe: 'A local address of the node; repeat, primary first' })
-    .option('cluster-cidr', { type: 'string', group: GROUP, describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated' })
-    .option('detect-local-mode', { type: 'string', group: GROUP, choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'] })
-    .option('pod-bridge-interface', { type: 'string', group: GROUP })
-    .option('pod-interface-name-prefix', { type: 'string', group: GROUP })
-    .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
-    .option('iptables-masquerade-bit', { type: 'number', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
-    .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
-    .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on, or 'primary'" })
-    .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
-    .option('nfacct', { type: 'boolean', group: GROUP, describe: 'Emit nfacct counter matches (default true)' })
-    .option('iptables-random-fully', { type: 'boolean', group: GROUP, describe: 'MASQUERADE --random-fully (default true)' })
-    .option('conntrack-tcp-be-liberal', { type: 'boolean', group: GROUP, describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)' })
-    .option('service-cluster-ip-range', { type: 'string', group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
-    .option('feature-gates', { type: 'string', group: GROUP, describe: 'e.g. PreferSameTrafficDistribution=false' })
-    .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" }) as Argv<T & CompileFlags>;
-}
+export { withCompileFlags, type CompileFlags } from './flag-defs.js';
 
 // Repeatable flags are plain strings (repeated, they become an array): an array option would
 // swallow the manifest paths that follow it on the command line.
@@ -68,9 +22,9 @@ function checkCIDRs(flag: string, values: string[], allowPrimary = false): strin
 }
 
 /** Flags (over --config, over kube-proxy's defaults) → validated options. */
-export function proxyOptions(f: CompileFlags): ProxyOptions {
-  const fromConfig = f.config ? readProxyConfig(f.config) : {};
-  const o: ProxyOptions = { ...DEFAULT_OPTIONS, ...fromConfig };
+export function proxyOptions(f: CompileFlags, host: Host): ProxyOptions {
+  const fromConfig = f.config ? readProxyConfig(host, f.config) : {};
+  const o: ProxyOptions = { ...DEFAULT_OPTIONS, ...fromConfig, hostname: host.hostname() };
   if (f['proxy-mode']) o.proxyMode = f['proxy-mode'] as ProxyOptions['proxyMode'];
   if (f['ip-family']) o.ipFamily = f['ip-family'] as ProxyOptions['ipFamily'];
   if (f['hostname-override'] !== undefined) {

@@ -8,27 +8,28 @@ import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
-import { readStdin, readTextFile } from './io.js';
+import type { Host } from '../host.js';
+import { readTextFile } from './io.js';
 
 export interface Compiled {
   model: ProxyModel;
   notes: string[];
 }
 
-export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
-  const inv = loadInventory(paths.length > 0 ? paths : ['-'], readStdin);
+export function loadModel(host: Host, paths: string[], opts: ProxyOptions): Compiled {
+  const inv = loadInventory(paths.length > 0 ? paths : ['-'], host);
   const notes = inv.notes;
   const model = buildModel(inv, opts, notes);
   return { model, notes };
 }
 
-export function previousNatChains(file: string | undefined): string[] | undefined {
+export function previousNatChains(host: Host, file: string | undefined): string[] | undefined {
   if (!file) return undefined;
-  const rs = parseIptables(readTextFile(file));
+  const rs = parseIptables(readTextFile(host, file));
   return rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
 }
 
-export function compileIptablesText(model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
-  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(previousRules) });
+export function compileIptablesText(host: Host, model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
+  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(host, previousRules) });
   return { ruleset, text: emitIptables(ruleset) };
 }

@@ -6,10 +6,11 @@ import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from '../backen
 import { guessIptablesFamily, parseIptables } from '../parse/iptables.js';
 import type { RulesSource } from '../apply/execute.js';
 import { readTextFile } from './io.js';
+import type { Host } from '../host.js';
 
 /** A rules file as given; stale service chains on the node are still deleted, as kube-proxy would. */
-export function fileSource(file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource {
-  const text = readTextFile(file);
+export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource {
+  const text = readTextFile(host, file);
   if (mode === 'nftables') {
     const fam = family ?? (/^\s*(add\s+)?table\s+ip6\s/m.test(text) ? 'ipv6' : 'ipv4');
     return { backend: 'nftables', family: fam, payload: text };

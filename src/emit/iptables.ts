@@ -105,21 +105,42 @@ export function formatRule(chain: string, rule: Rule): string {
   return body ? `-A ${chain} ${body}` : `-A ${chain}`;
 }
 
-/** The whole iptables-restore payload: per table, declarations, rules by chain, -X, COMMIT. */
-export function emitIptables(rs: IptablesRuleset): string {
+// Output is produced in pieces of about this many characters, so a large rule set is never
+// held as one giant string: the writer streams each piece out as it comes.
+export const CHUNK = 1 << 16;
+
+/** The whole iptables-restore payload, in pieces: per table, declarations, rules by chain, -X, COMMIT. */
+export function* emitIptablesChunks(rs: IptablesRuleset): Generator<string, void, undefined> {
   let out = '';
   for (const table of rs.tables) {
     out += `*${table.name}\n`;
-    for (const c of table.chains) out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+    for (const c of table.chains) {
+      out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
     for (const c of table.chains) {
       const prefix = `-A ${c.name}`;
       for (const r of c.rules) {
         const body = formatRuleBody(r);
         out += body ? `${prefix} ${body}\n` : `${prefix}\n`;
+        if (out.length >= CHUNK) {
+          yield out;
+          out = '';
+        }
       }
     }
     for (const name of table.deleted) out += `-X ${name}\n`;
     out += 'COMMIT\n';
   }
+  if (out !== '') yield out;
+}
+
+/** The whole iptables-restore payload as one string (for tools that work on the text). */
+export function emitIptables(rs: IptablesRuleset): string {
+  let out = '';
+  for (const piece of emitIptablesChunks(rs)) out += piece;
   return out;
 }

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
 import { parseIP } from '../util/ip.js';
-import { readSources } from './read.js';
+import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
 import { labelValue, dns1123Subdomain } from './rules.js';
 import {
@@ -170,9 +170,9 @@ function dedupe(inv: Inventory, problems: Problem[]): void {
  * Reads and validates every object in PATHS. Problems from all files are gathered and thrown
  * together as one InputError, so a user sees every mistake in one run.
  */
-export function loadInventory(paths: string[], readStdin: () => string): Inventory {
+export function loadInventory(paths: string[], io: InputHost | (() => string)): Inventory {
   const problems: Problem[] = [];
-  const sources = readSources(paths, readStdin, problems);
+  const sources = readSources(paths, io, problems);
   const inv: Inventory = { services: [], slices: [], endpoints: [], nodes: [], notes: [] };
   for (const src of sources) {
     const kind = src.value['kind'];

@@ -1,18 +1,27 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import type { Problem } from '../errors.js';
+import type { Host } from '../host.js';
 import { parseDocuments, type SourceObject } from './documents.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
+/** What reading the input needs from the host: stdin and the file system. */
+export type InputHost = Pick<Host, 'readStdin'> & { fs: Pick<Host['fs'], 'readFileSync' | 'readdirSync' | 'statSync'> };
+
+/** A bare stdin reader (older callers) means the real file system. */
+export function inputHost(io: InputHost | (() => string)): InputHost {
+  return typeof io === 'function' ? { readStdin: io, fs: nodeFs } : io;
+}
+
 /** Files under a directory, recursively, in a stable (sorted) order. */
-function listManifests(dir: string): string[] {
+function listManifests(fs: InputHost['fs'], dir: string): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of fs.readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const path = join(dir, name);
-    const st = statSync(path);
-    if (st.isDirectory()) out.push(...listManifests(path));
+    const st = fs.statSync(path);
+    if (st.isDirectory()) out.push(...listManifests(fs, path));
     else if (MANIFEST.test(name)) out.push(path);
   }
   return out;
@@ -22,16 +31,25 @@ function listManifests(dir: string): string[] {
  * Reads every PATH (file, directory, or "-" for stdin) into source objects. Unreadable paths
  * and syntax errors are collected as problems; nothing is thrown for bad input.
  */
-export function readSources(paths: string[], readStdin: () => string, problems: Problem[]): SourceObject[] {
+export function readSources(paths: string[], io: InputHost | (() => string), problems: Problem[]): SourceObject[] {
+  const { readStdin, fs } = inputHost(io);
   const out: SourceObject[] = [];
   for (const p of paths) {
     if (p === '-') {
-      out.push(...parseDocuments('<stdin>', readStdin(), problems));
+      let text: string;
+      try {
+        text = readStdin();
+      } catch (e) {
+        // A failed read is not an empty input (that would compile to "no Services").
+        problems.push({ file: '<stdin>', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+        continue;
+      }
+      out.push(...parseDocuments('<stdin>', text, problems));
       continue;
     }
     let files: string[];
     try {
-      files = statSync(p).isDirectory() ? listManifests(p) : [p];
+      files = fs.statSync(p).isDirectory() ? listManifests(fs, p) : [p];
     } catch (e) {
       problems.push({ file: p, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
       continue;
@@ -39,7 +57,7 @@ export function readSources(paths: string[], readStdin: () => string, problems: 
     for (const f of files) {
       let text: string;
       try {
-        text = readFileSync(f, 'utf8');
+        text = fs.readFileSync(f, 'utf8');
       } catch (e) {
         problems.push({ file: f, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
         continue;

@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Host } from '../../host.js';
 import { UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
 import { compileNftables } from '../../backends/nftables/compile.js';
@@ -11,11 +11,11 @@ import { formatTable, formatTrace, tableJson, traceJson, type TableRow } from '.
 import type { TraceNode, TracePacket, TraceProtocol } from '../../trace/packet.js';
 import { serviceScenarios } from '../../trace/scenarios.js';
 import { familyOf } from '../../util/ip.js';
-import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
-import { readTextFile } from '../io.js';
+import { proxyOptions, type CompileFlags } from '../flags.js';
+import { readTextFile, writeStdout } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
-interface Args extends CompileFlags {
+export interface TraceArgs extends CompileFlags {
   paths?: string[];
   src?: string;
   dst?: string;
@@ -32,86 +32,63 @@ interface Args extends CompileFlags {
 
 const PACKET = 'Packet:';
 
-export const traceCommand = {
-  command: 'trace [paths..]',
-  describe: 'Follow one packet through the rules: verdict, endpoints, masquerade, and every rule on the way',
-  builder: (y: Argv) =>
-    withCompileFlags(
-      y
-        .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories to compile first; - for stdin' })
-        .option('src', { type: 'string', group: PACKET, describe: 'Source address (a node address or loopback: the packet starts on the node)' })
-        .option('dst', { type: 'string', group: PACKET, describe: 'Destination address' })
-        .option('dport', { type: 'number', group: PACKET, describe: 'Destination port' })
-        .option('protocol', { type: 'string', group: PACKET, default: 'TCP', describe: 'TCP, UDP or SCTP' })
-        .option('sport', { type: 'number', group: PACKET, describe: 'Source port (only if a rule matches on it)' })
-        .option('in-interface', { type: 'string', group: PACKET, describe: 'Interface the packet arrives on (interface-based local detection)' })
-        .option('out-interface', { type: 'string', group: PACKET, describe: 'Interface the packet leaves by (only if a rule matches on it)' })
-        .option('rules', { type: 'string', describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling" })
-        .option('all', { type: 'boolean', describe: 'Trace the usual packets for every service port and print one table' })
-        .option('json', { type: 'boolean', describe: 'Print JSON' })
-        .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
-        .example('$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80', 'a pod connects to a cluster IP')
-        .example('$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080', "a node's real rules")
-        .example('$0 trace --all svc.yaml --node-ip 192.168.0.2', 'what kube-proxy does with every Service on this node'),
-    ),
-  handler: (argv: Args) => {
-    const opts = proxyOptions(argv);
-    const paths = argv.paths ?? [];
-    if (argv.all) {
-      if (argv.rules) throw new UsageError('--all compiles manifests: it cannot be combined with --rules');
-      for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
-    }
-    if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
+export function run(argv: TraceArgs, host: Host): void {
+  const opts = proxyOptions(argv, host);
+  const paths = argv.paths ?? [];
+  if (argv.all) {
+    if (argv.rules) throw new UsageError('--all compiles manifests: it cannot be combined with --rules');
+    for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
+  }
+  if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
 
-    let tracer: IptablesTracer | NftablesTracer;
-    let node: TraceNode;
-    let model: ReturnType<typeof loadModel>['model'] | undefined;
-    if (argv.rules) {
-      if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
-      const text = readTextFile(argv.rules);
-      if (nftTextForm(text)) {
-        // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
-        const rs = parseNftables(text);
-        node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4'), addresses: opts.nodeIPs };
-        tracer = new NftablesTracer(rs, node);
-      } else {
-        const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
-        node = { family, addresses: opts.nodeIPs };
-        tracer = new IptablesTracer(parseIptables(text, family), node);
-      }
+  let tracer: IptablesTracer | NftablesTracer;
+  let node: TraceNode;
+  let model: ReturnType<typeof loadModel>['model'] | undefined;
+  if (argv.rules) {
+    if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
+    const text = readTextFile(host, argv.rules);
+    if (nftTextForm(text)) {
+      // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
+      const rs = parseNftables(text);
+      node = { family: argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4'), addresses: opts.nodeIPs };
+      tracer = new NftablesTracer(rs, node);
     } else {
-      const loaded = loadModel(paths, opts);
-      if (argv.verbose) for (const n of loaded.notes) process.stderr.write(`ktables: ${n}\n`);
-      model = loaded.model;
-      node = { family: model.node.family, addresses: model.node.nodeIPs };
-      tracer =
-        opts.proxyMode === 'nftables'
-          ? // Through the text, so the path's line numbers point into what compile prints.
-            new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node)
-          : new IptablesTracer(compileIptables(model, { previousNatChains: previousNatChains(argv['previous-rules']) }), node);
+      const family = argv['ip-family'] ? opts.ipFamily : rulesFamily(text, argv.dst);
+      node = { family, addresses: opts.nodeIPs };
+      tracer = new IptablesTracer(parseIptables(text, family), node);
     }
+  } else {
+    const loaded = loadModel(host, paths, opts);
+    if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
+    model = loaded.model;
+    node = { family: model.node.family, addresses: model.node.nodeIPs };
+    tracer =
+      opts.proxyMode === 'nftables'
+        ? // Through the text, so the path's line numbers point into what compile prints.
+          new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node)
+        : new IptablesTracer(compileIptables(model, { previousNatChains: previousNatChains(host, argv['previous-rules']) }), node);
+  }
 
-    if (argv.all) {
-      const { scenarios, notes } = serviceScenarios(model!);
-      // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
-      const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
-      const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
-      if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
-      else {
-        process.stdout.write(rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
-        for (const n of notes) process.stdout.write(`note: ${n}\n`);
-      }
-      return;
+  if (argv.all) {
+    const { scenarios, notes } = serviceScenarios(model!);
+    // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
+    const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
+    const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
+    if (argv.json) writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
+    else {
+      writeStdout(host, rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
+      for (const n of notes) writeStdout(host, `note: ${n}\n`);
     }
+    return;
+  }
 
-    const packet = packetFromFlags(argv, tracer.family);
-    const result = tracer.trace(packet);
-    if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
-    process.stdout.write(argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
-  },
-};
+  const packet = packetFromFlags(argv, tracer.family);
+  const result = tracer.trace(packet);
+  if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
+  writeStdout(host, argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
+}
 
-function packetFromFlags(argv: Args, family: 'ipv4' | 'ipv6'): TracePacket {
+function packetFromFlags(argv: TraceArgs, family: 'ipv4' | 'ipv6'): TracePacket {
   const missing = (['src', 'dst', 'dport'] as const).filter((f) => argv[f] === undefined);
   if (missing.length > 0) throw new UsageError(`trace needs ${missing.map((f) => `--${f}`).join(', ')} (or --all)`);
   const protocol = String(argv.protocol ?? 'TCP').toLowerCase();
