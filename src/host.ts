@@ -45,6 +45,8 @@ export interface Host {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Process id, for temp-file names. */
   readonly pid: number;
+  /** The directory relative paths are read against (host.fs resolves them itself). */
+  readonly cwd: string;
 }
 
 /** Writes all of TEXT to FD, waiting out EAGAIN (a non-blocking pipe that is full). */
@@ -112,5 +114,8 @@ export function nodeHost(): Host {
     now: Date.now,
     env: process.env,
     pid: process.pid,
+    get cwd() {
+      return process.cwd();
+    },
   };
 }

@@ -7,19 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { parseNftables } from '../src/parse/nftables.js';
 import { traceNftables } from '../src/trace/nftables.js';
 import { KUBE_PROXY_FIXTURES, kubeProxyCases } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { compileWithArgs, flowPacket } from './helpers/nftables.js';
 
 const cases = kubeProxyCases('nftables');
 
 describe('kube-proxy nftables conformance: dumps', () => {
   const dumps = cases.filter((c) => c.expected !== undefined);
-  it('has the transcribed cases', () => {
+  it('has the transcribed cases', async () => {
     expect(dumps.length).toBeGreaterThanOrEqual(6);
   });
   for (const c of dumps) {
-    it(c.name, () => {
-      const res = runCli(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+    it(c.name, async () => {
+      const res = await runCliAsync(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       expect(res.stdout).toBe(c.expected);
@@ -29,12 +29,12 @@ describe('kube-proxy nftables conformance: dumps', () => {
 
 describe('kube-proxy nftables conformance: packet flows', () => {
   const flowCases = cases.filter((c) => c.flows !== undefined);
-  it('has the transcribed flow cases', () => {
+  it('has the transcribed flow cases', async () => {
     expect(flowCases.length).toBeGreaterThanOrEqual(25);
     expect(flowCases.reduce((n, c) => n + c.flows!.length, 0)).toBeGreaterThanOrEqual(150);
   });
   for (const c of flowCases) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const compiled = compileWithArgs(c.dir, readFileSync(join(c.dir, 'args'), 'utf8'));
       // Through the text, as `trace --rules` would read the compile output.
       const rs = parseNftables(compiled.text);
@@ -53,7 +53,7 @@ describe('tracing the expected rule sets', () => {
   for (const file of readdirSync(listings).filter((f) => f.endsWith('.nft-list'))) {
     const name = file.replace(/\.nft-list$/, '');
     const c = cases.find((x) => x.name === name);
-    it(name, () => {
+    it(name, async () => {
       expect(c?.expected, `no expected.txt for ${name}`).toBeDefined();
       const dump = parseNftables(c!.expected!);
       const listed = parseNftables(readFileSync(join(listings, file), 'utf8'));

@@ -5,7 +5,7 @@ import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../mod
 import { canonicalIP, parseCIDR } from '../util/ip.js';
 import { readProxyConfig } from './config.js';
 import type { CompileFlags } from './flag-defs.js';
-import type { Host } from '../host.js';
+import { nodeHost, type Host } from '../host.js';
 
 export { withCompileFlags, type CompileFlags } from './flag-defs.js';
 
@@ -22,7 +22,7 @@ function checkCIDRs(flag: string, values: string[], allowPrimary = false): strin
 }
 
 /** Flags (over --config, over kube-proxy's defaults) → validated options. */
-export function proxyOptions(f: CompileFlags, host: Host): ProxyOptions {
+export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOptions {
   const fromConfig = f.config ? readProxyConfig(host, f.config) : {};
   const o: ProxyOptions = { ...DEFAULT_OPTIONS, ...fromConfig, hostname: host.hostname() };
   if (f['proxy-mode']) o.proxyMode = f['proxy-mode'] as ProxyOptions['proxyMode'];

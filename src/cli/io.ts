@@ -44,7 +44,7 @@ export function writeStdout(host: Host, text: Text): void {
 
 /** Where a path ends up once its symlinks are followed (the target need not exist yet). */
 function followLinks(host: Host, path: string): string {
-  let p = resolve(path);
+  let p = resolve(host.cwd, path);
   for (let hops = 0; hops < 40; hops++) {
     let isLink = false;
     try {

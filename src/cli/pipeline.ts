@@ -8,7 +8,7 @@ import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
-import type { Host } from '../host.js';
+import { nodeHost, type Host } from '../host.js';
 import { readTextFile } from './io.js';
 
 export interface Compiled {
@@ -16,7 +16,7 @@ export interface Compiled {
   notes: string[];
 }
 
-export function loadModel(host: Host, paths: string[], opts: ProxyOptions): Compiled {
+export function loadModel(paths: string[], opts: ProxyOptions, host: Host = nodeHost()): Compiled {
   const inv = loadInventory(paths.length > 0 ? paths : ['-'], host);
   const notes = inv.notes;
   const model = buildModel(inv, opts, notes);

@@ -28,7 +28,7 @@ export async function run(argv: ApplyArgs, host: Host): Promise<void> {
   let source;
   if (argv.rules) source = fileSource(host, argv.rules, opts.proxyMode, argv['ip-family'] ? opts.ipFamily : undefined);
   else {
-    const { model, notes } = loadModel(host, paths, opts);
+    const { model, notes } = loadModel(paths, opts, host);
     if (argv.verbose) for (const n of notes) say(n);
     source = modelSource(model, opts.proxyMode);
   }

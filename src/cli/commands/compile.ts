@@ -17,7 +17,7 @@ export interface CompileArgs extends CompileFlags {
 export function run(argv: CompileArgs, host: Host): void {
   const output = outputFlag(argv.output);
   const opts = proxyOptions(argv, host);
-  const { model, notes } = loadModel(host, argv.paths ?? [], opts);
+  const { model, notes } = loadModel(argv.paths ?? [], opts, host);
   if (argv['previous-rules'] && opts.proxyMode !== 'iptables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
   if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   // The rule set is built whole (so a failure writes nothing); its text is streamed out in pieces.

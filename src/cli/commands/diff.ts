@@ -131,7 +131,7 @@ function compile(host: Host, input: Input, opts: ProxyOptions, notes: string[]):
           const n: string[] = [...inv.notes];
           return { model: buildModel(inv, opts, n), notes: n };
         })()
-      : loadModel(host, [input.arg], opts);
+      : loadModel([input.arg], opts, host);
   notes.push(...compiled.notes);
   return compiled.model;
 }

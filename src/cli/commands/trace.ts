@@ -58,7 +58,7 @@ export function run(argv: TraceArgs, host: Host): void {
       tracer = new IptablesTracer(parseIptables(text, family), node);
     }
   } else {
-    const loaded = loadModel(host, paths, opts);
+    const loaded = loadModel(paths, opts, host);
     if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
     model = loaded.model;
     node = { family: model.node.family, addresses: model.node.nodeIPs };

@@ -57,7 +57,7 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   const opts = proxyOptions(argv, host);
   if (argv['previous-rules']) throw new UsageError('verify builds a fresh node: drop --previous-rules');
   if (!(argv.timeout! > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
-  const { model, notes } = loadModel(host, argv.paths ?? [], opts);
+  const { model, notes } = loadModel(argv.paths ?? [], opts, host);
   if (argv.verbose) for (const n of notes) say(n);
   const input = { model, mode: opts.proxyMode, keep: argv.keep, timeoutMs: argv.timeout, say, ...(argv.flows ? { flows: readFlows(host, argv.flows) } : {}) };
   const report = await runVerify(sys, input);
