@@ -75,22 +75,10 @@ export function formatTarget(t: Target): string {
   }
 }
 
-// Backends share recurring match and target objects (the IR is immutable), so their text is
-// worth remembering: a large cluster prints millions of them.
-const matchText = new WeakMap<Match, string>();
-const targetText = new WeakMap<Target, string>();
-
-function matchString(m: Match): string {
-  let s = matchText.get(m);
-  if (s === undefined) matchText.set(m, (s = formatMatch(m)));
-  return s;
-}
-
-function targetString(t: Target): string {
-  let s = targetText.get(t);
-  if (s === undefined) targetText.set(t, (s = formatTarget(t)));
-  return s;
-}
+// Each match and target is formatted where it is printed. (A WeakMap cache of their text cost
+// more than it saved: half a million entries make every garbage collection slow.)
+const matchString = formatMatch;
+const targetString = formatTarget;
 
 /** The rule's text after "-A CHAIN". */
 export function formatRuleBody(rule: Rule): string {
