@@ -85,3 +85,21 @@ export function formatProblem(p: Problem): string {
   const value = 'value' in p && p.value !== undefined ? ` (got ${show(p.value)})` : '';
   return `${formatLocation(p)}: ${p.message}${value}`;
 }
+
+/** Output could not be written (a full disk, a read-only place): exit 2, one line. */
+export class OutputError extends KtablesError {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}
+
+/** The reader of stdout went away (EPIPE, as with `| head`): stop quietly, as Unix tools do. */
+export class OutputClosed extends KtablesError {
+  readonly exitCode = 0;
+  constructor() {
+    super('stdout closed');
+    this.name = 'OutputClosed';
+  }
+}

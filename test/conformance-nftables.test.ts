@@ -7,19 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { parseNftables } from '../src/parse/nftables.js';
 import { traceNftables } from '../src/trace/nftables.js';
 import { KUBE_PROXY_FIXTURES, kubeProxyCases } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { compileWithArgs, flowPacket } from './helpers/nftables.js';
 
 const cases = kubeProxyCases('nftables');
 
 describe('kube-proxy nftables conformance: dumps', () => {
   const dumps = cases.filter((c) => c.expected !== undefined);
-  it('has the transcribed cases', () => {
+  it('has the transcribed cases', async () => {
     expect(dumps.length).toBeGreaterThanOrEqual(6);
   });
   for (const c of dumps) {
-    it(c.name, () => {
-      const res = runCli(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+    it(c.name, async () => {
+      const res = await runCliAsync(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       expect(res.stdout).toBe(c.expected);
@@ -33,8 +33,8 @@ describe('kube-proxy nftables conformance: partial cases', () => {
     expect(partial.map((c) => c.name)).toEqual(expect.arrayContaining(['nftables-1.37/TestLocalhostNodePortReject', 'nftables-1.37/TestSyncProxyRulesTruncatesNoEndpointServiceComment']));
   });
   for (const c of partial) {
-    it(c.name, () => {
-      const res = runCli(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+    it(c.name, async () => {
+      const res = await runCliAsync(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       const out = new Set(res.stdout.split('\n'));
@@ -54,12 +54,12 @@ describe('kube-proxy nftables conformance: every release folder runs', () => {
 
 describe('kube-proxy nftables conformance: packet flows', () => {
   const flowCases = cases.filter((c) => c.flows !== undefined);
-  it('has the transcribed flow cases', () => {
+  it('has the transcribed flow cases', async () => {
     expect(flowCases.length).toBeGreaterThanOrEqual(50);
     expect(flowCases.reduce((n, c) => n + c.flows!.length, 0)).toBeGreaterThanOrEqual(300);
   });
   for (const c of flowCases) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const compiled = compileWithArgs(c.dir, readFileSync(join(c.dir, 'args'), 'utf8'));
       // Through the text, as `trace --rules` would read the compile output.
       const rs = parseNftables(compiled.text);
@@ -79,7 +79,7 @@ describe('tracing the expected rule sets', () => {
     // `nftables-1.37@Case.nft-list` is the listing of the case nftables-1.37/Case.
     const name = file.replace(/\.nft-list$/, '').replace('@', '/');
     const c = cases.find((x) => x.name === name);
-    it(name, () => {
+    it(name, async () => {
       expect(c?.expected, `no expected.txt for ${name}`).toBeDefined();
       const dump = parseNftables(c!.expected!);
       const listed = parseNftables(readFileSync(join(listings, file), 'utf8'));

@@ -13,6 +13,7 @@ import type { DetectLocalMode, ProxyOptions } from '../model/options.js';
 import { parseCIDR } from '../util/ip.js';
 import { checkGate } from './flag-values.js';
 import { UsageError } from '../errors.js';
+import type { Host } from '../host.js';
 
 const OBJECT = 'KubeProxyConfiguration';
 export const MODELLED_MODES = ['iptables', 'nftables'] as const;
@@ -26,10 +27,10 @@ const YAML11_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
 type Dict = Record<string, unknown>;
 const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function readProxyConfig(file: string): Partial<ProxyOptions> {
+export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions> {
   let text: string;
   try {
-    text = readFileBounded(file);
+    text = readFileBounded(host.fs, file);
   } catch (e) {
     const why = e instanceof ReadRefused ? e.message : `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`;
     throw new InputError([{ file, message: why }]);
@@ -106,10 +107,10 @@ export function readProxyConfig(file: string): Partial<ProxyOptions> {
     else if (mode === 'ipvs' || mode === 'kernelspace') bad(['mode'], `is a kube-proxy mode ktables does not model; ktables writes the rules of ${MODELLED_MODES.join(' and ')} mode`, mode);
     else bad(['mode'], `must be one of ${MODELLED_MODES.join(', ')} (or empty)`, mode);
   }
-  const host = str(['hostnameOverride']);
-  if (host !== undefined) {
-    const name = host.trim().toLowerCase();
-    if (!dns1123Subdomain.safeParse(name).success) bad(['hostnameOverride'], 'is not a valid node name (a DNS-1123 subdomain)', host);
+  const hostname = str(['hostnameOverride']);
+  if (hostname !== undefined) {
+    const name = hostname.trim().toLowerCase();
+    if (!dns1123Subdomain.safeParse(name).success) bad(['hostnameOverride'], 'is not a valid node name (a DNS-1123 subdomain)', hostname);
     else out.hostnameOverride = name;
   }
   const clusterCIDR = str(['clusterCIDR']);
@@ -161,6 +162,7 @@ export function readProxyConfig(file: string): Partial<ProxyOptions> {
         try {
           const v = checkGate(name, value, 'featureGates', notes);
           if (name === 'PreferSameTrafficDistribution') out.preferSameTrafficDistribution = v;
+          if (name === 'KubeProxyNFTablesLocalhostNodePorts') out.localhostNodePortsGate = v;
         } catch (e) {
           if (!(e instanceof UsageError)) throw e;
           bad(['featureGates', name], e.message.replace(/^featureGates: /, ''));

@@ -8,7 +8,8 @@ import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
-import { readStdin, readTextFile } from './io.js';
+import { nodeHost, type Host } from '../host.js';
+import { readTextFile } from './io.js';
 import { InputError } from '../errors.js';
 
 export interface Compiled {
@@ -16,16 +17,16 @@ export interface Compiled {
   notes: string[];
 }
 
-export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
-  const inv = loadInventory(paths.length > 0 ? paths : ['-'], readStdin, { allowEmpty: opts.allowEmpty });
+export function loadModel(paths: string[], opts: ProxyOptions, host: Host = nodeHost()): Compiled {
+  const inv = loadInventory(paths.length > 0 ? paths : ['-'], host, { allowEmpty: opts.allowEmpty });
   const notes = [...(opts.notes ?? []), ...inv.notes];
   const model = buildModel(inv, opts, notes);
   return { model, notes };
 }
 
-export function previousNatChains(file: string | undefined): string[] | undefined {
+export function previousNatChains(host: Host, file: string | undefined): string[] | undefined {
   if (!file) return undefined;
-  const rs = parseIptables(readTextFile(file));
+  const rs = parseIptables(readTextFile(host, file));
   const names = rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
   // Stale service chains are copied into the output (declared, flushed, deleted): only names
   // iptables itself could have printed may pass (at most 28 characters, no spaces or syntax).
@@ -41,7 +42,7 @@ export function previousNatChains(file: string | undefined): string[] | undefine
 const STALE_PREFIX = /^KUBE-(SVC|SVL|EXT|FW|SEP)-/;
 const CHAIN_NAME = /^[A-Za-z0-9_.-]{1,28}$/;
 
-export function compileIptablesText(model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
-  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(previousRules) });
+export function compileIptablesText(host: Host, model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
+  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(host, previousRules) });
   return { ruleset, text: emitIptables(ruleset) };
 }

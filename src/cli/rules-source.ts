@@ -7,6 +7,7 @@ import { readRules } from '../parse/read.js';
 import { excerpt } from '../parse/iptables.js';
 import type { RulesSource } from '../apply/execute.js';
 import { readTextFile } from './io.js';
+import type { Host } from '../host.js';
 
 /**
  * A rules file as given, in the format its content says (whatever --proxy-mode says); stale
@@ -14,11 +15,11 @@ import { readTextFile } from './io.js';
  * refused: loading half a rule set would leave the node with less than either state.
  * Undefined: the file holds manifests (the caller compiles them).
  */
-export function fileSource(file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource | undefined {
-  const text = readTextFile(file);
+export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource | undefined {
+  const text = readTextFile(host, file);
   const read = readRules(text, file, family);
   if (read.kind === 'manifests') return undefined;
-  for (const n of read.notes) process.stderr.write(`ktables: note: ${file}: ${n}\n`);
+  for (const n of read.notes) host.stderr.write(`ktables: note: ${file}: ${n}\n`);
   if (read.warnings.length > 0) throw new UsageError(`${file}: ${read.warnings[0]}: apply loads only a complete rule set`);
   if (read.kind === 'nftables') {
     const fam = family ?? (/^\s*(add\s+)?table\s+ip6\s/m.test(read.text) ? 'ipv6' : 'ipv4');
@@ -39,7 +40,7 @@ export function fileSource(file: string, mode: ProxyOptions['proxyMode'], family
   }
   const sets = new Set<string>();
   for (const t of parsed.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'other') for (const x of m.text.matchAll(/--match-set\s+(\S+)/g)) sets.add(x[1]!);
-  if (sets.size > 0) process.stderr.write(`ktables: note: ${file}: the rules match ipsets (${[...sets].map((x) => excerpt(x, 40)).join(', ')}): iptables-restore needs them on the target\n`);
+  if (sets.size > 0) host.stderr.write(`ktables: note: ${file}: the rules match ipsets (${[...sets].map((x) => excerpt(x, 40)).join(', ')}): iptables-restore needs them on the target\n`);
   if (parsed.tables.length === 0) throw new UsageError(`${file}: no table: nothing to apply`);
   return { backend: 'iptables', family: parsed.family, build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }) };
 }

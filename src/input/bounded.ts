@@ -1,6 +1,6 @@
 // Reading input with a size limit: in chunks, counting, so /dev/zero or an endless pipe stops
 // at LIMITS.inputBytes instead of filling memory.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type * as nodeFs from 'node:fs';
 import { LIMITS, formatBytes } from './limits.js';
 
 /** Input refused while reading it (too large, binary): reported as a problem with the file. */
@@ -19,6 +19,9 @@ export class InputTooLarge extends ReadRefused {
   }
 }
 
+/** The file-system calls a bounded read makes (the Host's fs, or node:fs itself). */
+export type BoundedFs = Pick<typeof nodeFs, 'openSync' | 'closeSync' | 'fstatSync' | 'readSync'>;
+
 const CHUNK = 1 << 20;
 
 function sleep(ms: number): void {
@@ -26,9 +29,9 @@ function sleep(ms: number): void {
 }
 
 /** Everything FD holds, up to LIMIT bytes; throws InputTooLarge beyond. */
-export function readFdBounded(fd: number, limit: number = LIMITS.inputBytes): string {
+export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.inputBytes): string {
   try {
-    const st = fstatSync(fd);
+    const st = fs.fstatSync(fd);
     if (st.isFile() && st.size > limit) throw new InputTooLarge(limit);
   } catch (e) {
     if (e instanceof ReadRefused) throw e;
@@ -39,7 +42,7 @@ export function readFdBounded(fd: number, limit: number = LIMITS.inputBytes): st
   for (;;) {
     let n: number;
     try {
-      n = readSync(fd, buf, 0, CHUNK, null);
+      n = fs.readSync(fd, buf, 0, CHUNK, null);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // A non-blocking stdin (some terminals and pipes) has no data yet: wait, do not stop.
@@ -61,11 +64,11 @@ export function readFdBounded(fd: number, limit: number = LIMITS.inputBytes): st
 }
 
 /** A file's text, up to the limit. Errors are the fs errors (ENOENT, EISDIR, ...) or InputTooLarge. */
-export function readFileBounded(path: string, limit: number = LIMITS.inputBytes): string {
-  const fd = openSync(path, 'r');
+export function readFileBounded(fs: BoundedFs, path: string, limit: number = LIMITS.inputBytes): string {
+  const fd = fs.openSync(path, 'r');
   try {
-    return readFdBounded(fd, limit);
+    return readFdBounded(fs, fd, limit);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }

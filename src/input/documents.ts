@@ -21,8 +21,52 @@ interface RawDocument {
 }
 
 // Split a YAML stream at `---` lines ourselves, so every document keeps its starting line
-// number for error messages (js-yaml's loadAll does not report positions).
+// number for error messages (js-yaml's loadAll does not report positions). Large inputs are
+// cut by offsets, line by line, without splitting the whole text into line strings first.
 function splitYamlDocuments(text: string): RawDocument[] {
+  // CRLF text goes through the line-array path, which drops the CRs as it joins.
+  if (text.includes('\r')) return splitYamlLines(text);
+  const docs: RawDocument[] = [];
+  let sawSeparator = false;
+  let inline: string | undefined; // content after `--- ` on the separator line itself
+  let docLine = 0; // 0-based line the document starts at
+  let bodyStart = 0; // offset of the first line after the separator
+  let bodyLines = 0;
+  const flush = (bodyEnd: number) => {
+    if (inline === undefined && bodyLines === 0) return;
+    const body = bodyLines > 0 ? text.slice(bodyStart, bodyEnd) : '';
+    const doc = inline === undefined ? body : bodyLines > 0 ? `${inline}\n${body}` : inline;
+    if (inline !== undefined || !sawSeparator || CONTENT.test(body)) docs.push({ document: docs.length + 1, line: docLine + 1, text: doc });
+  };
+  let pos = 0;
+  for (let lineNo = 0; ; lineNo++) {
+    const nl = text.indexOf('\n', pos);
+    const end = nl < 0 ? text.length : nl;
+    const c = text.charCodeAt(pos);
+    if ((c === 45 || c === 46) && isSeparator(text.slice(pos, end))) {
+      flush(pos - 1);
+      sawSeparator = true;
+      const l = text.slice(pos, end);
+      const rest = l.slice(3).trim();
+      inline = l.startsWith('---') && rest !== '' && !rest.startsWith('#') ? rest : undefined;
+      docLine = inline === undefined ? lineNo + 1 : lineNo;
+      bodyStart = end + 1;
+      bodyLines = 0;
+    } else bodyLines++;
+    if (nl < 0) break;
+    pos = nl + 1;
+  }
+  flush(text.length);
+  return docs;
+}
+
+// A line that is neither blank nor a comment, anywhere in the text.
+const CONTENT = /^\s*[^\s#]/m;
+
+const isSeparator = (l: string) => /^---(\s|$)/.test(l) || /^\.\.\.\s*$/.test(l);
+
+// The same split over an array of lines (any line ending).
+function splitYamlLines(text: string): RawDocument[] {
   const lines = text.split(/\r?\n/);
   const docs: RawDocument[] = [];
   let start = 0;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
 import { parseIP } from '../util/ip.js';
-import { readSources } from './read.js';
+import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
 import { labelValue, dns1123Subdomain } from './rules.js';
 import { locate } from './positions.js';
@@ -193,10 +193,10 @@ export interface LoadOptions {
   allowEmpty?: boolean;
 }
 
-export function loadInventory(paths: string[], readStdin: () => string, options: LoadOptions = {}): Inventory {
+export function loadInventory(paths: string[], io: InputHost | (() => string), options: LoadOptions = {}): Inventory {
   const problems: Problem[] = [];
   const inv: Inventory = { services: [], slices: [], endpoints: [], nodes: [], notes: [] };
-  const sources = readSources(paths, readStdin, problems, inv.notes);
+  const sources = readSources(paths, io, problems, inv.notes);
   if (sources.length === 0 && problems.length === 0 && !options.allowEmpty) {
     const file = paths.length === 1 ? (paths[0] === '-' ? '<stdin>' : paths[0]!) : paths.join(', ');
     throw new InputError([{ file, message: 'no Kubernetes objects in the input (give --allow-empty if an empty cluster is meant)' }]);

@@ -1,10 +1,21 @@
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { InputError, type Problem } from '../errors.js';
+import type { Host } from '../host.js';
 import { ReadRefused, readFileBounded } from './bounded.js';
 import { parseDocuments, type SourceObject } from './documents.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+
+/** What reading the input needs from the host: stdin and the file system. */
+export type InputHost = Pick<Host, 'readStdin'> & {
+  fs: Pick<Host['fs'], 'readdirSync' | 'statSync' | 'realpathSync' | 'openSync' | 'closeSync' | 'fstatSync' | 'readSync'>;
+};
+
+/** A bare stdin reader (older callers) means the real file system. */
+export function inputHost(io: InputHost | (() => string)): InputHost {
+  return typeof io === 'function' ? { readStdin: io, fs: nodeFs } : io;
+}
 
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
@@ -12,14 +23,14 @@ const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
  * Files under a directory, recursively, in a stable (sorted) order. A dangling link or a link
  * loop inside is skipped with a note naming it: one bad entry must not reject the whole tree.
  */
-function listManifests(dir: string, notes: string[], seen: Set<string>): string[] {
+function listManifests(fs: InputHost['fs'], dir: string, notes: string[], seen: Set<string>): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of fs.readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const path = join(dir, name);
     let st;
     try {
-      st = statSync(path);
+      st = fs.statSync(path);
     } catch (e) {
       notes.push(`skipped ${JSON.stringify(path)}: ${errCode(e) === 'ENOENT' ? 'a dangling symbolic link' : errCode(e) === 'ELOOP' ? 'a symbolic link loop' : `cannot read (${errCode(e)})`}`);
       continue;
@@ -28,7 +39,7 @@ function listManifests(dir: string, notes: string[], seen: Set<string>): string[
       // A link back up the tree would recurse forever: walk each real directory once.
       let real: string;
       try {
-        real = realpathSync(path);
+        real = fs.realpathSync(path);
       } catch (e) {
         notes.push(`skipped ${JSON.stringify(path)}: cannot resolve (${errCode(e)})`);
         continue;
@@ -38,7 +49,7 @@ function listManifests(dir: string, notes: string[], seen: Set<string>): string[
         continue;
       }
       seen.add(real);
-      out.push(...listManifests(path, notes, seen));
+      out.push(...listManifests(fs, path, notes, seen));
     } else if (MANIFEST.test(name)) out.push(path);
   }
   return out;
@@ -54,7 +65,8 @@ function readProblem(file: string, e: unknown): Problem {
  * and syntax errors are collected as problems; nothing is thrown for bad input. Notes (skipped
  * directory entries) go to NOTES when given.
  */
-export function readSources(paths: string[], readStdin: () => string, problems: Problem[], notes: string[] = []): SourceObject[] {
+export function readSources(paths: string[], io: InputHost | (() => string), problems: Problem[], notes: string[] = []): SourceObject[] {
+  const { readStdin, fs } = inputHost(io);
   const out: SourceObject[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -62,6 +74,7 @@ export function readSources(paths: string[], readStdin: () => string, problems: 
       try {
         text = readStdin();
       } catch (e) {
+        // A failed read is not an empty input (that would compile to "no Services").
         if (e instanceof InputError) problems.push(...e.problems);
         else problems.push(readProblem('<stdin>', e));
         continue;
@@ -71,9 +84,7 @@ export function readSources(paths: string[], readStdin: () => string, problems: 
     }
     let files: string[];
     try {
-      if (statSync(p).isDirectory()) {
-        files = listManifests(p, notes, new Set([realpathSync(p)]));
-      } else files = [p];
+      files = fs.statSync(p).isDirectory() ? listManifests(fs, p, notes, new Set([fs.realpathSync(p)])) : [p];
     } catch (e) {
       problems.push({ file: p, message: `cannot read: ${errCode(e)}` });
       continue;
@@ -81,7 +92,7 @@ export function readSources(paths: string[], readStdin: () => string, problems: 
     for (const f of files) {
       let text: string;
       try {
-        text = readFileBounded(f);
+        text = readFileBounded(fs, f);
       } catch (e) {
         problems.push(readProblem(f, e));
         continue;

@@ -1,6 +1,5 @@
 // The node context: kube-proxy's flags resolved against the Node object, the way kube-proxy's
 // startup code (server.go / NewProxier) resolves them.
-import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { NodeObject } from '../input/schemas.js';
 import { ZONE_LABEL } from '../input/load.js';
@@ -91,7 +90,7 @@ function localhostNodePortRejects(opts: ProxyOptions, release: Release, explicit
 export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: string[]): NodeContext {
   const family = opts.ipFamily;
   const node = pickNode(nodes, opts.hostnameOverride);
-  const nodeName = (opts.hostnameOverride ?? node?.metadata.name ?? hostname()).toLowerCase();
+  const nodeName = (opts.hostnameOverride ?? node?.metadata.name ?? opts.hostname ?? '').toLowerCase();
   if (opts.hostnameOverride === undefined) notes.push(`node name: ${nodeName} (${node ? 'the Node object in the input' : 'this machine\'s hostname'}; set --hostname-override)`);
   const release = resolveRelease(opts, node, notes);
 

@@ -12,6 +12,8 @@ export interface ProxyOptions {
   proxyMode: ProxyMode;
   ipFamily: IPFamily;
   hostnameOverride?: string;
+  /** This machine's name (the host's, given by the caller): the node name when nothing else says. */
+  hostname?: string;
   nodeIPs: string[];
   clusterCIDRs: string[];
   detectLocalMode?: DetectLocalMode;

@@ -1,4 +1,4 @@
-import type { Argv } from 'yargs';
+import type { Host } from '../../host.js';
 import { UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
 import { compileNftables } from '../../backends/nftables/compile.js';
@@ -13,13 +13,13 @@ import { formatTable, formatTrace, tableJson, traceJson, type TableRow } from '.
 import type { TraceNode, TracePacket, TraceProtocol } from '../../trace/packet.js';
 import { serviceScenarios } from '../../trace/scenarios.js';
 import { familyOf } from '../../util/ip.js';
-import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
-import { readTextFile } from '../io.js';
+import { proxyOptions, type CompileFlags } from '../flags.js';
+import { readTextFile, writeStdout } from '../io.js';
 import { interfaceNameProblem } from '../../input/ifname.js';
 import { echo } from '../flag-values.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
-interface Args extends CompileFlags {
+export interface TraceArgs extends CompileFlags {
   paths?: string[];
   src?: string;
   dst?: string;
@@ -34,119 +34,94 @@ interface Args extends CompileFlags {
   verbose?: boolean;
 }
 
-const PACKET = 'Packet:';
+export function run(argv: TraceArgs, host: Host): void {
+  const opts = proxyOptions(argv, host);
+  const paths = argv.paths ?? [];
+  if (argv.all) {
+    for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
+  }
+  if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
 
-export const traceCommand = {
-  command: 'trace [paths..]',
-  describe: 'Follow one packet through the rules: verdict, endpoints, masquerade, and every rule on the way',
-  builder: (y: Argv) =>
-    withCompileFlags(
-      y
-        .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories to compile first; - for stdin' })
-        .option('src', { type: 'string', group: PACKET, describe: 'Source address (a node address or loopback: the packet starts on the node)' })
-        .option('dst', { type: 'string', group: PACKET, describe: 'Destination address' })
-        .option('dport', { type: 'number', group: PACKET, describe: 'Destination port' })
-        .option('protocol', { type: 'string', group: PACKET, default: 'TCP', describe: 'TCP, UDP or SCTP' })
-        .option('sport', { type: 'number', group: PACKET, describe: 'Source port (only if a rule matches on it)' })
-        .option('in-interface', { type: 'string', group: PACKET, describe: 'Interface the packet arrives on (interface-based local detection)' })
-        .option('out-interface', { type: 'string', group: PACKET, describe: 'Interface the packet leaves by (only if a rule matches on it)' })
-        .option('rules', { type: 'string', describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling" })
-        .option('all', { type: 'boolean', describe: 'Trace the usual packets for every service port and print one table' })
-        .option('json', { type: 'boolean', describe: 'Print JSON' })
-        .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
-        .example('$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80', 'a pod connects to a cluster IP')
-        .example('$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080', "a node's real rules")
-        .example('$0 trace --all svc.yaml --node-ip 192.168.0.2', 'what kube-proxy does with every Service on this node'),
-    ),
-  handler: (argv: Args) => {
-    const opts = proxyOptions(argv);
-    const paths = argv.paths ?? [];
-    if (argv.all) {
-      for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
-    }
-    if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
-
-    let tracer!: IptablesTracer | NftablesTracer;
-    let node!: TraceNode;
-    let model: ReturnType<typeof loadModel>['model'] | undefined;
-    // What the rules file shows (trace --all --rules) and what reading it noted.
-    let dump: DumpServices | undefined;
-    const fileNotes: string[] = [];
-    let rulesPaths = paths;
-    if (argv.rules) {
-      if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
-      const text = readTextFile(argv.rules);
-      const read = readRules(text, argv.rules, argv['ip-family'] ? opts.ipFamily : undefined, (argv.dst && familyOf(argv.dst)) || 'ipv4');
-      for (const w of read.warnings) process.stderr.write(`ktables: warning: ${argv.rules}: ${w}\n`);
-      fileNotes.push(...read.notes);
-      if (read.kind === 'manifests') {
-        // Manifests given as --rules: compiled like any manifest, as the user surely meant.
-        fileNotes.push(`${argv.rules} holds manifests, not rules: compiled`);
-        rulesPaths = [argv.rules];
-      } else if (read.kind === 'nftables') {
-        // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
-        const rs = read.ruleset;
-        const family = argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4');
-        if (argv.all) {
-          dump = nftablesServices(rs, family, opts.nodeIPs);
-          const others = rs.tables.filter((t) => t.name !== 'kube-proxy').map((t) => `${t.family} ${t.name}`);
-          if (others.length > 0) fileNotes.push(`tables that are not kube-proxy's (not traced): ${others.join(', ')}`);
-          if (rs.tables.some((t) => t.name === 'filter' || t.name === 'nat') && !rs.tables.some((t) => t.name === 'kube-proxy')) {
-            fileNotes.push("no kube-proxy table: this listing is iptables-nft's translation of iptables rules; trace the node's iptables-save instead");
-          }
+  let tracer!: IptablesTracer | NftablesTracer;
+  let node!: TraceNode;
+  let model: ReturnType<typeof loadModel>['model'] | undefined;
+  // What the rules file shows (trace --all --rules) and what reading it noted.
+  let dump: DumpServices | undefined;
+  const fileNotes: string[] = [];
+  let rulesPaths = paths;
+  if (argv.rules) {
+    if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
+    const text = readTextFile(host, argv.rules);
+    const read = readRules(text, argv.rules, argv['ip-family'] ? opts.ipFamily : undefined, (argv.dst && familyOf(argv.dst)) || 'ipv4');
+    for (const w of read.warnings) host.stderr.write(`ktables: warning: ${argv.rules}: ${w}\n`);
+    fileNotes.push(...read.notes);
+    if (read.kind === 'manifests') {
+      // Manifests given as --rules: compiled like any manifest, as the user surely meant.
+      fileNotes.push(`${argv.rules} holds manifests, not rules: compiled`);
+      rulesPaths = [argv.rules];
+    } else if (read.kind === 'nftables') {
+      // An nft rule set (ktables' dump or `nft list ruleset`): the file says which, whatever --proxy-mode says.
+      const rs = read.ruleset;
+      const family = argv['ip-family'] ? opts.ipFamily : (nftRulesetFamily(rs, familyOf(argv.dst ?? '')) ?? 'ipv4');
+      if (argv.all) {
+        dump = nftablesServices(rs, family, opts.nodeIPs);
+        const others = rs.tables.filter((t) => t.name !== 'kube-proxy').map((t) => `${t.family} ${t.name}`);
+        if (others.length > 0) fileNotes.push(`tables that are not kube-proxy's (not traced): ${others.join(', ')}`);
+        if (rs.tables.some((t) => t.name === 'filter' || t.name === 'nat') && !rs.tables.some((t) => t.name === 'kube-proxy')) {
+          fileNotes.push("no kube-proxy table: this listing is iptables-nft's translation of iptables rules; trace the node's iptables-save instead");
         }
-        node = { family, addresses: dump?.node.nodeIPs ?? opts.nodeIPs };
-        tracer = dump && dump.servicePorts.length === 0 ? (undefined as unknown as NftablesTracer) : new NftablesTracer(rs, node);
-      } else {
-        const rs = read.ruleset;
-        node = { family: rs.family, addresses: opts.nodeIPs };
-        fileNotes.push(...ownershipNotes(rs));
-        if (argv.all) dump = iptablesServices(rs, opts.nodeIPs);
-        tracer = new IptablesTracer(rs, node);
       }
+      node = { family, addresses: dump?.node.nodeIPs ?? opts.nodeIPs };
+      tracer = dump && dump.servicePorts.length === 0 ? (undefined as unknown as NftablesTracer) : new NftablesTracer(rs, node);
+    } else {
+      const rs = read.ruleset;
+      node = { family: rs.family, addresses: opts.nodeIPs };
+      fileNotes.push(...ownershipNotes(rs));
+      if (argv.all) dump = iptablesServices(rs, opts.nodeIPs);
+      tracer = new IptablesTracer(rs, node);
     }
-    if (!argv.rules || rulesPaths !== paths) {
-      const loaded = loadModel(rulesPaths, opts);
-      if (argv.verbose) for (const n of loaded.notes) process.stderr.write(`ktables: ${n}\n`);
-      model = loaded.model;
-      node = { family: model.node.family, addresses: model.node.nodeIPs };
-      tracer =
-        opts.proxyMode === 'nftables'
-          ? // Through the text, so the path's line numbers point into what compile prints.
-            new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node)
-          : new IptablesTracer(compileIptables(model, { previousNatChains: previousNatChains(argv['previous-rules']) }), node);
+  }
+  if (!argv.rules || rulesPaths !== paths) {
+    const loaded = loadModel(rulesPaths, opts, host);
+    if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
+    model = loaded.model;
+    node = { family: model.node.family, addresses: model.node.nodeIPs };
+    tracer =
+      opts.proxyMode === 'nftables'
+        ? // Through the text, so the path's line numbers point into what compile prints.
+          new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node)
+        : new IptablesTracer(compileIptables(model, { previousNatChains: previousNatChains(host, argv['previous-rules']) }), node);
+  }
+
+  if (argv.all) {
+    const found = serviceScenarios(dump ?? model!);
+    const notes = [...fileNotes, ...(dump?.notes ?? []), ...found.notes];
+    if (dump) notes.unshift(`${dump.servicePorts.length} service port${dump.servicePorts.length === 1 ? '' : 's'} found in the rules`);
+    // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
+    const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
+    const rows: TableRow[] = found.scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
+    // Each reason a row is conditional, once, with how many rows it concerns.
+    const conditions = new Map<string, number>();
+    for (const r of rows) for (const c of r.result.conditions ?? []) conditions.set(c, (conditions.get(c) ?? 0) + 1);
+    // Interfaces the rows assumed (rules that match one), once each.
+    for (const r of rows) for (const n of r.result.notes) if (n.includes(': assumed ') && !notes.includes(n)) notes.push(n);
+    if (argv.json) writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
+    else {
+      writeStdout(host, rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
+      for (const [c, n] of conditions) writeStdout(host, `conditional (?, ${n} row${n === 1 ? '' : 's'}): ${c}\n`);
+      for (const n of notes) writeStdout(host, `note: ${n}\n`);
     }
+    return;
+  }
 
-    if (argv.all) {
-      const found = serviceScenarios(dump ?? model!);
-      const notes = [...fileNotes, ...(dump?.notes ?? []), ...found.notes];
-      if (dump) notes.unshift(`${dump.servicePorts.length} service port${dump.servicePorts.length === 1 ? '' : 's'} found in the rules`);
-      // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
-      const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
-      const rows: TableRow[] = found.scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
-      // Each reason a row is conditional, once, with how many rows it concerns.
-      const conditions = new Map<string, number>();
-      for (const r of rows) for (const c of r.result.conditions ?? []) conditions.set(c, (conditions.get(c) ?? 0) + 1);
-      // Interfaces the rows assumed (rules that match one), once each.
-      for (const r of rows) for (const n of r.result.notes) if (n.includes(': assumed ') && !notes.includes(n)) notes.push(n);
-      if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
-      else {
-        process.stdout.write(rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
-        for (const [c, n] of conditions) process.stdout.write(`conditional (?, ${n} row${n === 1 ? '' : 's'}): ${c}\n`);
-        for (const n of notes) process.stdout.write(`note: ${n}\n`);
-      }
-      return;
-    }
+  const packet = packetFromFlags(argv, tracer.family);
+  const result = tracer.trace(packet);
+  result.notes.push(...fileNotes);
+  if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
+  writeStdout(host, argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
+}
 
-    const packet = packetFromFlags(argv, tracer.family);
-    const result = tracer.trace(packet);
-    result.notes.push(...fileNotes);
-    if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
-    process.stdout.write(argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
-  },
-};
-
-function packetFromFlags(argv: Args, family: 'ipv4' | 'ipv6'): TracePacket {
+function packetFromFlags(argv: TraceArgs, family: 'ipv4' | 'ipv6'): TracePacket {
   const missing = (['src', 'dst', 'dport'] as const).filter((f) => argv[f] === undefined);
   if (missing.length > 0) throw new UsageError(`trace needs ${missing.map((f) => `--${f}`).join(', ')} (or --all)`);
   const protocol = String(argv.protocol ?? 'TCP').toLowerCase();
