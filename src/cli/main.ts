@@ -2,7 +2,7 @@
 // sets the exit code, so no command prints a stack trace at a user.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError, KtablesError, formatProblem } from '../errors.js';
+import { EXIT, InputError, KtablesError, formatProblem } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
 import { applyCommand } from './commands/apply.js';
 import { cleanupCommand } from './commands/cleanup.js';
@@ -26,7 +26,7 @@ function fail(err: unknown): never {
   const e = err as Error;
   process.stderr.write(`ktables: internal error: ${e?.message ?? String(err)}\n`);
   if (process.env['KTABLES_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
-  process.exit(70);
+  process.exit(EXIT.internal);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if ((err as { usage?: boolean }).usage) {
       process.stderr.write(`ktables: ${(err as Error).message}\nRun 'ktables --help' for usage.\n`);
-      process.exit(2);
+      process.exit(EXIT.input);
     }
     fail(err);
   }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
 import { compileNftables } from '../../backends/nftables/compile.js';
 import { loadInventory } from '../../input/load.js';
@@ -120,7 +120,7 @@ export const diffCommand = {
     }));
     const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context });
     writeOutput(render(result, argv), argv.output);
-    if (argv['exit-code'] && !result.identical) process.exitCode = 1;
+    if (argv['exit-code'] && !result.identical) process.exitCode = EXIT.differences;
   },
 };
 
