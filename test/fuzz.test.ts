@@ -134,7 +134,8 @@ const MUTATIONS: Record<string, Mutation> = {
     const all = docs.flatMap((d, i) => paths(d).filter((p) => typeof getAt(d, p) === 'number' || typeof getAt(d, p) === 'string').map((p) => [i, p] as const));
     const [i, p] = all[pick % all.length]!;
     const old = getAt(docs[i], p);
-    return docs.map((d, j) => (j === i ? setAt(d, p, typeof old === 'number' ? old * 2 ** 40 : String(old).repeat(5000)) : d));
+    // Bounded, so repeated steps cannot grow the input without end (the generator's memory, not ktables').
+    return docs.map((d, j) => (j === i ? setAt(d, p, typeof old === 'number' ? old * 2 ** 40 : String(old).slice(0, 64).repeat(2000)) : d));
   },
 };
 
