@@ -16,6 +16,8 @@ import { compileIptables } from '../src/backends/iptables/compile.js';
 import { compileNftables } from '../src/backends/nftables/compile.js';
 import { emitIptables } from '../src/emit/iptables.js';
 import { emitNftables } from '../src/emit/nftables.js';
+import { parseIptables } from '../src/parse/iptables.js';
+import { parseNftables } from '../src/parse/nftables.js';
 import { ROOT } from './helpers/cases.js';
 import { ruleChecker } from './helpers/rule-check.js';
 
@@ -206,6 +208,36 @@ describe('fuzz: hostile input never crashes the compiler', () => {
     fc.assert(
       fc.property(text, options, (t, opts) => {
         judge(compile(t, opts));
+      }),
+      params,
+    );
+  }, TIMEOUT);
+});
+
+describe('fuzz: rule files (trace --rules, diff) never crash the readers', () => {
+  // Real outputs, cut anywhere and with hostile bytes spliced in: what a truncated download or
+  // a hand edit gives. The readers must say what is wrong (a KtablesError), never crash.
+  const example = readFileSync(join(ROOT, 'examples', 'cluster.yaml'), 'utf8');
+  const texts = (['iptables', 'nftables'] as const).flatMap((mode) =>
+    (['ipv4', 'ipv6'] as const).map((family) => {
+      const out = compile(example, { proxyMode: mode, ipFamily: family });
+      if (!out.ok) throw new Error(out.message);
+      return { mode, family, text: out.text };
+    }),
+  );
+  it('truncated and spliced rule sets', () => {
+    fc.assert(
+      fc.property(fc.nat(texts.length - 1), fc.nat(), fc.nat(), fc.oneof(nasty, fc.constantFrom('{', '}', '"', '\n', ' ', ';', '-A', '*nat', 'COMMIT', 'chain x {', 'table ip kube-proxy {')), fc.boolean(), (which, cut, at, insert, truncate) => {
+        const { mode, family, text } = texts[which]!;
+        const a = cut % text.length;
+        const b = at % text.length;
+        const t = truncate ? text.slice(0, a) : text.slice(0, Math.min(a, b)) + insert + text.slice(Math.max(a, b));
+        try {
+          if (mode === 'iptables') parseIptables(t, family);
+          else parseNftables(t);
+        } catch (e) {
+          if (!(e instanceof KtablesError) || e.exitCode !== 2) throw new Error(`${mode} reader crashed (exit 70 in the CLI): ${(e as Error)?.stack ?? String(e)}`);
+        }
       }),
       params,
     );

@@ -124,6 +124,16 @@ describe('limits: a bomb is exit 2 in well under a second of work, in every comm
       }
     });
   }
+  it('-o is left untouched when the input is refused', () => {
+    const dir = tmp();
+    const out = join(dir, 'rules');
+    writeFileSync(out, 'previous rules\n');
+    for (const input of [bomb, deep, '', 'apiVersion: v1\0']) {
+      const r = runCli(['compile', '-o', out, '-'], { input });
+      expect(r.status).toBe(2);
+      expect(readFileSync(out, 'utf8')).toBe('previous rules\n');
+    }
+  });
   it('/dev/zero stops at the first NUL; an endless text pipe at the size limit', () => {
     const z = runCli(['compile', '/dev/zero']);
     expect(z.status).toBe(2);
