@@ -66,7 +66,7 @@ describe('feature gates', () => {
     writeFileSync(join(dir, 'c.yaml'), 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nfeatureGates:\n  PreferSameNodeTraffic: true\n');
     const r = runCli(['compile', '--config', join(dir, 'c.yaml'), example]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('c.yaml (line 4, column 26): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"');
+    expect(r.stderr).toContain('c.yaml (line 4, column 3): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"');
   });
 });
 
