@@ -66,7 +66,7 @@ describe('feature gates', () => {
     writeFileSync(join(dir, 'c.yaml'), 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nfeatureGates:\n  PreferSameNodeTraffic: true\n');
     const r = runCli(['compile', '--config', join(dir, 'c.yaml'), example]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('c.yaml (line 4, column 26): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"');
+    expect(r.stderr).toContain('c.yaml (line 4, column 3): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"');
   });
 });
 
@@ -124,6 +124,16 @@ describe('limits: a bomb is exit 2 in well under a second of work, in every comm
       }
     });
   }
+  it('-o is left untouched when the input is refused', () => {
+    const dir = tmp();
+    const out = join(dir, 'rules');
+    writeFileSync(out, 'previous rules\n');
+    for (const input of [bomb, deep, '', 'apiVersion: v1\0']) {
+      const r = runCli(['compile', '-o', out, '-'], { input });
+      expect(r.status).toBe(2);
+      expect(readFileSync(out, 'utf8')).toBe('previous rules\n');
+    }
+  });
   it('/dev/zero stops at the first NUL; an endless text pipe at the size limit', () => {
     const z = runCli(['compile', '/dev/zero']);
     expect(z.status).toBe(2);

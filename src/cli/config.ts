@@ -49,8 +49,8 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
     ]);
   }
   const problems: Problem[] = [];
-  const bad = (path: (string | number)[], message: string, value?: unknown) => {
-    const pos = locate(text, path);
+  const bad = (path: (string | number)[], message: string, value?: unknown, key = false) => {
+    const pos = locate(text, path, { key });
     problems.push({ file, ...(pos ? { line: pos.line, column: pos.column } : {}), object: OBJECT, field: path.join('.'), message, value });
   };
   if (!isDict(raw)) {
@@ -165,7 +165,7 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
           if (name === 'KubeProxyNFTablesLocalhostNodePorts') out.localhostNodePortsGate = v;
         } catch (e) {
           if (!(e instanceof UsageError)) throw e;
-          bad(['featureGates', name], e.message.replace(/^featureGates: /, ''));
+          bad(['featureGates', name], e.message.replace(/^featureGates: /, ''), undefined, /unrecognized/.test(e.message));
         }
       }
       if (notes.length > 0) out.notes = notes;

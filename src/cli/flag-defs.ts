@@ -29,8 +29,14 @@ export interface CompileFlags {
   'allow-empty'?: boolean;
 }
 
-/** The boolean flags, read with kube-proxy's ParseBool before yargs sees them (flag-values.ts). */
-export const BOOLEAN_FLAGS = ['masquerade-all', 'iptables-localhost-nodeports', 'nfacct', 'iptables-random-fully', 'conntrack-tcp-be-liberal', 'allow-empty'] as const;
+/**
+ * Every boolean flag of every command, read with kube-proxy's ParseBool before yargs sees them
+ * (flag-values.ts): a new boolean flag belongs here too.
+ */
+export const BOOLEAN_FLAGS = [
+  'masquerade-all', 'iptables-localhost-nodeports', 'nfacct', 'iptables-random-fully', 'conntrack-tcp-be-liberal', 'allow-empty',
+  'all', 'dry-run', 'exit-code', 'json', 'keep', 'stat', 'verbose',
+] as const;
 
 const GROUP = 'Node context (kube-proxy flags):';
 

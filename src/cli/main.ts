@@ -1,7 +1,7 @@
 // The CLI: flags → commands. run() takes the arguments and a Host and returns the exit status;
 // it never exits the process, so tests run it in-process. Commands throw typed errors; the one
 // handler here prints them, so no command prints a stack trace at a user.
-import { InputError, KtablesError, OutputClosed, formatProblem } from '../errors.js';
+import { EXIT, InputError, KtablesError, OutputClosed, formatProblem } from '../errors.js';
 import type { Host } from '../host.js';
 import { VERSION } from '../version.js';
 import { readBooleanFlags } from './flag-values.js';
@@ -29,7 +29,7 @@ function report(host: Host, err: unknown): number {
   const e = err as Error;
   say(`ktables: internal error: ${e?.message ?? String(err)}\n`);
   if (host.env['KTABLES_DEBUG']) say(`${e?.stack ?? ''}\n`);
-  return 70;
+  return EXIT.internal;
 }
 
 /** Runs one ktables command line (without `node ktables`) and returns its exit status. */
@@ -65,7 +65,7 @@ export async function run(argv: string[], host: Host): Promise<number> {
   } catch (err) {
     if ((err as { usage?: boolean }).usage) {
       host.stderr.write(`ktables: ${(err as Error).message}\nRun 'ktables --help' for usage.\n`);
-      return 2;
+      return EXIT.input;
     }
     return report(host, err);
   }

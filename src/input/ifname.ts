@@ -2,7 +2,8 @@
 // --in-interface, the config's detectLocal): the kernel's rules (dev_valid_name: at most 15
 // bytes, not "." or "..", no '/', ':' or whitespace), narrowed to what both rule languages can
 // carry without changing meaning: printable ASCII without quotes or backslashes (they are
-// iptables-restore and nft syntax) and without '*' and '+' (wildcards in nft and iptables).
+// iptables-restore and nft syntax), without '*' and '+' (wildcards in nft and iptables) and
+// without '@' (see below).
 export const IFNAMSIZ = 15;
 
 /** Why NAME cannot be an interface name, or undefined when it can. */
@@ -13,10 +14,11 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (/[^\x21-\x7e]/.test(name)) return 'must hold only printable ASCII characters (no whitespace or control characters)';
   const bad = /[/:"'\\*+]/.exec(name);
   if (bad) return `must not contain ${JSON.stringify(bad[0])}`;
+  // The kernel would take '@', but `ip link` prints a veth as NAME@PEER: a name holding '@' is
+  // almost surely that display copied by mistake.
+  if (name.includes('@')) return 'must not contain "@" (ip link shows a veth as NAME@PEER; the name is the part before "@")';
   return undefined;
 }
-
-export const INTERFACE_NAME_RULE = "1 to 15 printable ASCII characters, not '.' or '..', without whitespace, '/', ':', quotes, '\\\\', '*' or '+'";
 
 // nft reads a bare word as a string only when it lexes as one (a letter, '_' or '.', then
 // letters, digits, '_', '.', '-', '/') and is not one of its keywords; a trailing '*' makes

@@ -24,15 +24,20 @@ function parsed(text: string) {
  * that exists, so a missing field points at the object that lacks it. Undefined when the text
  * cannot be read this way.
  */
-export function locate(text: string, path: readonly PropertyKey[]): Position | undefined {
+export function locate(text: string, path: readonly PropertyKey[], opts: { key?: boolean } = {}): Position | undefined {
   try {
     const { doc, lines } = parsed(text);
     let node: unknown = doc.contents;
     let best: Node | undefined = (node as Node | null) ?? undefined;
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key || (isScalar(p.key) && String(p.key.value) === String(key)));
         if (!pair) break;
+        // A bad key (an unknown name) is pointed at itself, not at its value.
+        if (opts.key && i === path.length - 1) {
+          best = pair.key as Node;
+          break;
+        }
         // A key with an empty value has no value node: point at the key.
         node = pair.value ?? pair.key;
         if (!pair.value) {

@@ -1,5 +1,5 @@
 import type { Host } from '../../host.js';
-import { UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
 import { compileIptables } from '../../backends/iptables/compile.js';
 import { compileNftables } from '../../backends/nftables/compile.js';
 import { loadInventory } from '../../input/load.js';
@@ -104,7 +104,7 @@ export function run(argv: DiffArgs, host: Host): number {
   }));
   const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context });
   writeOutput(host, render(host, result, argv), output);
-  return argv['exit-code'] && !result.identical ? 1 : 0;
+  return argv['exit-code'] && !result.identical ? EXIT.differences : EXIT.ok;
 }
 
 function render(host: Host, r: DiffResult, argv: DiffArgs): string {
