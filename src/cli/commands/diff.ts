@@ -18,6 +18,7 @@ import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
 import { saveText, scanRules } from '../../parse/scan.js';
 import { inFile } from '../../parse/read.js';
+import { parseNftables } from '../../parse/nftables.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
 interface Args extends CompileFlags {
@@ -60,6 +61,8 @@ function withRules(arg: string, input: string): Input {
   for (const n of scanned.notes) process.stderr.write(`ktables: note: ${arg}: ${n}\n`);
   if (scanned.format === 'manifests') return { arg, text: input };
   const rules: Backend = scanned.format.startsWith('nft') ? 'nftables' : 'iptables';
+  // Read once here so that an error names the file (the diff readers see only text).
+  if (rules === 'nftables') inFile(arg, () => parseNftables(scanned.text));
   const plain = scanned.format === 'iptables-save' && scanned.warnings.length === 0;
   const text = scanned.tables && !plain ? saveText(scanned.tables) : scanned.text;
   return { arg, text, rules, family: familyOfRules(rules, text) };
