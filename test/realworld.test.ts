@@ -101,6 +101,35 @@ describe('round trip: read, then print', () => {
   });
 });
 
+describe('nft listings of other tools', () => {
+  const text = `table inet filter {
+\tset allowed {
+\t\ttypeof ip saddr . tcp dport
+\t\telements = { 10.0.0.1 . 22 }
+\t}
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tip saddr . tcp dport @allowed accept
+\t\ttcp flags syn / syn,ack log prefix "x " drop
+\t}
+}
+table ip kube-proxy {
+\tchain weird {
+\t\tmeta l4proto tcp ct mark 0x1 tproxy to :8080
+\t}
+`;
+  it('typeof sets read as the types they stand for; unknown expressions kept as written; cut short closed with a warning', () => {
+    const r = readRules(text, 'x.nft');
+    expect(r.kind).toBe('nftables');
+    if (r.kind !== 'nftables') return;
+    const out = emitNftables(r.ruleset);
+    expect(out).toContain('add set inet filter allowed { type ipv4_addr . inet_service ; }');
+    expect(out).toContain('add rule inet filter input tcp flags syn / syn,ack log prefix "x " drop');
+    expect(out).toContain('add rule ip kube-proxy weird meta l4proto tcp ct mark 0x1 tproxy to :8080');
+    expect(r.warnings[0]).toBe('line 15: the nft listing ends inside 1 open brace (cut short): read as far as it goes');
+  });
+});
+
 describe('round trip: the kernel tools take the printed text when they take the original', () => {
   const k = kernelSupport();
   warnSkipped('round-trip kernel checks', k);
