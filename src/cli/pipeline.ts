@@ -7,6 +7,7 @@ import type { ProxyModel } from '../model/types.js';
 import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
+import { inFile } from '../parse/read.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import { readStdin, readTextFile } from './io.js';
 
@@ -24,7 +25,7 @@ export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
 
 export function previousNatChains(file: string | undefined): string[] | undefined {
   if (!file) return undefined;
-  const rs = parseIptables(readTextFile(file));
+  const rs = inFile(file, () => parseIptables(readTextFile(file)));
   return rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
 }
 
