@@ -7,6 +7,7 @@ import type { ProxyModel } from '../model/types.js';
 import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
+import { inFile } from '../parse/read.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import { nodeHost, type Host } from '../host.js';
 import { readTextFile } from './io.js';
@@ -26,7 +27,7 @@ export function loadModel(paths: string[], opts: ProxyOptions, host: Host = node
 
 export function previousNatChains(host: Host, file: string | undefined): string[] | undefined {
   if (!file) return undefined;
-  const rs = parseIptables(readTextFile(host, file));
+  const rs = inFile(file, () => parseIptables(readTextFile(host, file)));
   const names = rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
   // Stale service chains are copied into the output (declared, flushed, deleted): only names
   // iptables itself could have printed may pass (at most 28 characters, no spaces or syntax).

@@ -546,6 +546,43 @@ function setType(r: Reader, set: NftSet): void {
   if (r.take(':')) set.dataType = r.word('a data type');
 }
 
+// The data type each selector a `typeof` names stands for (what `nft list` would print as `type`).
+const TYPEOF_TYPES: Record<string, string> = {
+  'ip saddr': 'ipv4_addr',
+  'ip daddr': 'ipv4_addr',
+  'ip6 saddr': 'ipv6_addr',
+  'ip6 daddr': 'ipv6_addr',
+  'meta l4proto': 'inet_proto',
+  'ip protocol': 'inet_proto',
+  'meta mark': 'mark',
+  'iifname': 'ifname',
+  'oifname': 'ifname',
+  'meta iifname': 'ifname',
+  'meta oifname': 'ifname',
+};
+
+/**
+ * `typeof ip daddr . tcp dport [: verdict]`: each selector becomes the type it stands for
+ * (ports of any transport are inet_service); a selector it does not know is kept as written.
+ */
+function typeofType(r: Reader, set: NftSet, line: number): void {
+  const parts: string[] = [];
+  let words: string[] = [];
+  const flush = () => {
+    const sel = words.join(' ');
+    parts.push(TYPEOF_TYPES[sel] ?? (/^(tcp|udp|sctp|th) (s|d)port$/.test(sel) ? 'inet_service' : sel));
+    words = [];
+  };
+  while (r.peek()?.line === line && !r.is(';') && !r.is('}') && !r.is(':')) {
+    if (r.take('.')) flush();
+    else words.push(r.word('a selector'));
+  }
+  if (words.length === 0) r.fail(`set ${set.name}: expected a selector after typeof`);
+  flush();
+  set.keyType = parts;
+  if (r.take(':')) set.dataType = r.word('a data type');
+}
+
 /** Elements `{ K . K [timeout T] [expires T] [comment "c"] [: V], ... }` after the brace. */
 function elements(r: Reader): Element[] {
   const out: Element[] = [];
@@ -732,7 +769,10 @@ function listSet(r: Reader, s: NftSet, tables: Tables): void {
       setType(r, s);
       if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
     }
-    else if (w === 'typeof') r.fail(`set ${s.name}: "typeof" declarations are not supported`);
+    else if (w === 'typeof') {
+      typeofType(r, s, t.line);
+      if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
+    }
     else if (w === 'flags') {
       const flags = [r.word('a flag')];
       while (r.take(',')) flags.push(r.word('a flag'));

@@ -120,8 +120,14 @@ export function scanRules(input: string): Scanned {
     if (format === 'iptables-fragment') notes.push('rule lines without a table (a fragment): each chain read as nat or filter by what it is');
     else notes.push('read as `iptables -S` output');
   } else if (format === 'nft-listing' || format === 'nft-commands') {
-    const closed = closeBraces(text, warnings);
-    out.text = closed;
+    let t = text;
+    // nft commands are one per line: a text that stops mid-line lost its last command.
+    if (format === 'nft-commands' && t !== '' && !t.endsWith('\n')) {
+      const cut = t.lastIndexOf('\n');
+      warnings.push(`line ${t.split('\n').length}: the text ends in the middle of a line (cut short): that line is left out`);
+      t = t.slice(0, cut + 1);
+    }
+    out.text = closeBraces(t, warnings);
   }
   return out;
 }
@@ -327,7 +333,9 @@ function closeBraces(text: string, warnings: string[]): string {
   const last = keep[keep.length - 1] ?? '';
   // An element list or a statement cut in the middle (`elements = { a,`): drop that line.
   const opens = (last.match(/\{/g) ?? []).length - (last.match(/\}/g) ?? []).length;
-  if (/[,.:=]\s*$/.test(last) || (opens > 0 && !/\{\s*(#.*)?$/.test(last))) keep = keep.slice(0, -1);
+  const midLine = !text.endsWith('\n') && lastBalancedLine === lines.length;
+  const header = /^\s*(table|chain|set|map|flowtable)\b/.test(last) && !last.includes('{');
+  if (midLine || header || /[,.:=]\s*$/.test(last) || (opens > 0 && !/\{\s*(#.*)?$/.test(last))) keep = keep.slice(0, -1);
   warnings.push(`line ${lastBalancedLine}: the nft listing ends inside ${depth} open brace${depth === 1 ? '' : 's'} (cut short): read as far as it goes`);
   // Recount what is kept and close it.
   let d = 0;

@@ -17,6 +17,7 @@ import { proxyOptions, type CompileFlags } from '../flags.js';
 import { outputFlag, readStdin, readTextFile, writeOutput } from '../io.js';
 import { saveText, scanRules } from '../../parse/scan.js';
 import { inFile } from '../../parse/read.js';
+import { parseNftables } from '../../parse/nftables.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
 export interface DiffArgs extends CompileFlags {
@@ -49,6 +50,8 @@ function withRules(host: Host, arg: string, input: string): Input {
   for (const n of scanned.notes) host.stderr.write(`ktables: note: ${arg}: ${n}\n`);
   if (scanned.format === 'manifests') return { arg, text: input };
   const rules: Backend = scanned.format.startsWith('nft') ? 'nftables' : 'iptables';
+  // Read once here so that an error names the file (the diff readers see only text).
+  if (rules === 'nftables') inFile(arg, () => parseNftables(scanned.text));
   const plain = scanned.format === 'iptables-save' && scanned.warnings.length === 0;
   const text = scanned.tables && !plain ? saveText(scanned.tables) : scanned.text;
   return { arg, text, rules, family: familyOfRules(rules, text) };

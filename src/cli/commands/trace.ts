@@ -5,7 +5,7 @@ import { compileNftables } from '../../backends/nftables/compile.js';
 import { emitNftables } from '../../emit/nftables.js';
 import { parseNftables } from '../../parse/nftables.js';
 import { NftablesTracer, nftRulesetFamily } from '../../trace/nftables.js';
-import { readRules } from '../../parse/read.js';
+import { inFile, readRules } from '../../parse/read.js';
 import { ownershipNotes } from '../../parse/owners.js';
 import { IptablesTracer } from '../../trace/iptables.js';
 import { iptablesServices, nftablesServices, type DumpServices } from '../../trace/dump-services.js';
@@ -98,7 +98,8 @@ export function run(argv: TraceArgs, host: Host): void {
     const notes = [...fileNotes, ...(dump?.notes ?? []), ...found.notes];
     if (dump) notes.unshift(`${dump.servicePorts.length} service port${dump.servicePorts.length === 1 ? '' : 's'} found in the rules`);
     // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
-    const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
+    // A rule-file error (a jump loop ...) names the file.
+    const outcome = (p: TracePacket) => (argv.rules ? inFile(argv.rules, () => tracer.trace(p, { path: false })) : tracer.trace(p, { path: false }));
     const rows: TableRow[] = found.scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
     // Each reason a row is conditional, once, with how many rows it concerns.
     const conditions = new Map<string, number>();
@@ -115,7 +116,7 @@ export function run(argv: TraceArgs, host: Host): void {
   }
 
   const packet = packetFromFlags(argv, tracer.family);
-  const result = tracer.trace(packet);
+  const result = argv.rules ? inFile(argv.rules, () => tracer.trace(packet)) : tracer.trace(packet);
   result.notes.push(...fileNotes);
   if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
   writeStdout(host, argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
