@@ -6,7 +6,7 @@
 // with a bare node. Data goes to bench-data/ (git-ignored). Then runs every scripts/bench-*.mjs
 // (trace, diff, nftables ...) unless --json or --compile-only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -70,6 +70,7 @@ function timed(cmd, args, repeat, opts = {}) {
     const wall = ms(t0);
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
     const rssMB = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) / 1024 : undefined;
+    rmSync(rssFile, { force: true });
     if (!best || wall < best.wall) best = { wall, rssMB, stdout: r.stdout };
   }
   return best;

@@ -162,7 +162,7 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       });
       continue;
     }
-    out.push(...expand(file, doc, value, problems));
+    for (const o of expand(file, doc, value, problems)) out.push(o);
   }
   return out;
 }

@@ -44,7 +44,7 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         problems.push({ file: '<stdin>', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
         continue;
       }
-      out.push(...parseDocuments('<stdin>', text, problems));
+      for (const o of parseDocuments('<stdin>', text, problems)) out.push(o);
       continue;
     }
     let files: string[];
@@ -62,7 +62,8 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         problems.push({ file: f, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
         continue;
       }
-      out.push(...parseDocuments(f, text, problems));
+      // One by one: spreading 10^5 objects into push() overflows the call stack.
+      for (const o of parseDocuments(f, text, problems)) out.push(o);
     }
   }
   return out;
