@@ -267,7 +267,7 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       problems.push({ file, document: doc.document, line: doc.line, message: `the document ${why}` });
       continue;
     }
-    out.push(...expand(file, doc, value, problems));
+    for (const o of expand(file, doc, value, problems)) out.push(o);
   }
   return out;
 }

@@ -79,7 +79,7 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         else problems.push(readProblem('<stdin>', e));
         continue;
       }
-      out.push(...parseDocuments('<stdin>', text, problems));
+      for (const o of parseDocuments('<stdin>', text, problems)) out.push(o);
       continue;
     }
     let files: string[];
@@ -97,7 +97,8 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         problems.push(readProblem(f, e));
         continue;
       }
-      out.push(...parseDocuments(f, text, problems));
+      // One by one: spreading 10^5 objects into push() overflows the call stack.
+      for (const o of parseDocuments(f, text, problems)) out.push(o);
     }
   }
   return out;

@@ -53,6 +53,12 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
+// The probability ladder repeats the same few steps on every service: one match object each.
+const statisticMatches: Match[] = [];
+function statistic(n: number): Match {
+  return (statisticMatches[n] ??= { kind: 'statistic', probability: probability(n) });
+}
+
 function sourceRangeContains(range: string, ip: string | undefined): boolean {
   if (!ip) return false;
   const c = parseCIDR(range);
@@ -309,7 +315,7 @@ class Compiler {
     }
     endpoints.forEach((ep, i) => {
       const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
-      if (i < endpoints.length - 1) m.push({ kind: 'statistic', probability: probability(endpoints.length - i) });
+      if (i < endpoints.length - 1) m.push(statistic(endpoints.length - i));
       this.nat.add(chain, m, this.jump(this.sepChain(sp, ep)));
     });
   }
