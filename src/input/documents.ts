@@ -24,8 +24,9 @@ interface RawDocument {
 // number for error messages (js-yaml's loadAll does not report positions). Large inputs are
 // cut by offsets, line by line, without splitting the whole text into line strings first.
 function splitYamlDocuments(text: string): RawDocument[] {
-  // CRLF text goes through the line-array path, which drops the CRs as it joins.
-  if (text.includes('\r')) return splitYamlLines(text);
+  // CRLF text goes through the line-array path, which drops the CRs as it joins; so does text
+  // with directives (%YAML 1.2), which that path keeps with the document their `---` opens.
+  if (text.includes('\r') || /^%/m.test(text)) return splitYamlLines(text);
   const docs: RawDocument[] = [];
   let sawSeparator = false;
   let inline: string | undefined; // content after `--- ` on the separator line itself
