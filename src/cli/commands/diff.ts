@@ -17,6 +17,7 @@ import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
+import { behaviourDiff, withBehaviourFlags } from './diff-behaviour.js';
 
 interface Args extends CompileFlags {
   old: string;
@@ -79,7 +80,7 @@ export const diffCommand = {
   describe: "Say what changes in a node's rules, per service port: in words, then as rule diffs",
   builder: (y: Argv) =>
     withCompileFlags(
-      y
+      withBehaviourFlags(y)
         .positional('old', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
         .positional('new', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
         .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', describe: 'Output format (json: docs/diff-json.md)' })
@@ -92,6 +93,7 @@ export const diffCommand = {
         .epilog(EPILOG),
     ),
   handler: (argv: Args) => {
+    if ((argv as { behaviour?: boolean }).behaviour) return behaviourDiff(argv as never);
     // yargs hands a lone `-` to a positional as '' (or true): an empty path means nothing else.
     for (const k of ['old', 'new'] as const) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
     if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');

@@ -1,0 +1,180 @@
+// `ktables diff --behaviour OLD NEW`: wiring only. Each side is a rule file or manifests; for
+// manifests, every compile flag X can be set for one side with --old-X / --new-X.
+import { statSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
+import { UsageError } from '../../errors.js';
+import { unionProbes } from '../../behaviour/entries.js';
+import { compareBehaviour, changeCount, type Tracer } from '../../behaviour/compare.js';
+import { formatBehaviourJson, formatBehaviourMarkdown, formatBehaviourText } from '../../behaviour/format.js';
+import type { SideInfo } from '../../behaviour/reasons.js';
+import { tracerForModel, tracerForRules } from '../../behaviour/tracers.js';
+import { detectRules } from '../../diff/sides.js';
+import type { ProxyModel } from '../../model/types.js';
+import { loadInventory } from '../../input/load.js';
+import { buildModel } from '../../model/build.js';
+import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
+import { readStdin, readTextFile, writeOutput } from '../io.js';
+import { loadModel, previousNatChains } from '../pipeline.js';
+
+const SIDES = ['old', 'new'] as const;
+type Side = (typeof SIDES)[number];
+const GROUP = 'Behaviour diff (--behaviour): one side only, --old-X / --new-X for any compile flag X:';
+/** Shown in --help; the other --old-X / --new-X work the same, hidden to keep help short. */
+const LISTED = new Set(['proxy-mode', 'kube-proxy-version', 'config']);
+/** The release flag comes with ktables' --kube-proxy-version; until a build has it, say so. */
+const VERSION_FLAG = 'kube-proxy-version';
+
+interface FlagSpec {
+  name: string;
+  type: 'string' | 'boolean' | 'number';
+  choices?: string[];
+}
+
+/** The compile flags, read from the compile flag definitions themselves (so new ones come along). */
+function compileFlagSpecs(): FlagSpec[] {
+  const o = (withCompileFlags(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; number: string[]; choices: Record<string, string[]> };
+  return Object.keys(o.key)
+    .filter((k) => k !== 'help' && k !== 'version')
+    .map((name) => ({ name, type: o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string', ...(o.choices[name] ? { choices: o.choices[name] } : {}) }));
+}
+
+export function withBehaviourFlags<T>(y: Argv<T>): Argv<T> {
+  const specs = compileFlagSpecs();
+  const names = specs.map((s) => s.name);
+  if (!names.includes(VERSION_FLAG)) specs.push({ name: VERSION_FLAG, type: 'string' });
+  let out = y.option('behaviour', { type: 'boolean', describe: 'Compare what happens to packets (every entry point, every client) instead of rules' });
+  for (const s of specs) {
+    for (const side of SIDES) {
+      out = out.option(`${side}-${s.name}`, {
+        type: s.type,
+        group: GROUP,
+        hidden: !LISTED.has(s.name),
+        describe: `--${s.name} for the ${side} side only`,
+        ...(s.choices ? { choices: s.choices } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+type Args = CompileFlags & Record<string, unknown> & {
+  old: string;
+  new: string;
+  format: 'text' | 'json' | 'markdown';
+  stat?: boolean;
+  'exit-code'?: boolean;
+  output?: string;
+  verbose?: boolean;
+};
+
+/** The compile flags of one side: the shared ones, each overridden by its --old-X / --new-X. */
+function sideFlags(argv: Args, side: Side, specs: FlagSpec[]): CompileFlags {
+  const flags: Record<string, unknown> = {};
+  for (const s of specs) {
+    const own = argv[`${side}-${s.name}`];
+    const shared = argv[s.name];
+    if (own !== undefined) flags[s.name] = own;
+    else if (shared !== undefined) flags[s.name] = shared;
+  }
+  return flags as CompileFlags;
+}
+
+interface Loaded {
+  info: SideInfo;
+  model?: ProxyModel;
+  /** Rule files get their tracer once the node's addresses are known. */
+  rules?: { kind: 'iptables' | 'nftables'; text: string; nodeIPs?: string[]; family?: 'ipv4' | 'ipv6' };
+  tracer?: Tracer;
+}
+
+function readSide(arg: string, side: Side, argv: Args, specs: FlagSpec[], notes: string[], texts: Map<string, string>): Loaded {
+  const flags = sideFlags(argv, side, specs);
+  const version = (flags as Record<string, unknown>)[VERSION_FLAG] ?? argv[`${side}-${VERSION_FLAG}`];
+  if (version !== undefined && !specs.some((s) => s.name === VERSION_FLAG)) {
+    throw new UsageError(`--${side}-${VERSION_FLAG}: this ktables has no --${VERSION_FLAG} yet (it compiles one kube-proxy release's rules); drop the flag`);
+  }
+  let dir = false;
+  try {
+    dir = arg !== '-' && statSync(arg).isDirectory();
+  } catch {
+    // readTextFile reports a missing file the usual way.
+  }
+  // Read once: stdin cannot be read twice, and a side may be compiled twice.
+  const text = dir ? undefined : (texts.get(arg) ?? readTextFile(arg));
+  if (text !== undefined) texts.set(arg, text);
+  const kind = text === undefined ? undefined : detectRules(text);
+  if (kind && text !== undefined) {
+    const mode = flags['proxy-mode'];
+    if (mode && mode !== kind) throw new UsageError(`${arg} holds ${kind} rules but --${argv[`${side}-proxy-mode`] ? `${side}-` : ''}proxy-mode is ${mode}`);
+    const nodeIPs = flags['node-ip'] ? proxyOptions({ 'node-ip': flags['node-ip'] }).nodeIPs : undefined;
+    const family = flags['ip-family'] as 'ipv4' | 'ipv6' | undefined;
+    return {
+      info: { source: arg, input: kind === 'iptables' ? 'iptables-rules' : 'nftables-rules', proxyMode: kind, kubeProxyVersion: version === undefined ? null : String(version), family: family ?? 'ipv4' },
+      rules: { kind, text, ...(nodeIPs ? { nodeIPs } : {}), ...(family ? { family } : {}) },
+    };
+  }
+  const opts = proxyOptions(flags);
+  const compiled =
+    arg === '-'
+      ? (() => {
+          const inv = loadInventory(['-'], () => text ?? '');
+          const n = [...inv.notes];
+          return { model: buildModel(inv, opts, n), notes: n };
+        })()
+      : loadModel([arg], opts);
+  notes.push(...compiled.notes);
+  const model = compiled.model;
+  const info: SideInfo = {
+    source: arg,
+    input: 'manifests',
+    proxyMode: opts.proxyMode,
+    kubeProxyVersion: (opts as { kubeProxyVersion?: string }).kubeProxyVersion ?? (version === undefined ? null : String(version)),
+    family: model.node.family,
+  };
+  if (opts.nodePortAddresses !== undefined) info.nodePortAddresses = opts.nodePortAddresses;
+  const prev = opts.proxyMode === 'iptables' ? previousNatChains(flags['previous-rules']) : undefined;
+  return { info, model, tracer: tracerForModel(model, opts.proxyMode, prev) };
+}
+
+export function behaviourDiff(argv: Args): void {
+  for (const k of SIDES) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
+  if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
+  if (argv.stat) throw new UsageError('--stat counts rules: it does not go with --behaviour');
+  const specs = compileFlagSpecs();
+  const notes: string[] = [];
+  const texts = new Map<string, string>();
+  const sides = [readSide(argv.old, 'old', argv, specs, notes, texts), readSide(argv.new, 'new', argv, specs, notes, texts)];
+  const models = sides.flatMap((s) => (s.model ? [s.model] : []));
+  if (models.length === 0) {
+    throw new UsageError('--behaviour needs manifests on at least one side: they say which Services and entry points to try (two rule files alone do not)');
+  }
+  // A rule file's node listens where the manifests would in its mode (NodePort addresses are
+  // per-mode defaults): the manifests compiled for that mode give its entry points.
+  const manifestSide = sides.findIndex((s) => s.model);
+  for (const s of sides) {
+    if (!s.rules || s.rules.kind === sides[manifestSide]!.info.proxyMode) continue;
+    const m = SIDES[manifestSide]!;
+    models.push(readSide(sides[manifestSide]!.info.source, m, { ...argv, [`${m}-proxy-mode`]: s.rules.kind } as Args, specs, [], texts).model!);
+  }
+  for (const s of sides) {
+    if (!s.rules) continue;
+    // A rule file is a node's: its addresses come from --node-ip, else from the manifests' node.
+    const nodeIPs = s.rules.nodeIPs ?? models[0]!.node.nodeIPs;
+    const t = tracerForRules(s.rules.kind, s.rules.text, nodeIPs, s.rules.family ?? models[0]!.node.family);
+    s.tracer = t;
+    s.info.family = t.family;
+  }
+  const fams = new Set(sides.map((s) => s.info.family));
+  if (fams.size > 1) throw new UsageError(`${argv.old} is ${sides[0]!.info.family} and ${argv.new} ${sides[1]!.info.family}: compare one IP family (use --ip-family)`);
+  const { probes, notes: probeNotes } = unionProbes(models);
+  const result = compareBehaviour(probes, { old: sides[0]!.tracer!, new: sides[1]!.tracer! }, { old: sides[0]!.info, new: sides[1]!.info }, probeNotes);
+  if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
+  const text =
+    argv.format === 'json'
+      ? formatBehaviourJson(result)
+      : argv.format === 'markdown'
+        ? formatBehaviourMarkdown(result)
+        : formatBehaviourText(result);
+  writeOutput(text, argv.output);
+  if (argv['exit-code'] && changeCount(result) > 0) process.exitCode = 1;
+}
