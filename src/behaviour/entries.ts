@@ -3,6 +3,7 @@
 // other does not (NodePorts on other addresses, localhost), so the set is the union of both
 // sides' entry points and each packet goes through both sides' rules.
 import type { ProxyModel } from '../model/types.js';
+import { categorizeEndpoints } from '../model/topology.js';
 import { serviceScenarios, type Scenario } from '../trace/scenarios.js';
 import { cidrContains, parseCIDR, parseIP, isLoopback } from '../util/ip.js';
 
@@ -14,6 +15,12 @@ export interface Probe extends Scenario {
   client: ClientKind;
   /** A LoadBalancer client inside / outside loadBalancerSourceRanges, when the Service has ranges. */
   sourceRange?: 'inside' | 'outside';
+  /** The service port's loadBalancerSourceRanges (LoadBalancer entries). */
+  ranges?: string[];
+  /** The service port has no usable endpoints (kube-proxy's CategorizeEndpoints finds none). */
+  noEndpoints: boolean;
+  /** Another service port claims the same destination (address, port, protocol). */
+  shared?: boolean;
 }
 
 function entryKind(s: Scenario): EntryKind {
@@ -56,11 +63,15 @@ function elsewhere(model: ProxyModel, s: Scenario): Scenario | undefined {
 
 function probesOf(model: ProxyModel): { probes: Probe[]; notes: string[] } {
   const { scenarios, notes } = serviceScenarios(model);
+  const ports = new Map(model.servicePorts.map((sp) => [`${sp.displayName}\0${sp.protocol.toLowerCase()}`, sp]));
+  const topo = { nodeName: model.node.nodeName, zone: model.node.zone, nodeHints: true };
   const probes: Probe[] = [];
   for (const s of scenarios) {
+    const sp = ports.get(`${s.service}\0${s.protocol}`);
     for (const x of [s, elsewhere(model, s)]) {
       if (!x) continue;
-      const p: Probe = { ...x, entry: entryKind(x), client: clientKind(x) };
+      const p: Probe = { ...x, entry: entryKind(x), client: clientKind(x), noEndpoints: !sp || !categorizeEndpoints(sp, topo).hasAnyEndpoints };
+      if (p.entry === 'loadbalancer' && sp) p.ranges = sp.loadBalancerSourceRanges;
       if (p.entry === 'loadbalancer' && x.from.includes('(in ')) p.sourceRange = 'inside';
       if (p.entry === 'loadbalancer' && x.from.includes('(outside')) p.sourceRange = 'outside';
       probes.push(p);
@@ -79,15 +90,31 @@ export function unionProbes(models: ProxyModel[]): { probes: Probe[]; notes: str
   for (const m of models) {
     const r = probesOf(m);
     for (const n of r.notes) if (!notes.includes(n)) notes.push(n);
+    // A probe only one side has goes right after the probe before it on that side, so the
+    // order is the same whichever side is old.
+    let after: Probe | undefined;
     for (const p of r.probes) {
       const k = probeKey(p);
-      if (seen.has(k)) continue;
-      seen.add(k);
       const sk = `${p.service}\0${p.protocol}`;
-      byService.set(sk, [...(byService.get(sk) ?? []), p]);
+      const list = byService.get(sk) ?? [];
+      byService.set(sk, list);
+      if (!seen.has(k)) {
+        seen.add(k);
+        const at = after && after.service === p.service && after.protocol === p.protocol ? list.findIndex((x) => probeKey(x) === probeKey(after!)) + 1 : 0;
+        list.splice(at, 0, p);
+      }
+      after = list.find((x) => probeKey(x) === k);
     }
   }
-  return { probes: [...byService.values()].flat(), notes };
+  const probes = [...byService.values()].flat();
+  // Two Services on one address and port: which one wins is up to each mode's rule layout.
+  const claims = new Map<string, Set<string>>();
+  for (const p of probes) {
+    const k = `${p.packet.dst}\0${p.packet.dport}\0${p.packet.protocol}`;
+    claims.set(k, (claims.get(k) ?? new Set()).add(`${p.service}\0${p.protocol}`));
+  }
+  for (const p of probes) if (claims.get(`${p.packet.dst}\0${p.packet.dport}\0${p.packet.protocol}`)!.size > 1) p.shared = true;
+  return { probes, notes };
 }
 
 /** Is ADDRESS inside one of CIDRS? (for the reasons: is a NodePort address the primary one, ...) */

@@ -69,6 +69,29 @@ export const MODE_DIFFERENCES: readonly Documented[] = [
     applies: (ipt, nft, f) => f.probe.entry === 'health-check' && isVerdict(ipt, 'ACCEPT') && notHandled(nft) && nft.branches.every((b) => b.delivery === 'local'),
     keep: { toNftables: null, toIptables: null },
   },
+  {
+    id: 'no-endpoints-from-node',
+    text: "for a Service without endpoints, iptables mode rejects connections to its external IPs and LoadBalancer IPs only in INPUT and FORWARD (KUBE-EXTERNAL-SERVICES), so the node's own connections leave untouched; nftables mode checks the node's own connections too (filter-output jumps to service-endpoints-check) and rejects them",
+    source: 'pkg/proxy/iptables/proxier.go (KUBE-EXTERNAL-SERVICES is jumped to from INPUT and FORWARD only); pkg/proxy/nftables/proxier.go (filter-output: ct state new jump service-endpoints-check)',
+    applies: (ipt, nft, f) =>
+      f.probe.client === 'node' && f.probe.noEndpoints && (f.probe.entry === 'external-ip' || f.probe.entry === 'loadbalancer') && notHandled(ipt) && (isVerdict(nft, 'REJECT') || isVerdict(nft, 'DROP')),
+    keep: { toNftables: null, toIptables: null },
+  },
+  {
+    id: 'source-ranges-without-endpoints',
+    text: 'for a LoadBalancer Service with loadBalancerSourceRanges and no endpoints, nftables mode still drops clients outside the ranges first (firewall-check runs before DNAT, whatever the endpoints); iptables mode writes the source-range chain only for Services with endpoints, so it rejects every client',
+    source: 'pkg/proxy/nftables/proxier.go (firewall-ips / firewall-check in the filter-prerouting-pre-dnat and filter-output-pre-dnat chains); pkg/proxy/iptables/proxier.go (usesFWChain requires hasEndpoints)',
+    applies: (ipt, nft, f) =>
+      f.probe.entry === 'loadbalancer' && f.probe.noEndpoints && (f.probe.ranges?.length ?? 0) > 0 && f.probe.sourceRange !== 'inside' && isVerdict(nft, 'DROP') && (isVerdict(ipt, 'REJECT') || notHandled(ipt)),
+    keep: { toNftables: null, toIptables: null },
+  },
+  {
+    id: 'shared-destination',
+    text: "two Services claim the same IP and port: iptables mode sends the connection to the first one in kube-proxy's processing order (the first matching rule in KUBE-SERVICES), nftables mode to the last one (the service-ips map holds one element per key, and a later one replaces it). The API server does not stop two Services from sharing an external IP",
+    source: 'pkg/proxy/iptables/proxier.go (one rule per Service in KUBE-SERVICES, first match wins); pkg/proxy/nftables/proxier.go (service-ips verdict map, elements keyed by address, protocol and port)',
+    applies: (ipt, nft, f) => !!f.probe.shared && !notHandled(ipt) && !notHandled(nft),
+    keep: { toNftables: null, toIptables: null },
+  },
 ];
 
 /** Why a change happened, when it is a documented difference between the two sides' modes. */
