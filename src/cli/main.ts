@@ -9,6 +9,7 @@ import { cleanupCommand } from './commands/cleanup.js';
 import { verifyCommand } from './commands/verify.js';
 import { traceCommand } from './commands/trace.js';
 import { diffCommand } from './commands/diff.js';
+import { graphCommand } from './commands/graph.js';
 
 function fail(err: unknown): never {
   if (err instanceof InputError) {
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<void> {
       .command(verifyCommand as never)
       .command(traceCommand as never)
       .command(diffCommand as never)
+      .command(graphCommand as never)
       .demandCommand(1, 'Give a command: compile')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })

@@ -9,6 +9,9 @@ import { formatBehaviourJson, formatBehaviourMarkdown, formatBehaviourText } fro
 import type { SideInfo } from '../../behaviour/reasons.js';
 import { tracerForModel, tracerForRules } from '../../behaviour/tracers.js';
 import { detectRules } from '../../diff/sides.js';
+import { servicePicture } from '../../graph/build.js';
+import { pictureTitle, wordsContext } from '../../graph/pictures.js';
+import { toMermaid } from '../../graph/render.js';
 import type { ProxyModel } from '../../model/types.js';
 import { loadInventory } from '../../input/load.js';
 import { buildModel } from '../../model/build.js';
@@ -173,7 +176,12 @@ export function behaviourDiff(argv: Args): void {
     argv.format === 'json'
       ? formatBehaviourJson(result)
       : argv.format === 'markdown'
-        ? formatBehaviourMarkdown(result)
+        ? formatBehaviourMarkdown(result, (service, protocol) => {
+            const title = pictureTitle(service, protocol);
+            const these = probes.filter((p) => p.service === service && p.protocol.toUpperCase() === protocol);
+            const ctx = wordsContext(models[0]!);
+            return { old: toMermaid(servicePicture(title, these, sides[0]!.tracer!, ctx)), new: toMermaid(servicePicture(title, these, sides[1]!.tracer!, ctx)) };
+          })
         : formatBehaviourText(result);
   writeOutput(text, argv.output);
   if (argv['exit-code'] && changeCount(result) > 0) process.exitCode = 1;

@@ -14,6 +14,8 @@ import { familyOf } from '../../util/ip.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readTextFile } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
+import { renderTracePicture } from './graph.js';
+import { wordsContext } from '../../graph/pictures.js';
 
 interface Args extends CompileFlags {
   paths?: string[];
@@ -27,6 +29,7 @@ interface Args extends CompileFlags {
   rules?: string;
   all?: boolean;
   json?: boolean;
+  format?: 'text' | 'json' | 'mermaid' | 'dot';
   verbose?: boolean;
 }
 
@@ -49,6 +52,7 @@ export const traceCommand = {
         .option('rules', { type: 'string', describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling" })
         .option('all', { type: 'boolean', describe: 'Trace the usual packets for every service port and print one table' })
         .option('json', { type: 'boolean', describe: 'Print JSON' })
+        .option('format', { type: 'string', choices: ['text', 'json', 'mermaid', 'dot'], describe: "Output format; mermaid and dot draw one packet's path (not with --all)" })
         .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
         .example('$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80', 'a pod connects to a cluster IP')
         .example('$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080', "a node's real rules")
@@ -57,6 +61,7 @@ export const traceCommand = {
   handler: (argv: Args) => {
     const opts = proxyOptions(argv);
     const paths = argv.paths ?? [];
+    if (argv.all && (argv.format === 'mermaid' || argv.format === 'dot')) throw new UsageError(`--format ${argv.format} draws one packet's path: for every Service use ktables graph`);
     if (argv.all) {
       if (argv.rules) throw new UsageError('--all compiles manifests: it cannot be combined with --rules');
       for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
@@ -96,7 +101,7 @@ export const traceCommand = {
       // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
       const outcome = (p: TracePacket) => tracer.trace(p, { path: false });
       const rows: TableRow[] = scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
-      if (argv.json) process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
+      if (argv.json || argv.format === 'json') process.stdout.write(JSON.stringify({ rows: tableJson(rows), notes }, null, 2) + '\n');
       else {
         process.stdout.write(rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
         for (const n of notes) process.stdout.write(`note: ${n}\n`);
@@ -107,7 +112,11 @@ export const traceCommand = {
     const packet = packetFromFlags(argv, tracer.family);
     const result = tracer.trace(packet);
     if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
-    process.stdout.write(argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
+    if (argv.format === 'mermaid' || argv.format === 'dot') {
+      process.stdout.write(renderTracePicture(result, argv.format, model ? wordsContext(model) : { clusterCIDRs: opts.clusterCIDRs }));
+      return;
+    }
+    process.stdout.write(argv.json || argv.format === 'json' ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
   },
 };
 
