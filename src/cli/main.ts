@@ -39,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
       .command(traceCommand as never)
       .command(diffCommand as never)
       .command(graphCommand as never)
+      .completion('completion', 'Print a bash/zsh completion script (ktables completion >> ~/.bashrc, or ~/.zshrc)')
       .demandCommand(1, 'Give a command: compile')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })
