@@ -80,6 +80,15 @@ describe('ktables graph on the bundled example', () => {
   });
 });
 
+describe('the README', () => {
+  it("shows `ktables graph examples/cluster.yaml --service shop/storefront` as it is, and Mermaid parses it", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = mermaidBlocks(readme)[0]!;
+    expect(block).toBe(runCli(['graph', EX, '--service', 'shop/storefront']).stdout);
+    expect(await parseMermaid(block)).toBe('flowchart-v2');
+  });
+});
+
 describe('trace --format mermaid|dot: one packet', () => {
   it('draws the path through every chain, parsed by both tools', async () => {
     for (const mode of ['iptables', 'nftables']) {

@@ -45,6 +45,7 @@ const sideJson = (s: SideInfo) => ({ proxyMode: s.proxyMode, kubeProxyVersion: s
 
 export function behaviourJson(d: BehaviourDiff): object {
   return {
+    schema: 'ktables.behaviour/v1',
     old: sideJson(d.old),
     new: sideJson(d.new),
     services: d.services.map((s) => ({

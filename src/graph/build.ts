@@ -129,7 +129,8 @@ class Builder {
           // Everything random on a service's path is in its one service chain, so the
           // branch's probability is that share.
           if (ENDPOINT_CHAIN.test(s.chain)) words = [...words.split(', ').filter((w) => w && !w.startsWith('random ')), percent(b.probability)].join(', ');
-          move(n, words);
+          // No deciding match: the chain's unconditional last way on, or it fell through.
+          move(n, words || 'otherwise');
         }
         if (marksForMasquerade(s)) this.edge(n, this.node('masq', 'mark for masquerade', 'masq'), stepWords(s, this.ctx), { dashed: true });
         via = s;
