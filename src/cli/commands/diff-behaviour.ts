@@ -27,6 +27,13 @@ const LISTED = new Set(['proxy-mode', 'kube-proxy-version', 'config']);
 /** The release flag comes with ktables' --kube-proxy-version; until a build has it, say so. */
 const VERSION_FLAG = 'kube-proxy-version';
 
+/** The release as the options hold it (`{major, minor}` with --kube-proxy-version) as text. */
+function versionText(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'object' && 'major' in v && 'minor' in v) return `${(v as { major: number }).major}.${(v as { minor: number }).minor}`;
+  return String(v);
+}
+
 interface FlagSpec {
   name: string;
   type: 'string' | 'boolean' | 'number';
@@ -131,7 +138,7 @@ function readSide(arg: string, side: Side, argv: Args, specs: FlagSpec[], notes:
     source: arg,
     input: 'manifests',
     proxyMode: opts.proxyMode,
-    kubeProxyVersion: (opts as { kubeProxyVersion?: string }).kubeProxyVersion ?? (version === undefined ? null : String(version)),
+    kubeProxyVersion: versionText((opts as { kubeProxyVersion?: unknown }).kubeProxyVersion) ?? (version === undefined ? null : String(version)),
     family: model.node.family,
   };
   if (opts.nodePortAddresses !== undefined) info.nodePortAddresses = opts.nodePortAddresses;
