@@ -20,7 +20,9 @@ export interface Cluster {
 
 /** Every fixture cluster: kube-proxy's conformance cases and ktables' own, in both modes' folders. */
 export function allClusters(): Cluster[] {
-  const roots = ['fixtures/kube-proxy/iptables', 'fixtures/kube-proxy/nftables', 'fixtures/iptables', 'fixtures/nftables'];
+  // Every release folder of kube-proxy's cases (iptables, nftables, nftables-1.36, ...), then ktables' own.
+  const kp = readdirSync(join(ROOT, 'fixtures', 'kube-proxy'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `fixtures/kube-proxy/${d.name}`).sort();
+  const roots = [...kp, 'fixtures/iptables', 'fixtures/nftables'];
   const out: Cluster[] = [];
   for (const r of roots) {
     const root = join(ROOT, r);
