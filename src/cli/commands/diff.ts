@@ -48,7 +48,10 @@ EndpointSlice manifests, compiled with the flags above for both sides. '-' reads
 Chain order, rule spelling (/32, option order, probability digits, MARK forms), comments and the
 hashed names of per-service chains are not differences; rule order within a chain is.
 
-Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).`;
+Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).
+
+--behaviour compares what happens to packets instead (every entry point, every client), with
+--old-X / --new-X for any compile flag X on one side: docs/behaviour.md.`;
 
 function withRules(arg: string, text: string): Input {
   const rules = detectRules(text);
