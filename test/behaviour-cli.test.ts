@@ -135,5 +135,12 @@ describe('ktables diff --behaviour', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(msg);
     }
+    // Without --behaviour a side flag would silently do nothing.
+    for (const [args, msg] of [[[EX, EX, '--new-proxy-mode', 'nftables'], '--new-proxy-mode sets one side of a behaviour diff: add --behaviour']] as const) {
+      const r = runCli(['diff', ...args]);
+      expect(r.status, msg).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(msg);
+    }
   });
 });

@@ -146,6 +146,12 @@ function readSide(arg: string, side: Side, argv: Args, specs: FlagSpec[], notes:
   return { info, model, tracer: tracerForModel(model, opts.proxyMode, prev) };
 }
 
+/** A side flag without --behaviour would be ignored by the rule diff: say so instead. */
+export function checkSideFlags(argv: Record<string, unknown>): void {
+  const given = Object.keys(argv).filter((k) => /^(old|new)-/.test(k) && argv[k] !== undefined);
+  if (given.length > 0) throw new UsageError(`--${given[0]} sets one side of a behaviour diff: add --behaviour (the rule diff compiles both sides alike)`);
+}
+
 export function behaviourDiff(argv: Args): void {
   for (const k of SIDES) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
   if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');

@@ -17,7 +17,7 @@ import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
 import { readStdin, readTextFile, writeOutput } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
-import { behaviourDiff, withBehaviourFlags } from './diff-behaviour.js';
+import { behaviourDiff, checkSideFlags, withBehaviourFlags } from './diff-behaviour.js';
 
 interface Args extends CompileFlags {
   old: string;
@@ -97,6 +97,7 @@ export const diffCommand = {
     ),
   handler: (argv: Args) => {
     if ((argv as { behaviour?: boolean }).behaviour) return behaviourDiff(argv as never);
+    checkSideFlags(argv as never);
     // yargs hands a lone `-` to a positional as '' (or true): an empty path means nothing else.
     for (const k of ['old', 'new'] as const) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
     if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
