@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// npm run bench: compile a generated cluster of 10,000 Services x 10 endpoints and report the
-// time of each stage and the peak memory. The data is generated into bench-data/ (git-ignored).
-// Then runs every scripts/bench-*.mjs (trace, diff, nftables ...).
+// npm run bench: compile generated clusters of 1k, 10k (and with --100k, 100k) Services x 10
+// endpoints, from kubectl-style YAML and from `kubectl -o json`, for iptables and nftables; one
+// table of the time of each stage, the CLI end to end, its peak RSS and the kernel tools' own
+// check of the same output (`--json` for the figures as JSON). Start-up is timed side by side
+// with a bare node. Data goes to bench-data/ (git-ignored). Then runs every scripts/bench-*.mjs
+// (trace, diff, nftables ...) unless --json or --compile-only. --no-check skips the kernel tools
+// (`nft -c` takes minutes on the 10k output).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,44 +48,101 @@ export function clusterFile(services = SERVICES, endpoints = ENDPOINTS) {
   return file;
 }
 
+/** The generated cluster as `kubectl get -o json` prints it (a List), made once from the YAML. */
+async function jsonClusterFile(services, endpoints) {
+  const file = join(root, 'bench-data', `cluster-${services}x${endpoints}.json`);
+  if (existsSync(file)) return file;
+  const { parseDocuments } = await import(pathToFileURL(join(root, 'dist', 'input', 'documents.js')).href);
+  const items = parseDocuments('x', readFileSync(clusterFile(services, endpoints), 'utf8'), []).map((d) => d.value);
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2) + '\n');
+  return file;
+}
+
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** Wall time and peak RSS of one process, best wall of REPEAT runs. */
+function timed(cmd, args, repeat, opts = {}) {
+  let best;
+  for (let i = 0; i < repeat; i++) {
+    const rssFile = join(root, 'bench-data', `.rss-${process.pid}`);
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts, env: { ...process.env, BENCH_RSS_FILE: rssFile } });
+    const wall = ms(t0);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+    const rssMB = existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8')) / 1024 : undefined;
+    rmSync(rssFile, { force: true });
+    if (!best || wall < best.wall) best = { wall, rssMB, stdout: r.stdout };
+  }
+  return best;
+}
+
+/** The kernel's own parser on the same output, in a throwaway network namespace when possible. */
+function checkTool(mode, out) {
+  const tool = mode === 'nftables' ? ['nft', ['-c', '-f', out]] : ['iptables-restore', ['--test', out]];
+  if (!have(tool[0]) || (process.getuid && process.getuid() !== 0)) return undefined;
+  const [cmd, args] = have('unshare') ? ['unshare', ['--net', tool[0], ...tool[1]]] : tool;
+  try {
+    return timed(cmd, args, 1).wall;
+  } catch (e) {
+    return `failed: ${String(e.message).split('\n')[1] ?? e.message}`;
+  }
+}
+
 async function main() {
-  const dir = join(root, 'bench-data');
-  const file = clusterFile();
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const big = args.includes('--100k') || process.env.BENCH_100K === '1';
+  const sizes = [1000, 10000, ...(big ? [100000] : [])];
+  const repeat = Number(process.env.BENCH_REPEAT ?? 3);
+  const bin = join(root, 'bin', 'ktables');
+  const rss = ['--import', pathToFileURL(join(root, 'scripts', 'rss-on-exit.mjs')).href];
+  const log = (s) => !json && process.stdout.write(s);
 
-  const dist = (p) => pathToFileURL(join(root, 'dist', p)).href;
-  const { loadInventory } = await import(dist('input/load.js'));
-  const { buildModel } = await import(dist('model/build.js'));
-  const { DEFAULT_OPTIONS } = await import(dist('model/options.js'));
-  const { compileIptables } = await import(dist('backends/iptables/compile.js'));
-  const { emitIptables } = await import(dist('emit/iptables.js'));
-
-  const opts = { ...DEFAULT_OPTIONS, hostnameOverride: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.0.0.0/8'] };
-  const times = {};
-  const time = (label, fn) => {
-    const t = process.hrtime.bigint();
-    const v = fn();
-    times[label] = Number(process.hrtime.bigint() - t) / 1e6;
-    return v;
+  // Start-up, side by side: a bare node, --version, and compiling the bundled example.
+  const startup = {
+    node: timed(process.execPath, ['-e', '0'], 7).wall,
+    version: timed(process.execPath, [bin, '--version'], 7).wall,
+    compileExample: timed(process.execPath, [bin, 'compile', join(root, 'examples', 'cluster.yaml')], 7).wall,
   };
-  globalThis.gc?.();
-  const t0 = process.hrtime.bigint();
-  const inv = time('read+parse+validate', () => loadInventory([file], () => ''));
-  const model = time('model', () => buildModel(inv, opts));
-  const rs = time('iptables backend', () => compileIptables(model));
-  const text = time('emit', () => emitIptables(rs));
-  const total = Number(process.hrtime.bigint() - t0) / 1e6;
-  const rules = text.split('\n').filter((l) => l.startsWith('-A')).length;
-  console.log(`compile (iptables): ${SERVICES} Services x ${ENDPOINTS} endpoints -> ${rules} rules, ${(text.length / 1e6).toFixed(1)} MB`);
-  for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(22)} ${v.toFixed(0).padStart(6)} ms`);
-  console.log(`  ${'total'.padEnd(22)} ${total.toFixed(0).padStart(6)} ms`);
-  console.log(`  ${'compile (model→text)'.padEnd(22)} ${(times['model'] + times['iptables backend'] + times['emit']).toFixed(0).padStart(6)} ms`);
-  console.log(`  peak RSS               ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB`);
+  log(`start-up (best of 7): node -e 0 ${startup.node.toFixed(0)} ms; ktables --version ${startup.version.toFixed(0)} ms (${(startup.version / startup.node).toFixed(2)}x); ` +
+    `compile examples/cluster.yaml ${startup.compileExample.toFixed(0)} ms (${(startup.compileExample / startup.node).toFixed(2)}x)\n\n`);
 
-  // The CLI end to end, as a user runs it.
-  const t1 = process.hrtime.bigint();
-  const res = spawnSync(process.execPath, [join(root, 'bin', 'ktables'), 'compile', '--hostname-override', 'node-0', '--cluster-cidr', '10.0.0.0/8', file, '-o', join(dir, 'out.rules')], { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(res.stderr);
-  console.log(`  ${'CLI end to end'.padEnd(22)} ${(Number(process.hrtime.bigint() - t1) / 1e6).toFixed(0).padStart(6)} ms`);
+  const rows = [];
+  const head = ['cluster', 'input', 'mode', 'read+validate', 'model', 'backend', 'emit', 'write', 'total', 'CLI end to end', 'peak RSS', 'checker', 'lines'];
+  const widths = [14, 5, 9, 14, 7, 8, 7, 7, 7, 15, 9, 26, 9];
+  const fmt = (cells) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' ') + '\n';
+  log(`compile, ${ENDPOINTS} endpoints per Service (ms; best of ${repeat} for the CLI; stages from one run)\n`);
+  log(fmt(head));
+  for (const services of sizes) {
+    const yamlFile = clusterFile(services, ENDPOINTS);
+    const jsonFile = await jsonClusterFile(services, ENDPOINTS);
+    for (const [input, file, mode] of [['yaml', yamlFile, 'iptables'], ['json', jsonFile, 'iptables'], ['yaml', yamlFile, 'nftables']]) {
+      const out = join(root, 'bench-data', `out-${services}-${input}.${mode}`);
+      const stages = JSON.parse(timed(process.execPath, [join(root, 'scripts', 'compile-stages.mjs'), file, mode, out], 1).stdout);
+      const total = stages.read + stages.model + stages.backend + stages.emit + stages.write;
+      const cli = timed(process.execPath, [...rss, bin, 'compile', '--proxy-mode', mode, '--hostname-override', 'node-0', '--cluster-cidr', '10.0.0.0/8', file, '-o', out], services >= 100000 ? 1 : repeat);
+      const checker = args.includes('--no-check') ? undefined : checkTool(mode, out);
+      const row = { services, endpoints: ENDPOINTS, input, mode, ...stages, total, cli: cli.wall, peakRssMB: cli.rssMB, checker, checkerTool: mode === 'nftables' ? 'nft -c' : 'iptables-restore --test' };
+      rows.push(row);
+      const n = (v) => (typeof v === 'number' ? v.toFixed(0) : '-');
+      const check = typeof checker === 'number' ? `${row.checkerTool} ${checker.toFixed(0)}` : checker ?? 'not run';
+      log(fmt([`${services / 1000}k x ${ENDPOINTS}`, input, mode, n(stages.read), n(stages.model), n(stages.backend), n(stages.emit), n(stages.write), n(total), n(cli.wall), `${n(cli.rssMB)} MB`, check, stages.lines]));
+    }
+  }
+  // Linear growth: the CLI's time per 10x more Services, and what that means per doubling.
+  const growth = [];
+  for (const r of rows) {
+    const prev = rows.find((p) => p.services * 10 === r.services && p.input === r.input && p.mode === r.mode);
+    if (prev) growth.push({ from: prev.services, to: r.services, input: r.input, mode: r.mode, ratio: r.cli / prev.cli, perDoubling: Math.pow(r.cli / prev.cli, 1 / Math.log2(10)) });
+  }
+  if (!big) log('(100k row: npm run bench -- --100k, or BENCH_100K=1)\n');
+  for (const g of growth) log(`growth ${g.input} ${g.mode} ${g.from / 1000}k -> ${g.to / 1000}k: x${g.ratio.toFixed(2)} (x${g.perDoubling.toFixed(2)} per doubling)\n`);
+  if (json) {
+    process.stdout.write(JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg() }, startup, rows, growth }, null, 2) + '\n');
+    return;
+  }
+  if (args.includes('--compile-only')) return;
 
   for (const f of readdirSync(join(root, 'scripts')).sort()) {
     if (!/^bench-.*\.mjs$/.test(f)) continue;

@@ -14,7 +14,7 @@ import { loadInventory } from '../src/input/load.js';
 import { buildModel } from '../src/model/build.js';
 import { DEFAULT_OPTIONS, type ProxyOptions } from '../src/model/options.js';
 import { ROOT } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { delNetns, hasTool, inNetns, kernelSupport, newNetns, saveOf, testStateDir, warnSkipped } from './helpers/kernel.js';
 
 const kernel = kernelSupport();
@@ -134,12 +134,12 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     if (seed) seedForeignRules(ns);
     return ns;
   };
-  const apply = (...args: string[]) => runCli(['apply', '--netns', ns, ...args]);
+  const apply = async (...args: string[]) => await runCliAsync(['apply', '--netns', ns, ...args]);
 
-  it('programs the jump rules, the nfacct counters and route_localnet; re-apply changes nothing', () => {
+  it('programs the jump rules, the nfacct counters and route_localnet; re-apply changes nothing', async () => {
     fresh();
     const before = state(ns);
-    const r = apply(EXAMPLE);
+    const r = await apply(EXAMPLE);
     expect(r.stderr).toMatch(/applied iptables \(ipv4\) rules to network namespace/);
     expect(r.status).toBe(0);
     const once = state(ns);
@@ -162,25 +162,25 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(once.routeLocalnet).toBe('1');
     expect(before.routeLocalnet).toBe('0');
 
-    expect(apply(EXAMPLE).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
     expect(state(ns)).toEqual(once);
   });
 
-  it('nftables mode: one transaction replaces the kube-proxy table; re-apply changes nothing', () => {
+  it('nftables mode: one transaction replaces the kube-proxy table; re-apply changes nothing', async () => {
     fresh();
-    const r = apply('--proxy-mode', 'nftables', EXAMPLE);
+    const r = await apply('--proxy-mode', 'nftables', EXAMPLE);
     expect(r.stderr).toContain('applied nftables (ipv4)');
     expect(r.status).toBe(0);
     const once = state(ns);
     expect(once.nft).toContain('table ip kube-proxy');
     expect(once.nft).toContain('table inet other');
-    expect(apply('--proxy-mode', 'nftables', EXAMPLE).status).toBe(0);
+    expect((await apply('--proxy-mode', 'nftables', EXAMPLE)).status).toBe(0);
     expect(state(ns)).toEqual(once);
   });
 
-  it('ip6tables-restore for the IPv6 proxier', () => {
+  it('ip6tables-restore for the IPv6 proxier', async () => {
     fresh();
-    const r = runCli(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 });
+    const r = await runCliAsync(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 });
     expect(r.stderr + r.stdout).toContain('applied iptables (ipv6)');
     const s = state(ns);
     expect(s.ipv6).toContain('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
@@ -188,11 +188,11 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(natServiceChains(s.ipv4)).toEqual([]);
   });
 
-  it('deletes the stale chains of removed Services on the next apply (the current rules are --previous-rules)', () => {
+  it('deletes the stale chains of removed Services on the next apply (the current rules are --previous-rules)', async () => {
     fresh();
-    expect(apply(EXAMPLE).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
     const all = natServiceChains(state(ns).ipv4);
-    expect(apply(WITHOUT_CATALOG).status).toBe(0);
+    expect((await apply(WITHOUT_CATALOG)).status).toBe(0);
     const left = natServiceChains(state(ns).ipv4);
     const wanted = natServiceChains(
       compileIptables(buildModel(loadInventory([WITHOUT_CATALOG], () => ''), DEFAULT_OPTIONS, []))
@@ -203,30 +203,30 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(all.length).toBeGreaterThan(left.length);
   });
 
-  it('--dry-run validates, shows the change, and changes nothing', () => {
+  it('--dry-run validates, shows the change, and changes nothing', async () => {
     fresh();
     const before = state(ns);
-    const r = apply('--dry-run', EXAMPLE);
+    const r = await apply('--dry-run', EXAMPLE);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\+ shop\/storefront:https \(TCP\): added/m);
     expect(r.stderr).toContain('was not changed');
     expect(state(ns)).toEqual(before);
-    expect(apply(EXAMPLE).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
     const applied = state(ns);
-    expect(apply('--dry-run', WITHOUT_CATALOG).stdout).toMatch(/^- shop\/catalog:http \(TCP\): removed/m);
-    expect(apply('--dry-run', EXAMPLE).stdout).toBe('no change: ipv4 iptables already hold these rules\n');
-    expect(apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE).stdout).toContain('+add table ip kube-proxy');
+    expect((await apply('--dry-run', WITHOUT_CATALOG)).stdout).toMatch(/^- shop\/catalog:http \(TCP\): removed/m);
+    expect((await apply('--dry-run', EXAMPLE)).stdout).toBe('no change: ipv4 iptables already hold these rules\n');
+    expect((await apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE)).stdout).toContain('+add table ip kube-proxy');
     expect(state(ns)).toEqual(applied);
-    expect(apply('--proxy-mode', 'nftables', WITHOUT_CATALOG).status).toBe(0);
-    expect(apply('--dry-run', '--proxy-mode', 'nftables', WITHOUT_CATALOG).stdout).toBe('no change: the kube-proxy table already holds these rules\n');
-    expect(apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE).stdout).toContain('+add rule ip kube-proxy service-N3ITGKYC-shop/catalog/tcp/http');
+    expect((await apply('--proxy-mode', 'nftables', WITHOUT_CATALOG)).status).toBe(0);
+    expect((await apply('--dry-run', '--proxy-mode', 'nftables', WITHOUT_CATALOG)).stdout).toBe('no change: the kube-proxy table already holds these rules\n');
+    expect((await apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE)).stdout).toContain('+add rule ip kube-proxy service-N3ITGKYC-shop/catalog/tcp/http');
   });
 
-  it('a restore the kernel refuses half-way (nat committed, filter not) is rolled back exactly', () => {
+  it('a restore the kernel refuses half-way (nat committed, filter not) is rolled back exactly', async () => {
     fresh();
-    expect(apply(EXAMPLE).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
     const before = state(ns);
-    const r = apply('--rules', HALF_BAD, '--verbose');
+    const r = await apply('--rules', HALF_BAD, '--verbose');
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('RULE_APPEND failed'); // iptables-restore's own stderr
     expect(r.stderr).toContain('rolled back: network namespace');
@@ -234,10 +234,10 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(state(ns)).toEqual(before);
   });
 
-  it('on a bare node too: the jump rules it inserted go again', () => {
+  it('on a bare node too: the jump rules it inserted go again', async () => {
     fresh();
     const before = state(ns);
-    const r = apply('--rules', HALF_BAD);
+    const r = await apply('--rules', HALF_BAD);
     expect(r.status).toBe(3);
     expect(state(ns)).toEqual(before);
   });
@@ -265,7 +265,7 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
 
   it('the same for nftables: the previous kube-proxy table comes back', async () => {
     fresh();
-    expect(apply('--proxy-mode', 'nftables', WITHOUT_CATALOG).status).toBe(0);
+    expect((await apply('--proxy-mode', 'nftables', WITHOUT_CATALOG)).status).toBe(0);
     const before = state(ns);
     class FailAfterNft extends System {
       override async run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
@@ -282,32 +282,32 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(state(ns)).toEqual(before);
   });
 
-  it('cleanup leaves no trace: iptables (both families), nftables, nfacct counters, route_localnet', () => {
+  it('cleanup leaves no trace: iptables (both families), nftables, nfacct counters, route_localnet', async () => {
     fresh();
     const before = state(ns);
-    expect(apply(EXAMPLE).status).toBe(0);
-    expect(apply('--proxy-mode', 'nftables', EXAMPLE).status).toBe(0);
-    expect(runCli(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 }).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
+    expect((await apply('--proxy-mode', 'nftables', EXAMPLE)).status).toBe(0);
+    expect((await runCliAsync(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 })).status).toBe(0);
     expect(state(ns)).not.toEqual(before);
-    const r = runCli(['cleanup', '--netns', ns]);
+    const r = await runCliAsync(['cleanup', '--netns', ns]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('removed nftables table ip kube-proxy');
     expect(state(ns)).toEqual(before);
     // Nothing left to do the second time.
-    expect(runCli(['cleanup', '--netns', ns]).stderr).toContain('nothing to remove');
+    expect((await runCliAsync(['cleanup', '--netns', ns])).stderr).toContain('nothing to remove');
   });
 
-  it('cleanup on a namespace that had no tables at all leaves none', () => {
+  it('cleanup on a namespace that had no tables at all leaves none', async () => {
     fresh(false);
     const before = state(ns);
-    expect(apply(EXAMPLE).status).toBe(0);
-    expect(runCli(['cleanup', '--netns', ns]).status).toBe(0);
+    expect((await apply(EXAMPLE)).status).toBe(0);
+    expect((await runCliAsync(['cleanup', '--netns', ns])).status).toBe(0);
     expect(state(ns)).toEqual(before);
   });
 
-  it('refuses clearly: a missing namespace, and a user who is not root', () => {
-    const r = runCli(['apply', '--netns', 'ktables-no-such-netns', EXAMPLE]);
+  it('refuses clearly: a missing namespace, and a user who is not root', async () => {
+    const r = await runCliAsync(['apply', '--netns', 'ktables-no-such-netns', EXAMPLE]);
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('no network namespace named ktables-no-such-netns');
     if (!hasTool('setpriv')) return;

@@ -7,19 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { parseNftables } from '../src/parse/nftables.js';
 import { traceNftables } from '../src/trace/nftables.js';
 import { KUBE_PROXY_FIXTURES, kubeProxyCases } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { compileWithArgs, flowPacket } from './helpers/nftables.js';
 
 const cases = kubeProxyCases('nftables');
 
 describe('kube-proxy nftables conformance: dumps', () => {
   const dumps = cases.filter((c) => c.expected !== undefined);
-  it('has the transcribed cases', () => {
+  it('has the transcribed cases', async () => {
     expect(dumps.length).toBeGreaterThanOrEqual(6);
   });
   for (const c of dumps) {
-    it(c.name, () => {
-      const res = runCli(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+    it(c.name, async () => {
+      const res = await runCliAsync(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       expect(res.stdout).toBe(c.expected);
@@ -27,14 +27,39 @@ describe('kube-proxy nftables conformance: dumps', () => {
   }
 });
 
+describe('kube-proxy nftables conformance: partial cases', () => {
+  const partial = cases.filter((c) => c.contains !== undefined || c.absent !== undefined);
+  it('has the partial cases of v1.37', () => {
+    expect(partial.map((c) => c.name)).toEqual(expect.arrayContaining(['nftables-1.37/TestLocalhostNodePortReject', 'nftables-1.37/TestSyncProxyRulesTruncatesNoEndpointServiceComment']));
+  });
+  for (const c of partial) {
+    it(c.name, async () => {
+      const res = await runCliAsync(['compile', ...c.args, 'manifests.yaml'], { cwd: c.dir });
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+      const out = new Set(res.stdout.split('\n'));
+      for (const line of c.contains ?? []) expect(out.has(line), `whole output line: ${line}`).toBe(true);
+      for (const text of c.absent ?? []) expect(res.stdout.includes(text), `must not occur: ${text}`).toBe(false);
+    });
+  }
+});
+
+describe('kube-proxy nftables conformance: every release folder runs', () => {
+  it('has dumps for v1.35, v1.36 and v1.37', () => {
+    for (const prefix of ['Test', 'nftables-1.36/', 'nftables-1.37/']) {
+      expect(cases.filter((c) => c.name.startsWith(prefix) && c.expected !== undefined).length, prefix).toBeGreaterThanOrEqual(6);
+    }
+  });
+});
+
 describe('kube-proxy nftables conformance: packet flows', () => {
   const flowCases = cases.filter((c) => c.flows !== undefined);
-  it('has the transcribed flow cases', () => {
-    expect(flowCases.length).toBeGreaterThanOrEqual(25);
-    expect(flowCases.reduce((n, c) => n + c.flows!.length, 0)).toBeGreaterThanOrEqual(150);
+  it('has the transcribed flow cases', async () => {
+    expect(flowCases.length).toBeGreaterThanOrEqual(50);
+    expect(flowCases.reduce((n, c) => n + c.flows!.length, 0)).toBeGreaterThanOrEqual(300);
   });
   for (const c of flowCases) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const compiled = compileWithArgs(c.dir, readFileSync(join(c.dir, 'args'), 'utf8'));
       // Through the text, as `trace --rules` would read the compile output.
       const rs = parseNftables(compiled.text);
@@ -51,9 +76,10 @@ describe('tracing the expected rule sets', () => {
   // cases send to the same Services: both spellings must give the same answers.
   const listings = join(KUBE_PROXY_FIXTURES, '..', 'nftables', '_nft-list');
   for (const file of readdirSync(listings).filter((f) => f.endsWith('.nft-list'))) {
-    const name = file.replace(/\.nft-list$/, '');
+    // `nftables-1.37@Case.nft-list` is the listing of the case nftables-1.37/Case.
+    const name = file.replace(/\.nft-list$/, '').replace('@', '/');
     const c = cases.find((x) => x.name === name);
-    it(name, () => {
+    it(name, async () => {
       expect(c?.expected, `no expected.txt for ${name}`).toBeDefined();
       const dump = parseNftables(c!.expected!);
       const listed = parseNftables(readFileSync(join(listings, file), 'utf8'));
@@ -71,6 +97,7 @@ describe('tracing the expected rule sets', () => {
         const a = traceNftables(dump, node, p);
         const b = traceNftables(listed, node, p);
         expect({ p, verdict: b.verdict, masq: b.masquerade }).toEqual({ p, verdict: a.verdict, masq: a.masquerade });
+        expect(b.endpoints.map((e) => e.address)).toEqual(a.endpoints.map((e) => e.address));
       }
     });
   }

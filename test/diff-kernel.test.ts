@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KUBE_PROXY_FIXTURES, splitArgs } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { DIFF_FIXTURES, applyAndSave, caseArgs, hasBinary, loadAndListNft, netnsUnavailable, type NodeOptions } from './diff-helpers.js';
 
 const why = netnsUnavailable();
@@ -56,8 +56,8 @@ const SOURCES: Source[] = [
 
 const VARIANTS: NodeOptions['variant'][] = ['iptables', ...(hasBinary('iptables-legacy') ? (['iptables-legacy'] as const) : [])];
 
-function compile(s: Source): string {
-  const r = runCli(['compile', ...s.args, s.manifests], { cwd: s.cwd });
+async function compile(s: Source): Promise<string> {
+  const r = await runCliAsync(['compile', ...s.args, s.manifests], { cwd: s.cwd });
   if (r.status !== 0) throw new Error(`compile ${s.name}: ${r.stderr}`);
   return r.stdout;
 }
@@ -68,15 +68,15 @@ function write(name: string, text: string): string {
   return file;
 }
 
-function diff(a: string, b: string, extra: string[] = []) {
-  return runCli(['diff', a, b, '--exit-code', '--color', 'never', ...extra]);
+async function diff(a: string, b: string, extra: string[] = []) {
+  return await runCliAsync(['diff', a, b, '--exit-code', '--color', 'never', ...extra]);
 }
 
 describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
   for (const s of SOURCES) {
     for (const variant of VARIANTS) {
-      it(`${s.name}: ${variant}-save of the applied rules diffs clean, both ways`, () => {
-        const rules = compile(s);
+      it(`${s.name}: ${variant}-save of the applied rules diffs clean, both ways`, async () => {
+        const rules = await compile(s);
         const dump = applyAndSave(rules, { family: s.family, variant });
         // The dump really is respelled; otherwise this test would prove little.
         expect(dump).not.toBe(rules);
@@ -84,25 +84,25 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
         const rulesFile = write(`${s.name}.rules`, rules);
         const dumpFile = write(`${s.name}.${variant}.save`, dump);
         for (const [a, b] of [[dumpFile, rulesFile], [rulesFile, dumpFile]] as const) {
-          const r = diff(a, b);
+          const r = await diff(a, b);
           expect(r.stderr).toBe('');
           expect(r.stdout).toContain('no semantic difference');
           expect(r.status).toBe(0);
         }
         // And against the manifests themselves (a node dump on one side, manifests on the other).
-        const m = runCli(['diff', dumpFile, s.manifests, ...s.args, '--exit-code'], { cwd: s.cwd });
+        const m = await runCliAsync(['diff', dumpFile, s.manifests, ...s.args, '--exit-code'], { cwd: s.cwd });
         expect(m.stderr).toBe('');
         expect(m.status).toBe(0);
       });
     }
   }
 
-  it('a rule deleted on the node is a difference of its service port', () => {
+  it('a rule deleted on the node is a difference of its service port', async () => {
     const s = ours('endpoints', 'old');
-    const rules = compile(s);
+    const rules = await compile(s);
     const svc = /-A (KUBE-SVC-\S+) -m comment --comment "shop\/api:https -> 10\.244\.2\.21:8443"/.exec(rules)![1]!;
     const dump = applyAndSave(rules, { family: 'ipv4', variant: 'iptables', after: [['-t', 'nat', '-D', svc, '3']] });
-    const r = diff(write('deleted.rules', rules), write('deleted.save', dump), ['--format', 'json']);
+    const r = await diff(write('deleted.rules', rules), write('deleted.save', dump), ['--format', 'json']);
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.services.map((x: { name: string }) => x.name)).toEqual(['shop/api:https']);
@@ -110,11 +110,11 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
     expect(doc.nodeWide.chains).toEqual([]);
   });
 
-  it("a node without kube-proxy's jump rules differs in its base chains only", () => {
+  it("a node without kube-proxy's jump rules differs in its base chains only", async () => {
     const s = ours('endpoints', 'old');
-    const rules = compile(s);
+    const rules = await compile(s);
     const dump = applyAndSave(rules, { family: 'ipv4', variant: 'iptables', jumps: false });
-    const r = diff(write('nojumps.rules', rules), write('nojumps.save', dump), ['--format', 'json']);
+    const r = await diff(write('nojumps.rules', rules), write('nojumps.save', dump), ['--format', 'json']);
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.services).toEqual([]);
@@ -136,29 +136,29 @@ const NFT_SOURCES: Source[] = [
 
 describe.skipIf(!!why || !hasBinary('nft'))('nftables diff against a real node (network namespace)', () => {
   for (const s of NFT_SOURCES) {
-    it(`${s.name}: nft list ruleset of the loaded rules diffs clean, both ways`, () => {
-      const rules = compile(s);
+    it(`${s.name}: nft list ruleset of the loaded rules diffs clean, both ways`, async () => {
+      const rules = await compile(s);
       const listed = loadAndListNft(rules);
       expect(listed).toMatch(/^table ip6? kube-proxy \{/m);
       const rulesFile = write(`${s.name}.nft`, rules);
       const listFile = write(`${s.name}.list.nft`, listed);
       for (const [a, b] of [[listFile, rulesFile], [rulesFile, listFile]] as const) {
-        const r = diff(a, b);
+        const r = await diff(a, b);
         expect(r.stderr).toBe('');
         expect(r.stdout).toContain('no semantic difference');
         expect(r.status).toBe(0);
       }
-      const m = runCli(['diff', listFile, s.manifests, ...s.args, '--exit-code'], { cwd: s.cwd });
+      const m = await runCliAsync(['diff', listFile, s.manifests, ...s.args, '--exit-code'], { cwd: s.cwd });
       expect(m.stderr).toBe('');
       expect(m.status).toBe(0);
     });
   }
 
-  it('an element deleted on the node is a difference of its service port', () => {
+  it('an element deleted on the node is a difference of its service port', async () => {
     const s = ours('endpoints', 'old');
-    const rules = compile({ ...s, args: [...s.args, '--proxy-mode', 'nftables'] });
+    const rules = await compile({ ...s, args: [...s.args, '--proxy-mode', 'nftables'] });
     const listed = loadAndListNft(rules, [['delete', 'element', 'ip', 'kube-proxy', 'service-nodeports', '{ tcp . 30443 }']]);
-    const r = diff(write('nft-deleted.nft', rules), write('nft-deleted.list.nft', listed), ['--format', 'json']);
+    const r = await diff(write('nft-deleted.nft', rules), write('nft-deleted.list.nft', listed), ['--format', 'json']);
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.services.map((x: { name: string }) => x.name)).toEqual(['shop/api:https']);
@@ -168,6 +168,6 @@ describe.skipIf(!!why || !hasBinary('nft'))('nftables diff against a real node (
 
 if (why) {
   describe('diff against a real node: SKIPPED', () => {
-    it.skip(`SKIPPED LOUDLY: network namespaces unavailable (${why})`, () => {});
+    it.skip(`SKIPPED LOUDLY: network namespaces unavailable (${why})`, async () => {});
   });
 }

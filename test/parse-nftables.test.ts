@@ -72,7 +72,7 @@ describe('parse nft list ruleset', () => {
   const cases = kubeProxyCases('nftables');
   for (const file of readdirSync(LISTINGS).filter((f) => f.endsWith('.nft-list'))) {
     it(`${file}: the kernel's listing holds kube-proxy's expected rules`, () => {
-      const expected = cases.find((c) => `${c.name}.nft-list` === file)!.expected!;
+      const expected = cases.find((c) => `${c.name.replace("/", "@")}.nft-list` === file)!.expected!;
       const listed = parseNftables(readFileSync(join(LISTINGS, file), 'utf8'));
       const others = listed.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.filter((r) => r.exprs.some((e) => e.kind === 'other'))));
       expect(others).toEqual([]);

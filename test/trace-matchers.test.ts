@@ -1,6 +1,6 @@
 // The tracer's pieces one at a time, on small hand-written rule sets: every match and target it
-// understands, the hook order, the fan-out of random matches, the chain index, and the errors
-// for what it does not understand.
+// understands, the hook order, the fan-out of random matches, the chain index, and the
+// conditional answers for what it cannot judge.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseIptables } from '../src/parse/iptables.js';
@@ -62,9 +62,13 @@ describe('trace: addresses, protocols, ports', () => {
     expect(dropped('-p tcp -m tcp ! --dport 80', pkt('10.0.0.1', '1.1.1.1', 80))).toBe(false);
   });
 
-  it('--sport needs the packet to say its source port', () => {
+  it('--sport needs the packet to say its source port: without it the answer is conditional', () => {
     expect(dropped('-p tcp -m tcp --sport 1000:2000', pkt('10.0.0.1', '1.1.1.1', 80, { sport: 1500 }))).toBe(true);
-    expect(() => dropped('-p tcp -m tcp --sport 1000:2000', pkt('10.0.0.1', '1.1.1.1'))).toThrow(/give --sport/);
+    const r = tracer(`${FILTER_HEAD}-A FORWARD -p tcp -m tcp --sport 1000:2000 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1'));
+    expect(r.verdict).toBe('');
+    expect(r.conditions).toEqual([expect.stringMatching(/^filter FORWARD #1 \(line 5\) could match: .*give --sport/)]);
+    // A rule whose other matches fail needs no source port.
+    expect(tracer(`${FILTER_HEAD}-A FORWARD -p udp -m udp --sport 1000:2000 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).conditions).toBeUndefined();
   });
 });
 
@@ -75,7 +79,9 @@ describe('trace: addrtype, mark, conntrack, comment, nfacct', () => {
     expect(dropped('-m addrtype ! --dst-type LOCAL', pkt('10.0.0.1', '192.168.1.3'))).toBe(true);
     expect(dropped('-m addrtype --src-type LOCAL', pkt('127.0.0.5', '1.1.1.1'))).toBe(true);
     expect(dropped('-m addrtype --src-type LOCAL', pkt('::1', '2001:db8:ffff::1'), ['2001:db8::1'], 'ipv6')).toBe(true);
-    expect(() => dropped('-m addrtype --dst-type UNICAST', pkt('10.0.0.1', '1.1.1.1'))).toThrow(/UNICAST/);
+    const r = tracer(`${FILTER_HEAD}-A FORWARD -m addrtype --dst-type UNICAST -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1'));
+    expect(r.verdict).toBe('');
+    expect(r.conditions?.[0]).toMatch(/could match: ktables cannot judge address type UNICAST/);
   });
 
   it('MARK targets (as kube-proxy writes them and as iptables-save prints them) and -m mark', () => {
@@ -110,18 +116,27 @@ describe('trace: addrtype, mark, conntrack, comment, nfacct', () => {
 });
 
 describe('trace: interfaces', () => {
-  it('-i with a name or a prefix; a packet from outside must say its interface', () => {
+  it('-i with a name or a prefix; a packet from outside that does not say is taken to arrive on eth0', () => {
     expect(dropped('-i cbr0', pkt('10.0.0.1', '1.1.1.1', 80, { inInterface: 'cbr0' }))).toBe(true);
     expect(dropped('-i cbr0', pkt('10.0.0.1', '1.1.1.1', 80, { inInterface: 'eth0' }))).toBe(false);
     expect(dropped('-i veth+', pkt('10.0.0.1', '1.1.1.1', 80, { inInterface: 'veth12ab' }))).toBe(true);
     expect(dropped('! -i veth+', pkt('10.0.0.1', '1.1.1.1', 80, { inInterface: 'veth12ab' }))).toBe(false);
-    expect(() => dropped('-i cbr0', pkt('10.0.0.1', '1.1.1.1'))).toThrow(/FORWARD rule 1 \(line 6\).*give --in-interface/);
+    const t = tracer(`${FILTER_HEAD}-A FORWARD -i cbr0 -j DROP\n-A FORWARD -i eth+ -j REJECT\nCOMMIT\n`);
+    const r = t.trace(pkt('10.0.0.1', '1.1.1.1'));
+    expect(r.verdict).toBe('REJECT');
+    // Every assumption at once, each naming its rule.
+    expect(r.notes).toEqual([
+      'filter FORWARD #1 (line 5) matches the input interface: assumed eth0 (give --in-interface)',
+      'filter FORWARD #2 (line 6) matches the input interface: assumed eth0 (give --in-interface)',
+    ]);
+    // A rule whose other matches already fail asks nothing.
+    expect(tracer(`${FILTER_HEAD}-A FORWARD -o virbr0 -p udp -m udp --dport 68 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).notes).toEqual([]);
   });
 
   it('from the node there is no input interface; to a node address the output is lo', () => {
     const out = `${FILTER_HEAD}-A OUTPUT ! -i cbr0 -j MARK --set-mark 1\n-A OUTPUT -o lo -m mark --mark 1 -j REJECT\nCOMMIT\n`;
     expect(tracer(out).trace(pkt('192.168.0.2', '192.168.1.2')).verdict).toBe('REJECT');
-    expect(() => tracer(out).trace(pkt('192.168.0.2', '1.1.1.1'))).toThrow(/give --out-interface/);
+    expect(tracer(out).trace(pkt('192.168.0.2', '1.1.1.1')).notes).toEqual(['filter OUTPUT #2 (line 6) matches the output interface: assumed eth0 (give --out-interface)']);
     expect(tracer(out).trace(pkt('192.168.0.2', '1.1.1.1', 80, { outInterface: 'eth0' })).verdict).toBe('');
   });
 });
@@ -223,26 +238,34 @@ COMMIT
     expect(r.path.filter((s) => s.kind === 'rule')).toHaveLength(4);
   });
 
-  it('a target it does not understand is an error naming the rule and its line', () => {
+  it('a target it does not model makes the answer conditional, naming the rule and its line', () => {
     const t = tracer('*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n');
-    expect(() => t.trace({ ...pkt('10.0.0.1', '10.1.0.1'), protocol: 'udp' })).toThrow(RuleError);
-    expect(() => t.trace({ ...pkt('10.0.0.1', '10.1.0.1'), protocol: 'udp' })).toThrow('raw PREROUTING rule 1 (line 3): target not understood (-j CT --notrack): -A PREROUTING -p udp -j CT --notrack');
+    const r = t.trace({ ...pkt('10.0.0.1', '10.1.0.1'), protocol: 'udp' });
+    expect(r.conditions).toEqual(['raw PREROUTING #1 (line 3) matches, but ktables does not model its target (-j CT --notrack): traced as if the walk went on: -A PREROUTING -p udp -j CT --notrack']);
     // ... but only on the path: a TCP packet never reaches it.
-    expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).verdict).toBe('');
+    expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).conditions).toBeUndefined();
+    // Targets that decide nothing (CHECKSUM, NFLOG) need no answer.
+    const m = tracer('*mangle\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p tcp -j CHECKSUM --checksum-fill\nCOMMIT\n').trace(pkt('10.0.0.1', '10.1.0.1'));
+    expect(m.conditions).toBeUndefined();
   });
 
-  it('a jump to a chain that does not exist, and jump loops, are errors', () => {
-    expect(() => tracer(`${FILTER_HEAD}-A FORWARD -j KUBE-NOPE\nCOMMIT\n`).trace(pkt('10.0.0.1', '10.1.0.1'))).toThrow(/KUBE-NOPE does not exist/);
+  it('a jump to a chain that is not there is conditional; jump loops are errors', () => {
+    const r = tracer(`${FILTER_HEAD}-A FORWARD -j KUBE-NOPE\n-A FORWARD -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '10.1.0.1'));
+    expect(r.verdict).toBe('DROP');
+    expect(r.conditions?.[0]).toMatch(/^filter FORWARD #1 \(line 5\) jumps to KUBE-NOPE, which is not in table filter/);
     const loop = `${FILTER_HEAD}:A - [0:0]\n-A FORWARD -j A\n-A A -j A\nCOMMIT\n`;
     expect(() => tracer(loop).trace(pkt('10.0.0.1', '10.1.0.1'))).toThrow(/loop/);
   });
 
-  it('a match it does not understand is an error only when the walk reaches it', () => {
+  it('a match it cannot judge makes the answer conditional only when the rest of the rule matches', () => {
     const ir = parseIptables(`${FILTER_HEAD}-A FORWARD -d 10.9.9.9 -j DROP\nCOMMIT\n`);
     ir.tables[0]!.chains[1]!.rules[0]!.matches.push({ kind: 'other', text: '-m owner --uid-owner 0' });
     const t = new IptablesTracer(ir, { family: 'ipv4', addresses: NODE });
     expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).verdict).toBe('');
-    expect(() => t.trace(pkt('10.0.0.1', '10.9.9.9'))).toThrow(/match not understood \(-m owner --uid-owner 0\)/);
+    expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).conditions).toBeUndefined();
+    const r = t.trace(pkt('10.0.0.1', '10.9.9.9'));
+    expect(r.verdict).toBe('');
+    expect(r.conditions).toEqual(['filter FORWARD #1 (line 5) could match: ktables cannot judge -m owner --uid-owner 0; traced as not matching: -A FORWARD -d 10.9.9.9 -j DROP']);
   });
 
   it('refuses a packet of the wrong family', () => {

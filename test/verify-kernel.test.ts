@@ -14,7 +14,7 @@ import { loadModel } from '../src/cli/pipeline.js';
 import { runVerify, type Flow, type VerifyReport } from '../src/verify/verify.js';
 import { formatReport } from '../src/verify/report.js';
 import { KUBE_PROXY_FIXTURES, ROOT, kubeProxyCases, splitArgs } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { hasTool, inNetns, kernelSupport, testStateDir, warnSkipped } from './helpers/kernel.js';
 
 const kernel = kernelSupport();
@@ -114,7 +114,7 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
       const probe = JSON.stringify({ timeoutMs: 2000, concurrency: 1, probes: [{ id: 0, proto: 'tcp', src: '203.0.113.2', dst: '1.2.3.4', port: 80, tries: 1, until: [] }] });
       const out = await runAsync(['netns', 'exec', `${id}-out`, process.execPath, join(ROOT, 'dist', 'verify', 'agent.js'), 'probe'], { cmd: 'ip', input: probe });
       expect(out.stdout).toContain('"server":"10.180.0.1:80"');
-      const down = runCli(['verify', '--down', id!]);
+      const down = await runCliAsync(['verify', '--down', id!]);
       expect(down.status).toBe(0);
       expect([...labs()].filter((n) => n.startsWith(id!))).toEqual([]);
     });
@@ -184,7 +184,7 @@ function runAsync(args: string[], o: { cmd?: string; input?: string } = {}): Pro
 }
 
 // Keeps the test honest about what it covers.
-it('every kube-proxy case with flows is in the list above', () => {
+it('every kube-proxy case with flows is in the list above', async () => {
   for (const mode of ['iptables', 'nftables']) {
     const withFlows = readdirSync(join(KUBE_PROXY_FIXTURES, mode)).filter((n) => existsSync(join(KUBE_PROXY_FIXTURES, mode, n, 'flows.json')));
     expect(withFlows.length).toBeGreaterThan(20);

@@ -128,7 +128,13 @@ function nftSpelling(rs: NftRuleset): NftRuleset {
         return e;
     }
   };
-  const verdict = (v: Verdict | undefined): Verdict | undefined => (v?.kind === 'numgen' ? { ...v, sep: ' , ' } : v);
+  const verdict = (v: Verdict | undefined): Verdict | undefined => {
+    if (v?.kind === 'numgen') return { ...v, sep: ' , ' };
+    // kube-proxy 1.36+ DNAT: `nft list` writes `dnat ip to numgen ... map` / `dnat ip to IP:PORT`.
+    if (v?.kind === 'dnatMap') return { kind: 'dnatMap', l3: v.l3, mod: v.mod, entries: v.entries, sep: ' , ' };
+    if (v?.kind === 'dnat') return { kind: 'dnat', to: v.to };
+    return v;
+  };
   return {
     tables: rs.tables.map((t) => ({
       ...t,

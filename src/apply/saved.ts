@@ -1,10 +1,11 @@
 // A node's iptables-save, read only as far as apply needs: which chains exist, their policy,
 // and each rule line exactly as saved. The node's rules include other software's (Docker,
 // CNI plugins, firewalls) with match modules the IR does not know, so nothing here parses a
-// rule unless asked, and a line that cannot be parsed is simply not one of kube-proxy's.
+// rule unless asked, and a line with a part the IR cannot hold is simply not one of kube-proxy's.
 import type { Rule } from '../ir/iptables.js';
 import { BUILTIN_CHAINS } from '../ir/iptables.js';
-import { parseRuleWords, tokenize } from '../parse/iptables.js';
+import { isOpaque, parseRuleBody } from '../parse/iptables.js';
+import { scanRules } from '../parse/scan.js';
 
 export interface SavedChain {
   name: string;
@@ -24,34 +25,13 @@ export interface SavedRules {
   tables: Map<string, SavedTable>;
 }
 
+/** The node's iptables-save, through the one scanner every command uses (parse/scan.ts). */
 export function readSaved(text: string, family: 'ipv4' | 'ipv6'): SavedRules {
   const tables = new Map<string, SavedTable>();
-  let table: SavedTable | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('*')) {
-      table = { name: line.slice(1), chains: new Map() };
-      tables.set(table.name, table);
-      continue;
-    }
-    if (!table) continue;
-    if (line === 'COMMIT') {
-      table = undefined;
-      continue;
-    }
-    if (line.startsWith(':')) {
-      const [name, policy] = line.slice(1).split(/\s+/);
-      if (!name) continue;
-      const c: SavedChain = policy && policy !== '-' ? { name, policy, rules: [] } : { name, rules: [] };
-      table.chains.set(name, c);
-      continue;
-    }
-    const m = /^(?:\[\d+:\d+\]\s+)?-A\s+(\S+)(?:\s+(.*))?$/.exec(line);
-    if (!m) continue;
-    const chain = table.chains.get(m[1]!) ?? { name: m[1]!, rules: [] };
-    table.chains.set(chain.name, chain);
-    chain.rules.push(m[2] ?? '');
+  for (const t of scanRules(text).tables ?? []) {
+    const chains = new Map<string, SavedChain>();
+    for (const c of t.chains) chains.set(c.name, { ...(c.policy ? { policy: c.policy } : {}), name: c.name, rules: c.rules.map((r) => r.body) });
+    tables.set(t.name, { name: t.name, chains });
   }
   return { family, tables };
 }
@@ -64,13 +44,10 @@ export function savedChain(s: SavedRules, table: string, chain: string): SavedCh
   return s.tables.get(table)?.chains.get(chain);
 }
 
-/** The rule a saved line holds, or undefined when it uses something the IR does not read. */
+/** The rule a saved line holds, or undefined when any part of it is opaque to the IR. */
 export function parseSavedRule(body: string): Rule | undefined {
-  try {
-    return parseRuleWords(tokenize(body, 0), 0, body);
-  } catch {
-    return undefined;
-  }
+  const rule = parseRuleBody(body, 0, body);
+  return isOpaque(rule) ? undefined : rule;
 }
 
 /** The dump with counters zeroed and comment lines dropped: what "the same rules" means. */

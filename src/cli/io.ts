@@ -1,38 +1,135 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
-import { InputError } from '../errors.js';
+// Reading the CLI's inputs and writing its output, through the host.
+import { dirname, basename, join, resolve } from 'node:path';
+import { InputError, OutputClosed, OutputError, UsageError } from '../errors.js';
+import type { Host } from '../host.js';
+import { ReadRefused, readFileBounded } from '../input/bounded.js';
 
-export function readStdin(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch {
-    return '';
-  }
-}
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
-export function readTextFile(path: string): string {
-  if (path === '-') return readStdin();
+/** Why a read failed, for a problem line: the limit's own words, or the errno. */
+const readFailure = (e: unknown) => (e instanceof ReadRefused ? e.message : `cannot read: ${code(e)}`);
+
+/** All of stdin. A read error is an error, not an empty input. */
+export function readStdin(host: Host): string {
   try {
-    return readFileSync(path, 'utf8');
+    return host.readStdin();
   } catch (e) {
-    throw new InputError([{ file: path, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+    throw new InputError([{ file: '<stdin>', message: readFailure(e) }]);
   }
 }
 
-/** Writes FILE atomically (temp file + rename): a reader never sees half a rule set. */
-export function writeAtomically(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+export function readTextFile(host: Host, path: string): string {
+  if (path === '-') return readStdin(host);
   try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
+    return readFileBounded(host.fs, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new InputError([{ file: path, message: `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+    throw new InputError([{ file: path, message: readFailure(e) }]);
   }
 }
 
-/** Output goes to -o FILE (atomically) or stdout. */
-export function writeOutput(text: string, file: string | undefined): void {
-  if (file && file !== '-') writeAtomically(file, text);
-  else process.stdout.write(text);
+/** Output text: one string, or pieces written as they come (large rule sets). */
+export type Text = string | Iterable<string>;
+
+function pieces(text: Text): Iterable<string> {
+  return typeof text === 'string' ? [text] : text;
+}
+
+/** Writes to stdout. EPIPE (the reader left, as `| head` does) stops quietly; other errors are one line. */
+export function writeStdout(host: Host, text: Text): void {
+  for (const piece of pieces(text)) {
+    try {
+      host.stdout.write(piece);
+    } catch (e) {
+      if (code(e) === 'EPIPE') throw new OutputClosed();
+      throw new OutputError(`cannot write to stdout: ${code(e)}`);
+    }
+  }
+}
+
+/** Where a path ends up once its symlinks are followed (the target need not exist yet). */
+function followLinks(host: Host, path: string): string {
+  let p = resolve(host.cwd, path);
+  for (let hops = 0; hops < 40; hops++) {
+    let isLink = false;
+    try {
+      isLink = host.fs.lstatSync(p).isSymbolicLink();
+    } catch {
+      return p; // does not exist: it is created
+    }
+    if (!isLink) return p;
+    p = resolve(dirname(p), host.fs.readlinkSync(p, 'utf8'));
+  }
+  throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
+}
+
+function writeAll(host: Host, fd: number, text: Text): void {
+  for (const piece of pieces(text)) {
+    const buf = Buffer.from(piece, 'utf8');
+    for (let off = 0; off < buf.length; ) off += host.fs.writeSync(fd, buf, off, buf.length - off);
+  }
+}
+
+/**
+ * -o FILE. A regular file (or a new one) is replaced atomically: written to a temp file in the
+ * same directory, fsynced, renamed over it, so a reader never sees half a rule set; its mode is
+ * kept. A symlink is followed and its target replaced. Anything else (a device, a FIFO) is
+ * written through, as a shell redirection would.
+ */
+export function writeFile(host: Host, path: string, text: Text): void {
+  let target: string;
+  let existing: { mode: number; regular: boolean } | undefined;
+  try {
+    target = followLinks(host, path);
+    try {
+      const st = host.fs.statSync(target);
+      existing = { mode: st.mode & 0o7777, regular: st.isFile() };
+    } catch (e) {
+      if (code(e) !== 'ENOENT') throw e;
+    }
+  } catch (e) {
+    throw new OutputError(`cannot write ${path}: ${code(e)}`);
+  }
+  if (existing && !existing.regular) {
+    let fd: number | undefined;
+    try {
+      fd = host.fs.openSync(target, 'w');
+      writeAll(host, fd, text);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      throw new OutputError(`cannot write ${path}: ${code(e)}`);
+    } finally {
+      if (fd !== undefined) host.fs.closeSync(fd);
+    }
+    return;
+  }
+  const tmp = join(dirname(target), `.${basename(target)}.${host.pid}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = host.fs.openSync(tmp, 'wx', existing?.mode ?? 0o666);
+    // open() applies the umask; an existing file's mode is kept exactly.
+    if (existing) host.fs.fchmodSync(fd, existing.mode);
+    writeAll(host, fd, text);
+    host.fs.fsyncSync(fd);
+    host.fs.closeSync(fd);
+    fd = undefined;
+    host.fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) host.fs.closeSync(fd);
+    host.fs.rmSync(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e; // not an I/O error: a bug
+    throw new OutputError(`cannot write ${path}: ${code(e)}`);
+  }
+}
+
+/** -o's value, checked before any work: `-o` alone is a usage error, not "write to stdout". */
+export function outputFlag(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError('-o/--output needs a file name (or - for stdout)');
+  return value;
+}
+
+/** Output goes to -o FILE or stdout (no -o, or -o -). */
+export function writeOutput(host: Host, text: Text, file: string | undefined): void {
+  if (file !== undefined && file !== '-') writeFile(host, file, text);
+  else writeStdout(host, text);
 }

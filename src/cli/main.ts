@@ -1,44 +1,51 @@
-// The CLI: flags → commands. Commands throw typed errors; this one handler prints them and
-// sets the exit code, so no command prints a stack trace at a user.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { InputError, KtablesError, formatProblem } from '../errors.js';
-import { compileCommand } from './commands/compile.js';
-import { applyCommand } from './commands/apply.js';
-import { cleanupCommand } from './commands/cleanup.js';
-import { verifyCommand } from './commands/verify.js';
-import { traceCommand } from './commands/trace.js';
-import { diffCommand } from './commands/diff.js';
-import { graphCommand } from './commands/graph.js';
+// The CLI: flags → commands. run() takes the arguments and a Host and returns the exit status;
+// it never exits the process, so tests run it in-process. Commands throw typed errors; the one
+// handler here prints them, so no command prints a stack trace at a user.
+import { EXIT, InputError, KtablesError, OutputClosed, formatProblem } from '../errors.js';
+import type { Host } from '../host.js';
+import { VERSION } from '../version.js';
+import { readBooleanFlags } from './flag-values.js';
+import { BOOLEAN_FLAGS } from './flag-defs.js';
 
-function fail(err: unknown): never {
+function report(host: Host, err: unknown): number {
+  const say = (line: string) => {
+    try {
+      host.stderr.write(line);
+    } catch {
+      // stderr is gone too: the exit status is all that is left to say it.
+    }
+  };
+  if (err instanceof OutputClosed) return err.exitCode;
   if (err instanceof InputError) {
-    for (const p of err.problems) process.stderr.write(`ktables: error: ${formatProblem(p)}\n`);
+    for (const p of err.problems) say(`ktables: error: ${formatProblem(p)}\n`);
     const n = err.problems.length;
-    process.stderr.write(`ktables: ${n} problem${n === 1 ? '' : 's'} in the input; nothing was written\n`);
-    process.exit(err.exitCode);
+    say(`ktables: ${n} problem${n === 1 ? '' : 's'} in the input; nothing was written\n`);
+    return err.exitCode;
   }
   if (err instanceof KtablesError) {
-    for (const line of err.message.split('\n')) process.stderr.write(`ktables: error: ${line}\n`);
-    process.exit(err.exitCode);
+    for (const line of err.message.split('\n')) say(`ktables: error: ${line}\n`);
+    return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`ktables: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env['KTABLES_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
-  process.exit(70);
+  say(`ktables: internal error: ${e?.message ?? String(err)}\n`);
+  if (host.env['KTABLES_DEBUG']) say(`${e?.stack ?? ''}\n`);
+  return EXIT.internal;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** Runs one ktables command line (without `node ktables`) and returns its exit status. */
+export async function run(argv: string[], host: Host): Promise<number> {
+  // The most common call that needs no parser at all.
+  if (argv.length === 1 && argv[0] === '--version') {
+    host.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  let status = 0;
   try {
-    await yargs(argv)
+    const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
+    let output = '';
+    const y = yargs()
       .scriptName('ktables')
-      .command(compileCommand as never)
-      .command(applyCommand as never)
-      .command(cleanupCommand as never)
-      .command(verifyCommand as never)
-      .command(traceCommand as never)
-      .command(diffCommand as never)
-      .command(graphCommand as never)
+      .command(commands(host, (s) => (status = s)))
       .completion('completion', 'Print a bash/zsh completion script (ktables completion >> ~/.bashrc, or ~/.zshrc)')
       .demandCommand(1, 'Give a command: compile')
       .strict()
@@ -48,16 +55,20 @@ export async function main(argv: string[]): Promise<void> {
         throw Object.assign(new Error(msg), { usage: true });
       })
       .help()
-      .version()
-      .wrap(Math.min(110, process.stdout.columns ?? 110))
-      .parseAsync();
+      .version(VERSION)
+      .exitProcess(false)
+      .wrap(Math.min(110, host.stdout.columns ?? 110));
+    // The parse callback makes yargs hand back --help / --version text instead of printing it.
+    await y.parseAsync(readBooleanFlags(argv, BOOLEAN_FLAGS), {}, (_err, _argv, text) => {
+      output = text;
+    });
+    if (output) host.stdout.write(`${output}\n`);
   } catch (err) {
     if ((err as { usage?: boolean }).usage) {
-      process.stderr.write(`ktables: ${(err as Error).message}\nRun 'ktables --help' for usage.\n`);
-      process.exit(2);
+      host.stderr.write(`ktables: ${(err as Error).message}\nRun 'ktables --help' for usage.\n`);
+      return EXIT.input;
     }
-    fail(err);
+    return report(host, err);
   }
+  return status;
 }
-
-main(hideBin(process.argv));

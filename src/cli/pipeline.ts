@@ -7,28 +7,43 @@ import type { ProxyModel } from '../model/types.js';
 import { compileIptables } from '../backends/iptables/compile.js';
 import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
+import { inFile } from '../parse/read.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
-import { readStdin, readTextFile } from './io.js';
+import { nodeHost, type Host } from '../host.js';
+import { readTextFile } from './io.js';
+import { InputError } from '../errors.js';
 
 export interface Compiled {
   model: ProxyModel;
   notes: string[];
 }
 
-export function loadModel(paths: string[], opts: ProxyOptions): Compiled {
-  const inv = loadInventory(paths.length > 0 ? paths : ['-'], readStdin);
-  const notes = inv.notes;
+export function loadModel(paths: string[], opts: ProxyOptions, host: Host = nodeHost()): Compiled {
+  const inv = loadInventory(paths.length > 0 ? paths : ['-'], host, { allowEmpty: opts.allowEmpty });
+  const notes = [...(opts.notes ?? []), ...inv.notes];
   const model = buildModel(inv, opts, notes);
   return { model, notes };
 }
 
-export function previousNatChains(file: string | undefined): string[] | undefined {
+export function previousNatChains(host: Host, file: string | undefined): string[] | undefined {
   if (!file) return undefined;
-  const rs = parseIptables(readTextFile(file));
-  return rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
+  const rs = inFile(file, () => parseIptables(readTextFile(host, file)));
+  const names = rs.tables.find((t) => t.name === 'nat')?.chains.map((c) => c.name) ?? [];
+  // Stale service chains are copied into the output (declared, flushed, deleted): only names
+  // iptables itself could have printed may pass (at most 28 characters, no spaces or syntax).
+  const bad = names.filter((n) => STALE_PREFIX.test(n) && !CHAIN_NAME.test(n));
+  if (bad.length > 0) {
+    throw new InputError(
+      bad.map((n) => ({ file, object: 'nat table', message: 'is not a valid iptables chain name (1 to 28 letters, digits, "_", ".", "-")', value: n })),
+    );
+  }
+  return names;
 }
 
-export function compileIptablesText(model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
-  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(previousRules) });
+const STALE_PREFIX = /^KUBE-(SVC|SVL|EXT|FW|SEP)-/;
+const CHAIN_NAME = /^[A-Za-z0-9_.-]{1,28}$/;
+
+export function compileIptablesText(host: Host, model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
+  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(host, previousRules) });
   return { ruleset, text: emitIptables(ruleset) };
 }

@@ -3,21 +3,46 @@ import { UsageError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { ProxyOptions } from '../model/options.js';
 import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from '../backends/iptables/names.js';
-import { guessIptablesFamily, parseIptables } from '../parse/iptables.js';
+import { readRules } from '../parse/read.js';
+import { excerpt } from '../parse/iptables.js';
 import type { RulesSource } from '../apply/execute.js';
 import { readTextFile } from './io.js';
+import type { Host } from '../host.js';
 
-/** A rules file as given; stale service chains on the node are still deleted, as kube-proxy would. */
-export function fileSource(file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource {
-  const text = readTextFile(file);
-  if (mode === 'nftables') {
-    const fam = family ?? (/^\s*(add\s+)?table\s+ip6\s/m.test(text) ? 'ipv6' : 'ipv4');
-    return { backend: 'nftables', family: fam, payload: text };
+/**
+ * A rules file as given, in the format its content says (whatever --proxy-mode says); stale
+ * service chains on the node are still deleted, as kube-proxy would. A file cut short is
+ * refused: loading half a rule set would leave the node with less than either state.
+ * Undefined: the file holds manifests (the caller compiles them).
+ */
+export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource | undefined {
+  const text = readTextFile(host, file);
+  const read = readRules(text, file, family);
+  if (read.kind === 'manifests') return undefined;
+  for (const n of read.notes) host.stderr.write(`ktables: note: ${file}: ${n}\n`);
+  if (read.warnings.length > 0) throw new UsageError(`${file}: ${read.warnings[0]}: apply loads only a complete rule set`);
+  if (read.kind === 'nftables') {
+    const fam = family ?? (/^\s*(add\s+)?table\s+ip6\s/m.test(read.text) ? 'ipv6' : 'ipv4');
+    return { backend: 'nftables', family: fam, payload: read.text };
   }
-  const fam = family ?? guessIptablesFamily(text);
-  const parsed = parseIptables(text, fam);
-  if (!parsed.tables.some((t) => t.name === 'nat' || t.name === 'filter')) throw new UsageError(`${file}: no *filter or *nat table: not an iptables-restore file`);
-  return { backend: 'iptables', family: fam, build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }) };
+  void mode;
+  const parsed = read.ruleset;
+  for (const t of parsed.tables) {
+    for (const c of t.chains) {
+      for (const r of c.rules) {
+        // A NAT target whose address did not survive (iptables binaries of two versions on one
+        // node): iptables-restore refuses the whole payload, so say which line first.
+        if (r.target?.kind === 'other' && /^-j\s+(DNAT|SNAT)\b/.test(r.target.text) && !/--to-(destination|source)\s+[^\s-]/.test(r.target.text)) {
+          throw new UsageError(`${file}: line ${r.source?.line ?? '?'}: ${t.name} ${c.name}: the NAT target has no readable address (${excerpt(r.target.text, 80)}): iptables-restore would refuse the rule set`);
+        }
+      }
+    }
+  }
+  const sets = new Set<string>();
+  for (const t of parsed.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'other') for (const x of m.text.matchAll(/--match-set\s+(\S+)/g)) sets.add(x[1]!);
+  if (sets.size > 0) host.stderr.write(`ktables: note: ${file}: the rules match ipsets (${[...sets].map((x) => excerpt(x, 40)).join(', ')}): iptables-restore needs them on the target\n`);
+  if (parsed.tables.length === 0) throw new UsageError(`${file}: no table: nothing to apply`);
+  return { backend: 'iptables', family: parsed.family, build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }) };
 }
 
 /**

@@ -199,8 +199,15 @@ export function compareSides(oldSide: DiffSide, newSide: DiffSide, info: { old: 
     services,
     nodeWide,
     totals,
-    notes: { old: oldSide.notes, new: newSide.notes },
+    notes: { old: oldSide.notes, new: releaseNote(oldSide, newSide) },
   };
+}
+
+/** Said once: rules of two kube-proxy releases differ in shape even where they behave alike. */
+function releaseNote(o: DiffSide, n: DiffSide): string[] {
+  if (!o.release || !n.release || o.release === n.release || (o.release.startsWith('1.36') && n.release.startsWith('1.36'))) return n.notes;
+  const v = (r: string) => (r === '1.36+' ? 'v1.36 or later' : `v${r}`);
+  return [`kube-proxy ${v(o.release)} rules on one side, ${v(n.release)} on the other: rule shapes differ by release`, ...n.notes];
 }
 
 function add(into: Stat, s: Stat): void {

@@ -6,6 +6,7 @@
 // chains are left out, with a note. A chain with no rules is the same as no chain. A rule set
 // without built-in chains (a restore payload, as ktables compile and kube-proxy write it) is
 // read as having the jump rules kube-proxy ensures before each sync.
+import { isOthersKubeChain } from '../parse/owners.js';
 import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { formatRule } from '../emit/iptables.js';
@@ -86,12 +87,13 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
       }
       const id = `${table.name} ${chain.name}`;
       if (builtins.includes(chain.name)) {
-        const ours = chain.rules.filter((r) => targetChain(r)?.startsWith('KUBE-'));
+        const ours = chain.rules.filter((r) => targetChain(r)?.startsWith('KUBE-') && !isOthersKubeChain(targetChain(r)!));
         foreignRules += chain.rules.length - ours.length;
         nodeWide.push(view(ctx, { table: table.name, name: chain.name, id, rank: 0, rules: ours, owned: false }));
         continue;
       }
-      if (!chain.name.startsWith('KUBE-')) {
+      // kube-router (k3s) names its chains KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*: not kube-proxy's.
+      if (!chain.name.startsWith('KUBE-') || isOthersKubeChain(chain.name)) {
         if (chain.rules.length > 0) foreignChains.push(`${table.name} ${chain.name}`);
         continue;
       }

@@ -13,6 +13,7 @@
 // (iptables-nft's, firewalld's, the other family's kube-proxy table) are left out with a note.
 import type { Chain, Element, NftRuleset, NftSet, Rule, Table } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
+import { detectNftRelease } from '../kubeproxy/detect.js';
 import { formatElement, formatRule } from '../emit/nftables.js';
 import { canonicalAddress, canonicalHostPort } from './normalize.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
@@ -75,7 +76,8 @@ export function nftablesSide(rs: NftRuleset, family: Family): DiffSide {
   const table = rs.tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === want);
   const services = new Map<string, ServiceView>();
   if (!table) return { backend: 'nftables', family, services, nodeWide: [], notes };
-  return { ...buildSide(table, family, services), notes };
+  const release = detectNftRelease(table);
+  return { ...buildSide(table, family, services), notes, ...(release ? { release } : {}) };
 }
 
 interface Group {

@@ -52,6 +52,11 @@ function verdictKey(v: Verdict | undefined, refs: string[]): string {
     }
     case 'dnat':
       return `dnat ${canonicalHostPort(v.to)}`;
+    case 'dnatMap': {
+      // A random pick among the same endpoints is the same pick, whatever the index order.
+      const targets = v.entries.map((e) => `${canonicalAddress(e.ip)} . ${e.port}`).sort();
+      return `dnatmap ${v.mod} {${targets.join(',')}}`;
+    }
     case 'masquerade':
       return `masquerade${v.fullyRandom ? ' fully-random' : ''}`;
     case 'other':
@@ -80,6 +85,11 @@ function pure(e: Expr, refs: string[]): string | undefined {
       return `${e.dir}${neg(e.negate)} ${e.name}`;
     case 'markMatch':
       return `mark & ${num(e.mask)} ${e.negate ? '!=' : '=='} ${num(e.value)}`;
+    case 'ctStatus':
+      return `ct status${neg(e.negate)} ${[...e.statuses].sort().join(',')}`;
+    case 'concatLookup':
+      refs.push(e.set);
+      return `${e.key.map((k) => (k.kind === 'addr' ? `${k.l3} ${k.field}` : k.kind)).join('.')}${neg(e.negate)} @${REF}`;
     default:
       return undefined;
   }

@@ -3,13 +3,11 @@
 //  - text seen before, on either side, is not parsed again, and both sides then share the same
 //    Rule objects (and, for a chain written in one run of lines, the same array), so compare
 //    can tell unchanged chains by identity;
-//  - rules diff never compares (in chains other software owns, and rules of built-in chains
-//    that do not jump to a KUBE-* chain) are kept opaque when the parser does not know their
-//    match modules: a node's dump holds Calico's and Docker's rules too;
+//  - what the rule-line parser cannot read stays opaque, in any chain (a node's dump holds
+//    Calico's and Docker's rules too, and old kube-proxy versions wrote modules it does not read);
 //  - a raw form (tables, chains, rule lines, nothing parsed) for the pair reader in
 //    prefilter.ts, which parses only what can differ.
 import { RuleError } from '../errors.js';
-import { BUILTIN_CHAINS } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { parseRuleWords, tokenize } from '../parse/iptables.js';
 
@@ -32,20 +30,17 @@ function words(body: string, lineNo: number): string[] {
   return tokenize(body, lineNo);
 }
 
-/** Whether diff compares the rules of this chain whatever they jump to. */
-function compared(table: string, chain: string): boolean {
-  return chain.startsWith('KUBE-') && !(BUILTIN_CHAINS[table] ?? []).includes(chain);
-}
-
-/** One rule line's body (after `-A CHAIN `), parsed once per text. */
-export function parseLine(table: string, chain: string, body: string, lineNo: number, line: string, cache: RuleCache): Rule {
+/**
+ * One rule line's body (after `-A CHAIN `), parsed once per text. parse/iptables.ts's rule-line
+ * parser keeps what it cannot read as opaque parts; a line it cannot even split into words (a
+ * quote that never closes) is one opaque rule, the same on both sides.
+ */
+export function parseLine(_table: string, _chain: string, body: string, lineNo: number, line: string, cache: RuleCache): Rule {
   let rule = cache.lines.get(body);
   if (rule) return rule;
   try {
-    rule = parseRuleWords(words(body, lineNo), lineNo, line);
-  } catch (e) {
-    // Rules diff leaves out anyway need not be understood; what it compares must be.
-    if (compared(table, chain) || /(^|\s)-[jg]\s+KUBE-/.test(body)) throw e;
+    rule = parseRuleWords(words(body, lineNo), lineNo, line, body);
+  } catch {
     rule = { matches: [{ kind: 'other', text: body }], source: { line: lineNo, text: line } };
   }
   cache.lines.set(body, rule);

@@ -4,30 +4,16 @@ import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
 import { guessIptablesFamily } from '../parse/iptables.js';
+import { cleanText, detectFormat } from '../parse/scan.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
 import { newRuleCache, readIptablesRules, type RuleCache } from './read-iptables.js';
 import type { Backend, DiffSide, Family } from './types.js';
 
-/**
- * The kind of rule set a text holds, by its first line that is neither blank nor a `#`
- * comment: `*table` is iptables-save / iptables-restore text; `table ...` (nft list ruleset)
- * or `add ...` / `flush ...` / `delete ...` / `create ...` (nft -f input, knftables' dump) is
- * nftables. Anything else (YAML, JSON) is not a rule set.
- */
+/** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
 export function detectRules(text: string): Backend | undefined {
-  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end).trim();
-    start = end + 1;
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('*')) return 'iptables';
-    if (/^(table|add|flush|delete|create|destroy)\s/.test(line)) return 'nftables';
-    return undefined;
-  }
-  return undefined;
+  const f = detectFormat(cleanText(text).text);
+  return f === 'manifests' ? undefined : f.startsWith('nft') ? 'nftables' : 'iptables';
 }
 
 /** State shared by the two sides of one diff, so identical lines are read only once. */

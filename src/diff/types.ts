@@ -108,4 +108,6 @@ export interface DiffSide {
   nodeWide: ChainView[];
   /** What was left out of the comparison and why (e.g. chains kube-proxy does not own). */
   notes: string[];
+  /** The kube-proxy release the rules' shapes show (nftables), when known. */
+  release?: string;
 }

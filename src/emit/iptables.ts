@@ -67,7 +67,8 @@ export function formatTarget(t: Target): string {
     case 'SNAT':
       return `-j SNAT --to-source ${t.to}`;
     case 'MARK':
-      return `-j MARK --${t.op}-mark ${t.value}`;
+      // iptables spells --set-xmark without the -mark suffix the other operations have.
+      return `-j MARK --${t.op === 'set-xmark' ? 'set-xmark' : `${t.op}-mark`} ${t.value}`;
     case 'MASQUERADE':
       return `-j MASQUERADE${t.toPorts ? ` --to-ports ${t.toPorts}` : ''}${t.randomFully ? ' --random-fully' : ''}`;
     case 'other':
@@ -75,22 +76,10 @@ export function formatTarget(t: Target): string {
   }
 }
 
-// Backends share recurring match and target objects (the IR is immutable), so their text is
-// worth remembering: a large cluster prints millions of them.
-const matchText = new WeakMap<Match, string>();
-const targetText = new WeakMap<Target, string>();
-
-function matchString(m: Match): string {
-  let s = matchText.get(m);
-  if (s === undefined) matchText.set(m, (s = formatMatch(m)));
-  return s;
-}
-
-function targetString(t: Target): string {
-  let s = targetText.get(t);
-  if (s === undefined) targetText.set(t, (s = formatTarget(t)));
-  return s;
-}
+// Each match and target is formatted where it is printed. (A WeakMap cache of their text cost
+// more than it saved: half a million entries make every garbage collection slow.)
+const matchString = formatMatch;
+const targetString = formatTarget;
 
 /** The rule's text after "-A CHAIN". */
 export function formatRuleBody(rule: Rule): string {
@@ -105,21 +94,42 @@ export function formatRule(chain: string, rule: Rule): string {
   return body ? `-A ${chain} ${body}` : `-A ${chain}`;
 }
 
-/** The whole iptables-restore payload: per table, declarations, rules by chain, -X, COMMIT. */
-export function emitIptables(rs: IptablesRuleset): string {
+// Output is produced in pieces of about this many characters, so a large rule set is never
+// held as one giant string: the writer streams each piece out as it comes.
+export const CHUNK = 1 << 16;
+
+/** The whole iptables-restore payload, in pieces: per table, declarations, rules by chain, -X, COMMIT. */
+export function* emitIptablesChunks(rs: IptablesRuleset): Generator<string, void, undefined> {
   let out = '';
   for (const table of rs.tables) {
     out += `*${table.name}\n`;
-    for (const c of table.chains) out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+    for (const c of table.chains) {
+      out += `:${c.name} ${c.policy ?? '-'} [0:0]\n`;
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
     for (const c of table.chains) {
       const prefix = `-A ${c.name}`;
       for (const r of c.rules) {
         const body = formatRuleBody(r);
         out += body ? `${prefix} ${body}\n` : `${prefix}\n`;
+        if (out.length >= CHUNK) {
+          yield out;
+          out = '';
+        }
       }
     }
     for (const name of table.deleted) out += `-X ${name}\n`;
     out += 'COMMIT\n';
   }
+  if (out !== '') yield out;
+}
+
+/** The whole iptables-restore payload as one string (for tools that work on the text). */
+export function emitIptables(rs: IptablesRuleset): string {
+  let out = '';
+  for (const piece of emitIptablesChunks(rs)) out += piece;
   return out;
 }

@@ -48,6 +48,10 @@ export function formatExpr(e: Expr): string {
       return e.style === 'list' ? `meta mark set meta mark ${LIST_MARK_OPS[e.op]} ${e.value}` : `mark set mark ${e.op} ${e.value}`;
     case 'setUpdate':
       return `${e.op ?? 'update'} @${e.set} { ${e.l3} ${e.field} }`;
+    case 'ctStatus':
+      return `ct status ${not(e.negate)}${e.statuses.join(',')}`;
+    case 'concatLookup':
+      return `${e.key.map(formatKeyPart).join(' . ')} ${not(e.negate)}@${e.set}`;
     case 'counter':
     case 'other':
       return e.text;
@@ -67,7 +71,11 @@ export function formatVerdict(v: Verdict): string {
     case 'numgen':
       return `numgen random mod ${v.mod} vmap { ${v.entries.map((e) => `${e.index} : ${formatSimpleVerdict(e.verdict)}`).join(v.sep)} }`;
     case 'dnat':
-      return `dnat to ${v.to}`;
+      return v.l3 ? `dnat ${v.l3} to ${v.to}` : `dnat to ${v.to}`;
+    case 'dnatMap': {
+      const entries = v.entries.map((e) => `${e.index} : ${e.ip} . ${e.port}`).join(v.sep);
+      return `dnat ${v.l3} ${v.style === 'list' ? '' : 'addr . port '}to numgen random mod ${v.mod} map { ${entries} }`;
+    }
     case 'masquerade':
       return v.fullyRandom ? 'masquerade fully-random' : 'masquerade';
     case 'other':
@@ -120,9 +128,11 @@ function byName<T extends { name: string }>(items: T[]): T[] {
   return [...index.keys()].sort().map((n) => index.get(n)!);
 }
 
-function emitTable(t: Table): string {
+// Pieces of about this many characters: a large rule set is streamed, never one giant string.
+const CHUNK = 1 << 16;
+
+function* tableChunks(t: Table): Generator<string, void, undefined> {
   const prefix = `${t.family} ${t.name}`;
-  // One growing string: V8 joins the pieces once, when the text is written.
   let out = t.comment !== undefined ? `add table ${prefix} { comment ${quote(t.comment)} ; }\n` : `add table ${prefix}\n`;
   const chains = byName(t.chains);
   const sets = byName(t.sets.filter((s) => s.kind === 'set'));
@@ -130,22 +140,40 @@ function emitTable(t: Table): string {
   for (const c of chains) out += chainLine(prefix, c) + '\n';
   for (const s of sets) out += setLine(prefix, s) + '\n';
   for (const m of maps) out += setLine(prefix, m) + '\n';
+  for (const name of [...(t.counters ?? [])].sort()) out += `add counter ${prefix} ${name}\n`;
   for (const c of chains) {
     const head = `add rule ${prefix} ${c.name} `;
-    for (const r of c.rules) out += head + formatRule(r) + '\n';
+    for (const r of c.rules) {
+      out += head + formatRule(r) + '\n';
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
   }
   for (const s of [...sets, ...maps]) {
     const head = `add element ${prefix} ${s.name} `;
     // Every line shares the head, so sorting the elements' text sorts the lines.
     const lines = s.elements.map(formatElement).sort();
-    for (const l of lines) out += head + l + '\n';
+    for (const l of lines) {
+      out += head + l + '\n';
+      if (out.length >= CHUNK) {
+        yield out;
+        out = '';
+      }
+    }
   }
-  return out;
+  if (out !== '') yield out;
 }
 
-/** The whole rule set as `nft -f` input, one command per line. */
+/** The whole rule set as `nft -f` input, one command per line, in pieces. */
+export function* emitNftablesChunks(rs: NftRuleset): Generator<string, void, undefined> {
+  for (const t of rs.tables) yield* tableChunks(t);
+}
+
+/** The whole rule set as one string (for tools that work on the text). */
 export function emitNftables(rs: NftRuleset): string {
   let out = '';
-  for (const t of rs.tables) out += emitTable(t);
+  for (const piece of emitNftablesChunks(rs)) out += piece;
   return out;
 }

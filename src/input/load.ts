@@ -1,9 +1,11 @@
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
 import { parseIP } from '../util/ip.js';
-import { readSources } from './read.js';
+import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
 import { labelValue, dns1123Subdomain } from './rules.js';
+import { locate } from './positions.js';
+import { clusterIPProblems } from './service-checks.js';
 import {
   endpointSliceSchema,
   endpointsSchema,
@@ -14,6 +16,7 @@ import {
   type NodeObject,
   type ServiceObject,
 } from './schemas.js';
+import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
@@ -88,9 +91,23 @@ function whereText(src: SourceObject): string {
   return `${src.file} document ${src.document} (line ${src.line})${src.listIndex !== undefined ? ` items[${src.listIndex}]` : ''}`;
 }
 
+/** "spec.ports[0].name", 'metadata.labels["a/b"]' -> the keys and indexes it names. */
+function fieldPath(field: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const m of field.matchAll(/\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|([^.[\]]+)/g)) {
+    if (m[1] !== undefined) out.push(JSON.parse(`"${m[1]}"`) as string);
+    else if (m[2] !== undefined) out.push(Number(m[2]));
+    else out.push(m[3]!);
+  }
+  return out;
+}
+
 function problemAt(src: SourceObject, field: string, message: string, value?: unknown): Problem {
   const prefix = src.listIndex !== undefined ? `items[${src.listIndex}].` : '';
-  return { file: src.file, document: src.document, line: src.line, object: describe(src), field: prefix + field, message, value };
+  // Point at the field itself (line and column) when the document's text can say where it is.
+  const pos = src.text !== undefined ? locate(src.text, [...(src.path ?? []), ...fieldPath(field)]) : undefined;
+  const where = pos ? { line: src.line + pos.line - 1, column: pos.column } : { line: src.line };
+  return { file: src.file, document: src.document, ...where, object: describe(src), field: prefix + field, message, value };
 }
 
 /** Checks that go beyond one field: they need the sibling fields (addressType, ...). */
@@ -128,6 +145,7 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
       seen.set(key, i);
       if (ports.length > 1 && !p.name) problems.push(problemAt(src, `spec.ports[${i}].name`, 'must be set when a Service has more than one port', p.name ?? ''));
     });
+    for (const p of clusterIPProblems(svc.spec)) problems.push(problemAt(src, p.field, p.message, p.value));
     if (svc.spec.type !== 'ExternalName' && svc.spec.clusterIP !== 'None' && ports.length === 0 && svc.spec.clusterIP) {
       // The API server requires ports for every non-headless Service; kube-proxy would just see none.
       problems.push(problemAt(src, 'spec.ports', 'must list at least one port'));
@@ -170,10 +188,19 @@ function dedupe(inv: Inventory, problems: Problem[]): void {
  * Reads and validates every object in PATHS. Problems from all files are gathered and thrown
  * together as one InputError, so a user sees every mistake in one run.
  */
-export function loadInventory(paths: string[], readStdin: () => string): Inventory {
+export interface LoadOptions {
+  /** An input without a single object is a mistake (a failed `kubectl ... |`) unless this says an empty cluster is meant. */
+  allowEmpty?: boolean;
+}
+
+export function loadInventory(paths: string[], io: InputHost | (() => string), options: LoadOptions = {}): Inventory {
   const problems: Problem[] = [];
-  const sources = readSources(paths, readStdin, problems);
   const inv: Inventory = { services: [], slices: [], endpoints: [], nodes: [], notes: [] };
+  const sources = readSources(paths, io, problems, inv.notes);
+  if (sources.length === 0 && problems.length === 0 && !options.allowEmpty) {
+    const file = paths.length === 1 ? (paths[0] === '-' ? '<stdin>' : paths[0]!) : paths.join(', ');
+    throw new InputError([{ file, message: 'no Kubernetes objects in the input (give --allow-empty if an empty cluster is meant)' }]);
+  }
   for (const src of sources) {
     const kind = src.value['kind'];
     const apiVersion = src.value['apiVersion'];
@@ -186,7 +213,10 @@ export function loadInventory(paths: string[], readStdin: () => string): Invento
       inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
       continue;
     }
-    const parsed = entry.schema.safeParse(src.value);
+    // v1beta1 EndpointSlices (clusters up to 1.24) are read as the API server converts them.
+    const value = kind === 'EndpointSlice' && apiVersion === V1BETA1 ? endpointSliceV1(src.value) : src.value;
+    if (value !== src.value) inv.notes.push(`read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`);
+    const parsed = entry.schema.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const value = valueAt(src.value, issue.path);
@@ -210,6 +240,13 @@ export function loadInventory(paths: string[], readStdin: () => string): Invento
     else inv.nodes.push(located as Located<NodeObject>);
   }
   dedupe(inv, problems);
+  // kube-proxy keeps such slices but programs nothing for them until their Service appears.
+  const services = new Set(inv.services.map((s) => `${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`));
+  for (const s of inv.slices) {
+    const svc = (s.object.metadata.labels ?? {})[SERVICE_NAME_LABEL];
+    const key = `${s.object.metadata.namespace ?? 'default'}/${svc}`;
+    if (svc && !services.has(key)) inv.notes.push(`EndpointSlice ${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name} (${s.where}): its Service ${key} is not in the input: no rules for it`);
+  }
   if (problems.length > 0) {
     // Report in reading order: by file as given, then document, whatever stage found them.
     const files = [...new Set(problems.map((p) => p.file))];

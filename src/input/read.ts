@@ -1,50 +1,104 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
-import type { Problem } from '../errors.js';
+import { InputError, type Problem } from '../errors.js';
+import type { Host } from '../host.js';
+import { ReadRefused, readFileBounded } from './bounded.js';
 import { parseDocuments, type SourceObject } from './documents.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
-/** Files under a directory, recursively, in a stable (sorted) order. */
-function listManifests(dir: string): string[] {
+/** What reading the input needs from the host: stdin and the file system. */
+export type InputHost = Pick<Host, 'readStdin'> & {
+  fs: Pick<Host['fs'], 'readdirSync' | 'statSync' | 'realpathSync' | 'openSync' | 'closeSync' | 'fstatSync' | 'readSync'>;
+};
+
+/** A bare stdin reader (older callers) means the real file system. */
+export function inputHost(io: InputHost | (() => string)): InputHost {
+  return typeof io === 'function' ? { readStdin: io, fs: nodeFs } : io;
+}
+
+const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
+
+/**
+ * Files under a directory, recursively, in a stable (sorted) order. A dangling link or a link
+ * loop inside is skipped with a note naming it: one bad entry must not reject the whole tree.
+ */
+function listManifests(fs: InputHost['fs'], dir: string, notes: string[], seen: Set<string>): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of fs.readdirSync(dir).sort()) {
     if (name.startsWith('.')) continue;
     const path = join(dir, name);
-    const st = statSync(path);
-    if (st.isDirectory()) out.push(...listManifests(path));
-    else if (MANIFEST.test(name)) out.push(path);
+    let st;
+    try {
+      st = fs.statSync(path);
+    } catch (e) {
+      notes.push(`skipped ${JSON.stringify(path)}: ${errCode(e) === 'ENOENT' ? 'a dangling symbolic link' : errCode(e) === 'ELOOP' ? 'a symbolic link loop' : `cannot read (${errCode(e)})`}`);
+      continue;
+    }
+    if (st.isDirectory()) {
+      // A link back up the tree would recurse forever: walk each real directory once.
+      let real: string;
+      try {
+        real = fs.realpathSync(path);
+      } catch (e) {
+        notes.push(`skipped ${JSON.stringify(path)}: cannot resolve (${errCode(e)})`);
+        continue;
+      }
+      if (seen.has(real)) {
+        notes.push(`skipped ${JSON.stringify(path)}: a directory already read (a symbolic link loop)`);
+        continue;
+      }
+      seen.add(real);
+      out.push(...listManifests(fs, path, notes, seen));
+    } else if (MANIFEST.test(name)) out.push(path);
   }
   return out;
 }
 
+function readProblem(file: string, e: unknown): Problem {
+  if (e instanceof ReadRefused) return { file, message: e.message };
+  return { file, message: `cannot read: ${errCode(e)}` };
+}
+
 /**
  * Reads every PATH (file, directory, or "-" for stdin) into source objects. Unreadable paths
- * and syntax errors are collected as problems; nothing is thrown for bad input.
+ * and syntax errors are collected as problems; nothing is thrown for bad input. Notes (skipped
+ * directory entries) go to NOTES when given.
  */
-export function readSources(paths: string[], readStdin: () => string, problems: Problem[]): SourceObject[] {
+export function readSources(paths: string[], io: InputHost | (() => string), problems: Problem[], notes: string[] = []): SourceObject[] {
+  const { readStdin, fs } = inputHost(io);
   const out: SourceObject[] = [];
   for (const p of paths) {
     if (p === '-') {
-      out.push(...parseDocuments('<stdin>', readStdin(), problems));
+      let text: string;
+      try {
+        text = readStdin();
+      } catch (e) {
+        // A failed read is not an empty input (that would compile to "no Services").
+        if (e instanceof InputError) problems.push(...e.problems);
+        else problems.push(readProblem('<stdin>', e));
+        continue;
+      }
+      for (const o of parseDocuments('<stdin>', text, problems)) out.push(o);
       continue;
     }
     let files: string[];
     try {
-      files = statSync(p).isDirectory() ? listManifests(p) : [p];
+      files = fs.statSync(p).isDirectory() ? listManifests(fs, p, notes, new Set([fs.realpathSync(p)])) : [p];
     } catch (e) {
-      problems.push({ file: p, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      problems.push({ file: p, message: `cannot read: ${errCode(e)}` });
       continue;
     }
     for (const f of files) {
       let text: string;
       try {
-        text = readFileSync(f, 'utf8');
+        text = readFileBounded(fs, f);
       } catch (e) {
-        problems.push({ file: f, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+        problems.push(readProblem(f, e));
         continue;
       }
-      out.push(...parseDocuments(f, text, problems));
+      // One by one: spreading 10^5 objects into push() overflows the call stack.
+      for (const o of parseDocuments(f, text, problems)) out.push(o);
     }
   }
   return out;

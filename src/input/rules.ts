@@ -3,6 +3,7 @@
 // smuggled into iptables or nft syntax.
 import { z } from 'zod';
 import { parseCIDR, parseIP } from '../util/ip.js';
+import { interfaceNameProblem } from './ifname.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -80,13 +81,10 @@ export const sourceRange = z
   .string({ message: 'must be a CIDR' })
   .refine((s) => parseCIDR(s.trim()) !== undefined, { message: 'must be a valid CIDR (address/prefix-length)' });
 
-/**
- * A network interface name (--pod-bridge-interface, --pod-interface-name-prefix): Linux's
- * 15-character limit, and only characters that both rule languages take unquoted (kube-proxy
- * writes `-i NAME` / `iifname NAME` as is; nft reads ':' and '@' as syntax).
- */
-export const interfaceName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,15}$/, { message: "must be an interface name: 1 to 15 letters, digits, '_', '.' or '-'" });
+/** A network interface name: the kernel's rules, minus what would change a rule's meaning (ifname.ts). */
+export const interfaceName = z.string().superRefine((v, ctx) => {
+  const why = interfaceNameProblem(v);
+  if (why) ctx.addIssue({ code: 'custom', message: `must be an interface name: ${why}` });
+});
 
 export const labels = z.record(z.string(), z.string().max(63, { message: 'label value too long' })).optional();

@@ -176,6 +176,8 @@ export const nodeSchema = z.object({
   status: z
     .object({
       addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional().nullable(),
+      // kube-proxy ships with the kubelet: its version is the default --kube-proxy-version.
+      nodeInfo: z.object({ kubeletVersion: z.string().optional().nullable() }).optional().nullable(),
     })
     .optional()
     .nullable(),

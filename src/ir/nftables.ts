@@ -41,7 +41,10 @@ export type Expr =
   /** mark set mark or V (dump form) | meta mark set meta mark | V (list form). */
   | { kind: 'markSet'; op: 'or' | 'xor' | 'and'; value: string; style?: 'list' }
   | { kind: 'setUpdate'; set: string; l3: L3; field: AddrField; op?: 'update' | 'add' } // update @s { ip saddr }
-  | { kind: 'counter'; text: string } // counter [packets N bytes M]: no effect on a packet
+  | { kind: 'counter'; text: string } // counter [packets N bytes M] | counter name "x": no effect on a packet
+  | { kind: 'ctStatus'; statuses: string[]; negate?: boolean } // ct status dnat
+  /** ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections (a concatenated set lookup). */
+  | { kind: 'concatLookup'; key: KeyPart[]; set: string; negate?: boolean }
   | { kind: 'other'; text: string }; // kept verbatim so it prints; the tracer refuses it
 
 /** A map value or rule verdict that names where a packet goes next. */
@@ -54,7 +57,12 @@ export type Verdict =
   | { kind: 'reject'; with?: string }
   | { kind: 'vmap'; key: KeyPart[]; map: string } // KEY vmap @MAP
   | { kind: 'numgen'; mod: number; entries: { index: number; verdict: SimpleVerdict }[]; sep: string } // numgen random mod N vmap { 0 : goto X , ... }
-  | { kind: 'dnat'; to: string } // dnat to 10.180.0.1:80 | [fd00::1]:80
+  | { kind: 'dnat'; to: string; l3?: L3 } // dnat to 10.180.0.1:80 | [fd00::1]:80 (list form: dnat ip to ...)
+  /**
+   * dnat ip addr . port to numgen random mod N map { 0 : IP . PORT , ... } (kube-proxy 1.36+);
+   * `nft list` prints `dnat ip to numgen random mod N map { 0 : IP . PORT, ... }` (style list).
+   */
+  | { kind: 'dnatMap'; l3: L3; mod: number; entries: { index: number; ip: string; port: number }[]; sep: string; style?: 'list' }
   | { kind: 'masquerade'; fullyRandom?: boolean }
   | { kind: 'other'; text: string };
 
@@ -102,6 +110,8 @@ export interface Table {
   chains: Chain[];
   /** Sets and maps. */
   sets: NftSet[];
+  /** Named counters (`add counter FAMILY TABLE NAME`), by name. */
+  counters?: string[];
 }
 
 export interface NftRuleset {

@@ -1,3 +1,4 @@
+import type { KubeProxyVersion } from '../kubeproxy/releases.js';
 import type { IPFamily } from '../util/ip.js';
 
 export type ProxyMode = 'iptables' | 'nftables';
@@ -11,6 +12,8 @@ export interface ProxyOptions {
   proxyMode: ProxyMode;
   ipFamily: IPFamily;
   hostnameOverride?: string;
+  /** This machine's name (the host's, given by the caller): the node name when nothing else says. */
+  hostname?: string;
   nodeIPs: string[];
   clusterCIDRs: string[];
   detectLocalMode?: DetectLocalMode;
@@ -19,7 +22,7 @@ export interface ProxyOptions {
   masqueradeAll: boolean;
   masqueradeBit: number;
   masqueradeMark?: string;
-  /** CIDRs, or ['primary']; undefined: all local addresses (iptables) / primary (nftables). */
+  /** CIDRs and the keywords primary, localhost, all; undefined: all local addresses (iptables) / primary (nftables). */
   nodePortAddresses?: string[];
   localhostNodePorts: boolean;
   nfacct: boolean;
@@ -28,6 +31,14 @@ export interface ProxyOptions {
   serviceClusterIPRanges: string[];
   /** PreferSameTrafficDistribution feature gate (node hints). */
   preferSameTrafficDistribution: boolean;
+  /** --kube-proxy-version; undefined: the Node's kubelet version, else the newest modelled. */
+  kubeProxyVersion?: KubeProxyVersion;
+  /** KubeProxyNFTablesLocalhostNodePorts feature gate (kube-proxy 1.37+, nftables). */
+  localhostNodePortsGate: boolean;
+  /** Not kube-proxy's: an input without objects is accepted as an empty cluster (--allow-empty). */
+  allowEmpty?: boolean;
+  /** Notes from reading the options (accepted feature gates ktables does not model), for --verbose. */
+  notes?: string[];
 }
 
 export const DEFAULT_OPTIONS: ProxyOptions = {
@@ -43,4 +54,5 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   conntrackTcpBeLiberal: false,
   serviceClusterIPRanges: [],
   preferSameTrafficDistribution: true,
+  localhostNodePortsGate: false,
 };

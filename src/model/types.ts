@@ -1,6 +1,7 @@
 // kube-proxy's view of the cluster from one node: what its service and endpoint change
 // trackers hold after a full sync, plus the node context its flags describe. Backends read
 // only these types.
+import type { Release } from '../kubeproxy/releases.js';
 import type { IPFamily } from '../util/ip.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -39,6 +40,10 @@ export interface NodeContext {
   randomFully: boolean;
   /** iptables only: nf_conntrack_tcp_be_liberal is set, so no INVALID drop rule. */
   conntrackTcpBeLiberal: boolean;
+  /** The kube-proxy release whose rules to write, as behaviour flags (src/kubeproxy/releases.ts). */
+  release: Release;
+  /** nftables 1.37+ with KubeProxyNFTablesLocalhostNodePorts: protocols whose localhost NodePorts are rejected. */
+  localhostNodePortRejects: ('tcp' | 'udp' | 'sctp')[];
   /** nftables only: the service CIDRs for the cluster-ips-check chain (this family). */
   serviceCIDRs: string[];
 }

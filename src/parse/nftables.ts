@@ -189,6 +189,69 @@ function vmap(r: Reader, first: KeyPart): Verdict {
   return { kind: 'vmap', key, map: map.slice(1) };
 }
 
+/**
+ * `KEY . KEY ... vmap @MAP` (a verdict), or `KEY . KEY ... @SET` (a concatenated lookup, e.g.
+ * kube-proxy 1.36's `ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections`).
+ */
+function keyed(r: Reader, first: KeyPart, exprs: Expr[]): Verdict | undefined {
+  if (r.is('.', 0)) {
+    let k = r.i;
+    // Look past the key parts: a word starting with @ (after an optional !=) is a lookup.
+    while (k < r.toks.length && !(r.toks[k]!.text === 'vmap' && !r.toks[k]!.quoted) && !r.toks[k]!.text.startsWith('@')) k++;
+    if (k < r.toks.length && r.toks[k]!.text.startsWith('@')) {
+      const key = [first];
+      while (r.take('.')) key.push(keyPart(r));
+      const negate = notOp(r);
+      const set = r.word('@set');
+      if (!set.startsWith('@')) bail();
+      exprs.push({ kind: 'concatLookup', key, set: set.slice(1), negate });
+      return undefined;
+    }
+  }
+  return vmap(r, first);
+}
+
+/**
+ * kube-proxy 1.36+: `dnat ip addr . port to numgen random mod N map { 0 : IP . PORT , ... }`
+ * (`nft list`: `dnat ip to numgen ...`), or `dnat ip to IP:PORT` as `nft list` prints it.
+ */
+function dnatFamily(r: Reader, l3: L3): Verdict {
+  let listed = true;
+  if (r.take('addr')) {
+    r.expect('.');
+    r.expect('port');
+    listed = false;
+  }
+  r.expect('to');
+  if (!r.take('numgen')) return { kind: 'dnat', to: r.word('an address'), l3 };
+  r.expect('random');
+  r.expect('mod');
+  const mod = Number(r.word('a modulus'));
+  r.expect('map');
+  r.expect('{');
+  const entries: { index: number; ip: string; port: number }[] = [];
+  let sep = ' , ';
+  for (;;) {
+    if (r.take('}')) break;
+    const index = Number(r.word('an index'));
+    r.expect(':');
+    const ip = r.word('an address');
+    r.expect('.');
+    const port = Number(r.word('a port'));
+    if (!Number.isInteger(index) || !Number.isInteger(port)) bail();
+    entries.push({ index, ip, port });
+    const t = r.peek();
+    if (t && t.text === ',' && !t.quoted) {
+      r.i++;
+      sep = `${t.spaced ? ' ' : ''},${r.peek()?.spaced ? ' ' : ''}`;
+    }
+  }
+  if (!Number.isInteger(mod) || mod < 1) bail();
+  const v: Verdict = { kind: 'dnatMap', l3, mod, entries, sep };
+  if (listed) v.style = 'list';
+  return v;
+}
+
 function simpleVerdict(r: Reader): SimpleVerdict | undefined {
   const t = r.peek();
   if (!t || t.quoted) return undefined;
@@ -250,7 +313,7 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
     const field = r.word('saddr or daddr');
     if (!ADDR_FIELDS.has(field)) bail();
     const l3 = w as L3;
-    if (r.is('.')) return vmap(r, { kind: 'addr', l3, field: field as AddrField });
+    if (r.is('.')) return keyed(r, { kind: 'addr', l3, field: field as AddrField }, exprs);
     const negate = notOp(r);
     if (r.take('{')) {
       const { values, sep } = braceList(r);
@@ -264,6 +327,13 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
   }
   switch (w) {
     case 'ct': {
+      if (r.take('status')) {
+        const negate = notOp(r);
+        const statuses = [r.word('a status')];
+        while (r.take(',')) statuses.push(r.word('a status'));
+        exprs.push({ kind: 'ctStatus', statuses: statuses.flatMap((s) => s.split(',')), negate });
+        return undefined;
+      }
       r.expect('state');
       const negate = notOp(r);
       const states = [r.word('a state')];
@@ -274,7 +344,7 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
     case 'meta': {
       const key = r.word('a meta key');
       if (key === 'l4proto') {
-        if (r.is('.')) return vmap(r, { kind: 'l4proto' });
+        if (r.is('.')) return keyed(r, { kind: 'l4proto' }, exprs);
         const negate = notOp(r);
         exprs.push({ kind: 'l4proto', protocol: r.word('a protocol'), negate });
         return undefined;
@@ -350,6 +420,8 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
     }
     case 'counter': {
       let text = 'counter';
+      // A named counter (kube-proxy 1.37's localhost-nodeport-rejected-*).
+      if (r.take('name')) text += ` name ${JSON.stringify(r.next('a counter name').text)}`;
       while (r.is('packets') || r.is('bytes')) text += ` ${r.word('counter')} ${r.word('a count')}`;
       exprs.push({ kind: 'counter', text });
       return undefined;
@@ -357,6 +429,7 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
     case 'numgen':
       return numgen(r);
     case 'dnat': {
+      if (r.is('ip') || r.is('ip6')) return dnatFamily(r, r.word('ip or ip6') as L3);
       r.expect('to');
       return { kind: 'dnat', to: r.word('an address') };
     }
@@ -469,6 +542,43 @@ function duration(r: Reader): number {
 function setType(r: Reader, set: NftSet): void {
   const parts: string[] = [r.word('a type')];
   while (r.take('.')) parts.push(r.word('a type'));
+  set.keyType = parts;
+  if (r.take(':')) set.dataType = r.word('a data type');
+}
+
+// The data type each selector a `typeof` names stands for (what `nft list` would print as `type`).
+const TYPEOF_TYPES: Record<string, string> = {
+  'ip saddr': 'ipv4_addr',
+  'ip daddr': 'ipv4_addr',
+  'ip6 saddr': 'ipv6_addr',
+  'ip6 daddr': 'ipv6_addr',
+  'meta l4proto': 'inet_proto',
+  'ip protocol': 'inet_proto',
+  'meta mark': 'mark',
+  'iifname': 'ifname',
+  'oifname': 'ifname',
+  'meta iifname': 'ifname',
+  'meta oifname': 'ifname',
+};
+
+/**
+ * `typeof ip daddr . tcp dport [: verdict]`: each selector becomes the type it stands for
+ * (ports of any transport are inet_service); a selector it does not know is kept as written.
+ */
+function typeofType(r: Reader, set: NftSet, line: number): void {
+  const parts: string[] = [];
+  let words: string[] = [];
+  const flush = () => {
+    const sel = words.join(' ');
+    parts.push(TYPEOF_TYPES[sel] ?? (/^(tcp|udp|sctp|th) (s|d)port$/.test(sel) ? 'inet_service' : sel));
+    words = [];
+  };
+  while (r.peek()?.line === line && !r.is(';') && !r.is('}') && !r.is(':')) {
+    if (r.take('.')) flush();
+    else words.push(r.word('a selector'));
+  }
+  if (words.length === 0) r.fail(`set ${set.name}: expected a selector after typeof`);
+  flush();
   set.keyType = parts;
   if (r.take(':')) set.dataType = r.word('a data type');
 }
@@ -623,6 +733,9 @@ function parseDumpLine(lineText: string, lineNo: number, tables: Tables): void {
       if (rest.length === 0) r.fail('empty rule');
       c.rules.push(parseRule(rest, lineText.slice(rest[0]!.start), lineNo));
       return;
+    } else if (kind === 'counter') {
+      if (!(t.counters ??= []).includes(name)) t.counters.push(name);
+      if (r.take('{')) skipBlock(r);
     } else if (kind === 'element') {
       const s = tables.set(t, 'set', name, false, r);
       r.expect('{');
@@ -656,7 +769,10 @@ function listSet(r: Reader, s: NftSet, tables: Tables): void {
       setType(r, s);
       if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
     }
-    else if (w === 'typeof') r.fail(`set ${s.name}: "typeof" declarations are not supported`);
+    else if (w === 'typeof') {
+      typeofType(r, s, t.line);
+      if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
+    }
     else if (w === 'flags') {
       const flags = [r.word('a flag')];
       while (r.take(',')) flags.push(r.word('a flag'));
@@ -726,7 +842,12 @@ function parseList(text: string, tables: Tables): void {
       else if (w === 'flags') r.word('flags');
       else if (w === 'chain') listChain(r, tables.chain(t, r.word('a chain name'), true, r), text);
       else if (w === 'set' || w === 'map') listSet(r, tables.set(t, w, r.word('a name'), true, r), tables);
-      else {
+      else if (w === 'counter') {
+        const name = r.word('a counter name');
+        if (!(t.counters ??= []).includes(name)) t.counters.push(name);
+        r.expect('{');
+        skipBlock(r);
+      } else {
         // flowtables, stateful objects and the like: not part of kube-proxy's rules.
         r.word('a name');
         r.expect('{');

@@ -87,6 +87,7 @@ export function formatTrace(r: TraceResult): string {
   const recent = [...new Set(r.branches.flatMap((b) => b.recent))];
   if (recent.length > 0) out.push(`affinity:    a new client; the connection is recorded in ${recent.join(', ')} so its next ones stick to the same endpoint`);
   for (const n of r.notes) out.push(`note:        ${n}`);
+  for (const c of r.conditions ?? []) out.push(`conditional: ${c}`);
   out.push('', 'path:');
   // Which branches end after which step (a branch without steps ends before the first).
   const endsAt = new Map<number, TraceBranch[]>();
@@ -122,6 +123,7 @@ export function traceJson(r: TraceResult): object {
     branches: r.branches.map((b) => ({ ...b, probability: round(b.probability) })),
     path: r.path.map((s) => ({ ...s, probability: round(s.probability) })),
     notes: r.notes,
+    ...(r.conditions ? { conditions: r.conditions } : {}),
   };
 }
 
@@ -162,7 +164,8 @@ function masqText(r: TraceResult): string {
 /** One line per traced packet, columns aligned. */
 export function formatTable(rows: TableRow[]): string {
   const header = ['SERVICE', 'PROTO', 'DESTINATION', 'FROM', 'RESULT', 'MASQ'];
-  const cells = rows.map((r) => [r.service, r.protocol.toUpperCase(), r.destination, r.from, shortVerdict(r.result), masqText(r.result)]);
+  // A conditional answer (a rule on the way it could not judge) is marked; the reasons follow the table.
+  const cells = rows.map((r) => [r.service, r.protocol.toUpperCase(), r.destination, r.from, shortVerdict(r.result) + (r.result.conditions ? ' (?)' : ''), masqText(r.result)]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
     c
@@ -192,5 +195,6 @@ export function tableJson(rows: TableRow[]): object[] {
     verdict: r.result.verdict,
     masquerade: r.result.masquerade,
     endpoints: r.result.endpoints.map((e) => ({ address: e.address, probability: round(e.probability), masquerade: e.masquerade })),
+    ...(r.result.conditions ? { conditions: r.result.conditions } : {}),
   }));
 }

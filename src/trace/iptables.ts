@@ -4,7 +4,10 @@
 // addresses, then INPUT or FORWARD (mangle, filter, security, nat) and POSTROUTING.
 //
 // A random match splits the walk: both outcomes are possible, so both are followed, each with
-// its probability. Anything on the path it does not understand is a RuleError naming the rule.
+// its probability. A rule on the path with a part it cannot judge (an opaque match, a target it
+// does not model, an interface or source port the packet does not say) never stops the walk:
+// a rule whose other matches fail needs nothing more; otherwise the answer is conditional and
+// says which rule and what it would need to know (TraceResult.conditions).
 import type { Chain, IptablesRuleset, Match, Rule, Target } from '../ir/iptables.js';
 import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import { formatRule } from '../emit/iptables.js';
@@ -57,6 +60,13 @@ const START: Record<TraceEntry, PlanItem[]> = { PREROUTING: [...stagesOf('PREROU
 
 // Targets that only log and let the packet go on.
 const LOGGING_TARGETS = new Set(['LOG', 'NFLOG', 'ULOG', 'TRACE']);
+// Targets that change something the walk does not follow (checksums, conntrack zones, TTL ...)
+// and let the packet go on: whether such a rule matches decides nothing.
+const PASSING_TARGETS = new Set(['CHECKSUM', 'TCPMSS', 'DSCP', 'TOS', 'TTL', 'HL', 'CLASSIFY', 'AUDIT', 'SECMARK', 'CONNSECMARK', 'IDLETIMER', 'LED', 'NOTRACK']);
+const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
+
+/** Interfaces assumed when a rule asks and the packet does not say (the README names them). */
+export const DEFAULT_INTERFACES = { in: 'eth0', out: 'eth0' };
 
 const MAX_DEPTH = 64; // deeper than any sane rule set; catches jump loops
 const MAX_BRANCHES = 100_000;
@@ -142,6 +152,10 @@ interface CRule {
   added: boolean;
   rule: Rule;
   tests: Test[];
+  /** Tests run after `tests` pass: interfaces and source port, which may need an assumption. */
+  late: Test[];
+  /** Parts of the rule the tracer cannot judge (opaque text, values it does not read). */
+  unknown: string[];
   /** Product of the rule's random matches, as the kernel rounds them; undefined: none. */
   probability: number | undefined;
   recentSet: string[];
@@ -272,6 +286,9 @@ export class IptablesTracer {
   readonly addedJumps: boolean;
   private packet!: TracePacket;
   private recordPath = true;
+  /** What the current trace could not judge, and what it assumed. */
+  private conditions = new Set<string>();
+  private assumed = new Set<string>();
 
   constructor(readonly ruleset: IptablesRuleset, node: TraceNode, opts: IptablesTraceOptions = {}) {
     this.family = ruleset.family;
@@ -336,6 +353,8 @@ export class IptablesTracer {
     if (!(packet.protocol in PACKET_PROTOCOLS)) throw new UsageError(`--protocol must be TCP, UDP or SCTP (got ${packet.protocol})`);
     this.packet = packet;
     this.recordPath = opts.path ?? true;
+    this.conditions = new Set();
+    this.assumed = new Set();
     const src = parseIP(packet.src)!;
     const dst = parseIP(packet.dst)!;
     const entry: TraceEntry = entryOf(this.local, src);
@@ -376,8 +395,9 @@ export class IptablesTracer {
     }
     const notes: string[] = [];
     if (this.addedJumps) notes.push("the built-in chains have no rules (a restore payload): kube-proxy's jump rules were put in (steps marked \"added\")");
+    for (const a of this.assumed) notes.push(a);
     const live = branches.filter((b) => b.outcome !== 'DROP' && b.outcome !== 'REJECT');
-    return {
+    const result: TraceResult = {
       packet,
       entry,
       verdict: joinVerdict(branches),
@@ -387,6 +407,8 @@ export class IptablesTracer {
       path,
       notes,
     };
+    if (this.conditions.size > 0) result.conditions = [...this.conditions];
+    return result;
   }
 
   private branchOf(s: State): TraceBranch {
@@ -528,7 +550,7 @@ export class IptablesTracer {
       if (this.counted(s)) this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
       this.finish(s, 'DROP');
     } else if (policy !== 'ACCEPT') {
-      throw new RuleError(`${chain.table} ${chain.name}: policy ${policy} is not understood`);
+      this.conditions.add(`${chain.table} ${chain.name}: policy ${policy} is not understood: traced as ACCEPT`);
     }
     s.frames = [];
   }
@@ -588,7 +610,26 @@ export class IptablesTracer {
 
   private matches(cr: CRule, s: State): boolean {
     for (const t of cr.tests) if (!t(s)) return false;
+    if (cr.late.length > 0) for (const t of cr.late) if (!t(s)) return false;
+    if (cr.unknown.length > 0) {
+      // Everything it can judge matches; the rest decides. Rules whose target decides nothing
+      // need no answer.
+      if (!this.passing(cr.rule.target)) this.conditions.add(`${this.where(cr)} could match: ktables cannot judge ${cr.unknown.join('; ')}; traced as not matching: ${cr.text}`);
+      return false;
+    }
     return true;
+  }
+
+  /** A target after which the walk goes on as if the rule had not matched. */
+  private passing(t: Target | undefined): boolean {
+    if (!t) return true;
+    if (t.kind !== 'other') return false;
+    const name = /^-j\s+(\S+)/.exec(t.text)?.[1] ?? '';
+    return LOGGING_TARGETS.has(name) || PASSING_TARGETS.has(name);
+  }
+
+  private where(cr: Pick<CRule, 'chain' | 'position' | 'line' | 'added'>): string {
+    return `${cr.chain.table} ${cr.chain.name} #${cr.position}${cr.line !== undefined ? ` (line ${cr.line})` : cr.added ? ' (added jump rule)' : ''}`;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -617,7 +658,14 @@ export class IptablesTracer {
             this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
             return;
           }
-          fail(`target chain ${t.chain} does not exist in table ${chain.table}`);
+          // A fragment or a dump cut short: what the chain would do is not known.
+          this.conditions.add(`${this.where(cr)} jumps to ${t.chain}, which is not in table ${chain.table} of these rules: traced as if it returned: ${cr.text}`);
+          this.ruleStep(s, path, chain, cr, joinNotes(note, `${t.chain} is not in the rules: walk goes on`));
+          if (t.kind === 'goto') {
+            s.frames.pop();
+            if (s.frames.length === 0) this.policy(s, path);
+          }
+          return;
         }
         this.ruleStep(s, path, chain, cr, note);
         if (t.kind === 'goto') s.frames.pop();
@@ -671,12 +719,35 @@ export class IptablesTracer {
         return;
       }
       case 'other': {
-        const name = /^-j\s+(\S+)/.exec(t.text)?.[1];
-        if (name && LOGGING_TARGETS.has(name)) {
+        const name = /^-[jg]\s+(\S+)/.exec(t.text)?.[1] ?? '';
+        if (LOGGING_TARGETS.has(name)) {
           this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
           return;
         }
-        fail(`target not understood (${t.text})`);
+        if (PASSING_TARGETS.has(name)) {
+          this.ruleStep(s, path, chain, cr, joinNotes(note, `${name} changes nothing this trace follows; walk goes on`));
+          return;
+        }
+        // SNAT / MASQUERADE with options the IR does not hold (--random-fully, --persistent):
+        // the source changes all the same.
+        const to = /\s--to-source\s+([^\s-]\S*)/.exec(t.text)?.[1];
+        if (chain.table === 'nat' && ((name === 'SNAT' && to) || name === 'MASQUERADE')) {
+          this.ruleStep(s, path, chain, cr, joinNotes(note, name === 'SNAT' ? `source becomes ${to}` : "source becomes the outgoing interface's address"));
+          if (name === 'SNAT') s.snat = to;
+          else s.masquerade = true;
+          s.frames = [];
+          return;
+        }
+        if (NAT_TARGETS.has(name) && chain.table === 'nat') {
+          // A NAT target ends the nat table for this hook whatever it says; what it does is unknown.
+          this.conditions.add(`${this.where(cr)} matches, but its target cannot be read (${t.text}): where the packet goes from here is unknown: ${cr.text}`);
+          this.ruleStep(s, path, chain, cr, joinNotes(note, 'target not read: the nat table ends here, outcome unknown'));
+          s.frames = [];
+          return;
+        }
+        this.conditions.add(`${this.where(cr)} matches, but ktables does not model its target (${t.text}): traced as if the walk went on: ${cr.text}`);
+        this.ruleStep(s, path, chain, cr, joinNotes(note, 'target not modelled: walk goes on'));
+        return;
       }
     }
   }
@@ -700,11 +771,15 @@ export class IptablesTracer {
       added,
       rule,
       tests: [],
+      late: [],
+      unknown: [],
       probability: undefined,
       recentSet: [],
     };
-    const fail = (msg: string): Test => () => {
-      throw this.error(chain, cr, msg);
+    // What it cannot judge makes the rule conditional (see matches), never an error.
+    const fail = (msg: string): Test | undefined => {
+      cr.unknown.push(msg);
+      return undefined;
     };
     // The kernel checks the addresses, protocol and interfaces (the entry header) before any
     // match module; an unsupported module behind a failing address test is never reached.
@@ -713,14 +788,15 @@ export class IptablesTracer {
     for (const m of rule.matches) {
       const t = this.compileMatch(m, cr, fail);
       if (t === undefined) continue;
-      if (m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol' || m.kind === 'inInterface' || m.kind === 'outInterface') header.push(t);
+      if (m.kind === 'inInterface' || m.kind === 'outInterface' || m.kind === 'sport') cr.late.push(t);
+      else if (m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol') header.push(t);
       else modules.push(t);
     }
     cr.tests = [...header, ...modules];
     return cr;
   }
 
-  private compileMatch(m: Match, cr: CRule, fail: (msg: string) => Test): Test | undefined {
+  private compileMatch(m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
     const neg = (t: Test, negate: boolean | undefined): Test => (negate ? (s) => !t(s) : t);
     switch (m.kind) {
       case 'comment':
@@ -753,9 +829,13 @@ export class IptablesTracer {
         if (!range) return fail(`port ${m.port} is not understood`);
         const [lo, hi] = range;
         if (m.kind === 'dport') return neg((s) => s.dport >= lo && s.dport <= hi, m.negate);
+        // No source port given: the rule cannot be judged (a test that fails after noting why).
         return neg(() => {
           const sp = this.packet.sport;
-          if (sp === undefined) throw this.errorFor(cr, 'the rule matches the source port: give --sport');
+          if (sp === undefined) {
+            this.conditions.add(`${this.where(cr)} could match: it matches the source port (give --sport); traced as not matching: ${cr.text}`);
+            return !m.negate ? false : true;
+          }
           return sp >= lo && sp <= hi;
         }, m.negate);
       }
@@ -765,8 +845,11 @@ export class IptablesTracer {
         const prefix = name.endsWith('+') ? name.slice(0, -1) : undefined;
         const want = m.kind === 'inInterface' ? 'in' : 'out';
         return neg((s) => {
-          const iface = this.interfaceOf(s, want);
-          if (iface === undefined) throw this.errorFor(cr, `the rule matches the ${want}put interface: give --${want}-interface`);
+          let iface = this.interfaceOf(s, want);
+          if (iface === undefined) {
+            iface = DEFAULT_INTERFACES[want];
+            this.assumed.add(`${this.where(cr)} matches the ${want}put interface: assumed ${iface} (give --${want}-interface)`);
+          }
           return prefix !== undefined ? iface.startsWith(prefix) : iface === name;
         }, m.negate);
       }
@@ -805,12 +888,8 @@ export class IptablesTracer {
         // A new client is in no list: --rcheck / --update / --remove do not match.
         return () => false;
       case 'other':
-        return fail(`match not understood (${m.text})`);
+        return fail(m.text);
     }
-  }
-
-  private errorFor(cr: CRule, msg: string): RuleError {
-    return this.error(cr.chain, cr, msg);
   }
 
   /** The interface netfilter shows a rule at this point of the walk ('' for none). */

@@ -317,6 +317,19 @@ class Walker {
         // After a goto, falling off the target's end returns past this chain.
         return v.kind === 'goto' ? out : 'next';
       }
+      case 'dnatMap': {
+        // kube-proxy 1.36+: the random pick and the DNAT in one statement.
+        this.natOnly(chain, rule);
+        const pick = this.choose(v.mod);
+        const entry = v.entries.find((e) => e.index === pick);
+        if (!entry) return { kind: 'accept' }; // no element: nft leaves the packet as it is
+        const ip = parseIP(entry.ip);
+        if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${entry.ip}`);
+        this.state.dst = ip;
+        this.state.dport = entry.port;
+        this.state.dnat = ip.family === 'ipv6' ? `[${formatIP(ip)}]:${entry.port}` : `${formatIP(ip)}:${entry.port}`;
+        return { kind: 'accept' };
+      }
       case 'dnat': {
         this.natOnly(chain, rule);
         const to = v.to;
@@ -437,6 +450,16 @@ class Walker {
         return true;
       case 'counter':
         return true;
+      case 'ctStatus':
+        // A first packet has only the status bits NAT gave it on its way here.
+        return e.statuses.some((st) => st === 'dnat' && s.dnat !== undefined) !== !!e.negate;
+      case 'concatLookup': {
+        if (e.key.some((k) => k.kind === 'addr' && (k.l3 === 'ip') !== (family === 'ipv4'))) return false;
+        const values = e.key.map((k) => this.keyValue(k));
+        const hit = !!this.mapLookup(t, chain, e.set, values);
+        if (hit) notes.push(`{ ${values.join(' . ')} } in @${e.set}`);
+        return hit !== !!e.negate;
+      }
       case 'other':
         throw new RuleError(`${this.where(chain, rule)}: cannot trace through ${JSON.stringify(e.text)}`);
     }

@@ -101,6 +101,11 @@ export interface TraceResult {
   /** Every step of every branch once, in walk order (a branch's steps follow its fork). */
   path: TraceStep[];
   notes: string[];
+  /**
+   * Rules on the way the tracer could not judge (opaque parts of a node's rules, a source port
+   * not given): the answer holds only if they do not match. Absent when there are none.
+   */
+  conditions?: string[];
 }
 
 /** The node's own addresses, for `-m addrtype LOCAL` and the routing decision. */

@@ -2,7 +2,7 @@
 // pod, from the node itself, from outside; to the cluster IP, every NodePort address, every
 // LoadBalancer IP and external IP, and the health-check port. Backend-neutral: it reads the
 // model and yields packets; any tracer answers them.
-import type { NodeContext, ProxyModel, ServicePort } from '../model/types.js';
+import type { Endpoint, NodeContext, ServicePort } from '../model/types.js';
 import { cidrContains, formatIP, isLoopback, parseCIDR, parseIP } from '../util/ip.js';
 import type { TracePacket, TraceProtocol } from './packet.js';
 
@@ -43,7 +43,14 @@ interface Source {
   inInterface?: string;
 }
 
-export function serviceScenarios(model: ProxyModel): { scenarios: Scenario[]; notes: string[] } {
+/** What scenarios read of a service port: a compile's model, or what a node's dump shows. */
+export type ScenarioPort = Pick<
+  ServicePort,
+  'displayName' | 'protocol' | 'clusterIP' | 'port' | 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges' | 'nodePort' | 'healthCheckNodePort'
+> & { endpoints: Pick<Endpoint, 'ip'>[] };
+export type ScenarioNode = Pick<NodeContext, 'family' | 'nodeIPs' | 'localDetector' | 'nodePorts'>;
+
+export function serviceScenarios(model: { node: ScenarioNode; servicePorts: ScenarioPort[] }): { scenarios: Scenario[]; notes: string[] } {
   const node = model.node;
   const fam = node.family;
   const notes: string[] = [];
@@ -77,7 +84,8 @@ export function serviceScenarios(model: ProxyModel): { scenarios: Scenario[]; no
       }
     };
 
-    add(`cluster IP ${hostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
+    // A dump may show a port only by its NodePort or external IP (clusterIP '').
+    if (sp.clusterIP) add(`cluster IP ${hostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
     for (const ip of sp.externalIPs) add(`external IP ${hostPort(ip, sp.port)}`, ip, sp.port, everyone);
     for (const ip of sp.loadBalancerVIPs) {
       let sources = everyone;
@@ -107,7 +115,7 @@ export function serviceScenarios(model: ProxyModel): { scenarios: Scenario[]; no
 }
 
 /** Where NodePorts answer: every node address (and IPv4 localhost), or the configured ones. */
-function nodePortAddresses(node: NodeContext, familyIPs: string[]): string[] {
+function nodePortAddresses(node: ScenarioNode, familyIPs: string[]): string[] {
   if (node.nodePorts.matchAll) return node.family === 'ipv4' ? [...familyIPs, '127.0.0.1'] : familyIPs;
   return node.nodePorts.addresses.filter((ip) => {
     const p = parseIP(ip);
@@ -134,7 +142,7 @@ function allowedClient(ranges: string[], taken: Set<string>): { ip: string; rang
 }
 
 /** A pod address that is not one of the service's endpoints (that would be the hairpin case). */
-function podAddress(sp: ServicePort, node: NodeContext, cidr: string): string {
+function podAddress(sp: ScenarioPort, node: ScenarioNode, cidr: string): string {
   const taken = new Set([...sp.endpoints.map((e) => e.ip), ...node.nodeIPs, sp.clusterIP]);
   for (let k = 2; k < 300; k++) {
     const ip = hostIn(cidr, k);

@@ -2,21 +2,25 @@ import crypto from 'node:crypto';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+const CODES = Array.from(BASE32, (c) => c.charCodeAt(0));
+
 /** RFC 4648 base32 (standard alphabet) of the first bytes, without padding, up to `chars` characters. */
 export function base32(bytes: Uint8Array, chars = Math.ceil((bytes.length * 8) / 5)): string {
-  let out = '';
+  // Character codes first, one string at the end: a cluster hashes ~10^5 names, and growing a
+  // string one character at a time allocates every intermediate.
+  const out: number[] = [];
   let buffer = 0;
   let bits = 0;
   for (let i = 0; i < bytes.length && out.length < chars; i++) {
     buffer = ((buffer << 8) | bytes[i]!) & 0xffff;
     bits += 8;
     while (bits >= 5 && out.length < chars) {
-      out += BASE32[(buffer >>> (bits - 5)) & 31];
+      out.push(CODES[(buffer >>> (bits - 5)) & 31]!);
       bits -= 5;
     }
   }
-  if (bits > 0 && out.length < chars) out += BASE32[(buffer << (5 - bits)) & 31];
-  return out;
+  if (bits > 0 && out.length < chars) out.push(CODES[(buffer << (5 - bits)) & 31]!);
+  return String.fromCharCode(...out);
 }
 
 // crypto.hash (one-shot) is much cheaper than createHash for the ~10^5 short strings a large

@@ -20,24 +20,64 @@ export interface CIDR {
 
 const V4_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
-function parseIPv4Into(s: string, out: Uint8Array, at: number): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (p.length === 0 || p.length > 3 || !/^[0-9]+$/.test(p)) return false;
-    const n = Number.parseInt(p, 10);
-    if (n > 255) return false;
-    out[at + i] = n;
+// Go 1.16's number readers, which the sloppy parser keeps: as many digits as the text holds
+// (so any number of leading zeros), stopping with failure once the value reaches 0xFFFFFF.
+const BIG = 0xffffff;
+
+/** Decimal digits at the start of S: [value, digits consumed], or undefined (none, or too big). */
+function dtoi(s: string, from: number): [number, number] | undefined {
+  let n = 0;
+  let i = from;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    if (n >= BIG) return undefined;
   }
-  return true;
+  return i === from ? undefined : [n, i - from];
+}
+
+/** Hex digits at the start of S, as dtoi. */
+function xtoi(s: string, from: number): [number, number] | undefined {
+  let n = 0;
+  let i = from;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else if (c >= 65 && c <= 70) d = c - 55;
+    else break;
+    n = n * 16 + d;
+    if (n >= BIG) return undefined;
+  }
+  return i === from ? undefined : [n, i - from];
+}
+
+/** Dotted decimal, four octets, each read by dtoi (010 is ten, 0000172 is 172). */
+function parseIPv4Into(s: string, out: Uint8Array, at: number): boolean {
+  let pos = 0;
+  for (let i = 0; i < 4; i++) {
+    if (pos >= s.length) return false;
+    if (i > 0) {
+      if (s[pos] !== '.') return false;
+      pos++;
+    }
+    const d = dtoi(s, pos);
+    if (!d || d[0] > 0xff) return false;
+    out[at + i] = d[0];
+    pos += d[1];
+  }
+  return pos === s.length;
 }
 
 /** Parses an IP address the way kube-proxy does; returns undefined when it is not one. */
 export function parseIP(text: string): IP | undefined {
-  if (text.length === 0 || text.length > 64) return undefined;
+  // Go looks at the first '.' or ':' to pick the family.
+  const m = /[.:]/.exec(text);
+  if (!m) return undefined;
   const bytes = new Uint8Array(16);
-  if (!text.includes(':')) {
+  if (m[0] === '.') {
     V4_PREFIX.forEach((b, i) => (bytes[i] = b));
     return parseIPv4Into(text, bytes, 12) ? { family: 'ipv4', bytes } : undefined;
   }
@@ -51,10 +91,11 @@ export function parseIP(text: string): IP | undefined {
     if (s.length === 0) return { family: 'ipv6', bytes };
   }
   while (i < 16) {
-    const m = /^[0-9a-fA-F]{1,4}/.exec(s);
-    if (!m) return undefined;
+    const x = xtoi(s, 0);
+    if (!x || x[0] > 0xffff) return undefined;
+    const [n, c] = x;
     // An embedded IPv4 address may stand in for the last 32 bits.
-    if (s.length > m[0].length && s[m[0].length] === '.') {
+    if (c < s.length && s[c] === '.') {
       if (ellipsis < 0 && i !== 12) return undefined;
       if (i + 4 > 16) return undefined;
       if (!parseIPv4Into(s, bytes, i)) return undefined;
@@ -62,11 +103,10 @@ export function parseIP(text: string): IP | undefined {
       s = '';
       break;
     }
-    const n = Number.parseInt(m[0], 16);
     bytes[i] = n >> 8;
     bytes[i + 1] = n & 0xff;
     i += 2;
-    s = s.slice(m[0].length);
+    s = s.slice(c);
     if (s.length === 0) break;
     if (s[0] !== ':' || s.length === 1) return undefined;
     s = s.slice(1);
@@ -150,8 +190,10 @@ export function parseCIDR(text: string): CIDR | undefined {
   if (slash < 0) return undefined;
   const ip = parseIP(text.slice(0, slash));
   const p = text.slice(slash + 1);
-  if (!ip || !/^[0-9]{1,3}$/.test(p)) return undefined;
-  const prefix = Number.parseInt(p, 10);
+  // Go reads the prefix length with dtoi too: leading zeros allowed, nothing after the digits.
+  const d = ip ? dtoi(p, 0) : undefined;
+  if (!ip || !d || d[1] !== p.length) return undefined;
+  const prefix = d[0];
   if (prefix > bitLength(ip.family)) return undefined;
   return { ip: { family: ip.family, bytes: maskBytes(ip, prefix) }, prefix };
 }

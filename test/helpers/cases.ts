@@ -15,10 +15,14 @@ export function splitArgs(line: string): string[] {
 }
 
 export interface Case {
+  /** The case folder; `<mode>-<version>/<case>` for the cases of a newer release. */
   name: string;
   dir: string;
   args: string[];
   expected?: string;
+  /** Partial cases: lines that must be whole output lines / text that must occur nowhere. */
+  contains?: string[];
+  absent?: string[];
   flows?: Flow[];
 }
 
@@ -32,22 +36,36 @@ export interface Flow {
   masq: boolean;
 }
 
-export function kubeProxyCases(mode: 'iptables' | 'nftables'): Case[] {
-  const root = join(KUBE_PROXY_FIXTURES, mode);
-  return readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : undefined);
+
+/** The folders of a mode: `<mode>/` (kube-proxy v1.35 tests) and every `<mode>-<version>/`. */
+export function kubeProxyFolders(mode: 'iptables' | 'nftables'): string[] {
+  return readdirSync(KUBE_PROXY_FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && (d.name === mode || d.name.startsWith(`${mode}-`)))
     .map((d) => d.name)
-    .sort()
-    .map((name) => {
-      const dir = join(root, name);
-      const expectedFile = join(dir, 'expected.txt');
-      const flowsFile = join(dir, 'flows.json');
-      return {
-        name,
-        dir,
-        args: splitArgs(readFileSync(join(dir, 'args'), 'utf8').trim()),
-        expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined,
-        flows: existsSync(flowsFile) ? (JSON.parse(readFileSync(flowsFile, 'utf8')) as Flow[]) : undefined,
-      };
-    });
+    .sort();
+}
+
+export function kubeProxyCases(mode: 'iptables' | 'nftables'): Case[] {
+  return kubeProxyFolders(mode).flatMap((folder) => {
+    const root = join(KUBE_PROXY_FIXTURES, folder);
+    return readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
+      .map((name) => {
+        const dir = join(root, name);
+        const expectedFile = join(dir, 'expected.txt');
+        const flowsFile = join(dir, 'flows.json');
+        return {
+          name: folder === mode ? name : `${folder}/${name}`,
+          dir,
+          args: splitArgs(readFileSync(join(dir, 'args'), 'utf8').trim()),
+          expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined,
+          contains: lines(join(dir, 'expected.contains.txt')),
+          absent: lines(join(dir, 'expected.absent.txt')),
+          flows: existsSync(flowsFile) ? (JSON.parse(readFileSync(flowsFile, 'utf8')) as Flow[]) : undefined,
+        };
+      });
+  });
 }

@@ -137,6 +137,11 @@ function normalExpr(e: Expr): Expr {
 }
 
 function normalVerdict(v: Verdict | undefined): Verdict | undefined {
+  if (v?.kind === 'dnatMap') {
+    const { style: _style, ...rest } = v;
+    return { ...rest, sep: ' , ' };
+  }
+  if (v?.kind === 'dnat') return { kind: 'dnat', to: v.to };
   return v?.kind === 'numgen' ? { ...v, sep: ' , ' } : v;
 }
 

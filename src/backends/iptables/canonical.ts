@@ -4,6 +4,7 @@
 // their comment, with the nat "must be the last rule" jump kept last.
 import type { Chain, IptablesRuleset, Rule, Table } from '../../ir/iptables.js';
 import { ruleComment } from '../../ir/iptables.js';
+import { sortedBy } from '../../util/sort.js';
 
 function chainRank(name: string): number {
   if (name === 'KUBE-NODEPORTS') return 0;
@@ -29,12 +30,11 @@ function serviceNameOf(rule: Rule): string | undefined {
 const LAST_RULE_MARKER = 'must be the last rule';
 
 function sortServiceRules(table: string, chain: Chain): Rule[] {
-  const sorted = chain.rules.map((rule, index) => ({ rule, index, key: serviceNameOf(rule) }));
-  const last = (r: Rule) => table === 'nat' && chain.name === 'KUBE-SERVICES' && (ruleComment(r) ?? '').includes(LAST_RULE_MARKER);
+  const lastChain = table === 'nat' && chain.name === 'KUBE-SERVICES';
+  // Keys computed once per rule, not once per comparison.
+  const sorted = chain.rules.map((rule, index) => ({ rule, index, key: serviceNameOf(rule), last: lastChain && (ruleComment(rule) ?? '').includes(LAST_RULE_MARKER) }));
   sorted.sort((x, y) => {
-    const lx = last(x.rule);
-    const ly = last(y.rule);
-    if (lx !== ly) return lx ? 1 : -1;
+    if (x.last !== y.last) return x.last ? 1 : -1;
     if (x.key !== undefined && y.key !== undefined && x.key !== y.key) return x.key < y.key ? -1 : 1;
     return x.index - y.index;
   });
@@ -42,15 +42,19 @@ function sortServiceRules(table: string, chain: Chain): Rule[] {
 }
 
 export function canonicalTable(table: Table): Table {
-  // Large clusters have ~10^5 chains: sort plain string keys (rank digit + name) with the
-  // built-in comparison, which is far cheaper than a JS comparator. Names are unique.
-  const byName = new Map(table.chains.map((c) => [c.name, c]));
-  const keys = table.chains.map((c) => `${chainRank(c.name)}${c.name}`).sort();
-  const chains = keys.map((k) => byName.get(k.slice(1))!).map((c) => {
-    const sortRules =
-      c.name === 'KUBE-NODEPORTS' || (c.name === 'KUBE-SERVICES' && (table.name === 'filter' || table.name === 'nat'));
-    return sortRules ? { ...c, rules: sortServiceRules(table.name, c) } : c;
-  });
+  // Large clusters have ~10^5 chains: group them by rank, then sort each group's names with the
+  // keyed sort (far cheaper than the built-in one on this many). Names are unique.
+  const groups: Chain[][] = [[], [], [], []];
+  for (const c of table.chains) groups[chainRank(c.name)]!.push(c);
+  const chains: Chain[] = [];
+  for (const group of groups) {
+    for (const c of sortedBy(group, (c) => c.name)) chains.push(c);
+  }
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i]!;
+    const sortRules = c.name === 'KUBE-NODEPORTS' || (c.name === 'KUBE-SERVICES' && (table.name === 'filter' || table.name === 'nat'));
+    if (sortRules) chains[i] = { ...c, rules: sortServiceRules(table.name, c) };
+  }
   return { ...table, chains };
 }
 

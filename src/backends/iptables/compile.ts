@@ -53,6 +53,12 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
+// The probability ladder repeats the same few steps on every service: one match object each.
+const statisticMatches: Match[] = [];
+function statistic(n: number): Match {
+  return (statisticMatches[n] ??= { kind: 'statistic', probability: probability(n) });
+}
+
 function sourceRangeContains(range: string, ip: string | undefined): boolean {
   if (!ip) return false;
   const c = parseCIDR(range);
@@ -139,7 +145,7 @@ class Compiler {
 
     if (!n.conntrackTcpBeLiberal) {
       const m: Match[] = [{ kind: 'conntrack', states: ['INVALID'] }];
-      if (n.nfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
+      if (n.nfacct && n.release.iptInvalidDropNfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
       this.filter.add(KUBE_FORWARD, m, this.verdict('DROP'));
     }
     this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], this.verdict('ACCEPT'));
@@ -219,7 +225,7 @@ class Compiler {
     // NodePort (never subject to loadBalancerSourceRanges).
     if (sp.nodePort !== 0) {
       if (hasEndpoints) {
-        if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct) {
+        if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct && n.release.iptLocalhostNodePortsNfacct) {
           this.nat.add(
             KUBE_NODEPORTS,
             [comment(name), ...this.proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
@@ -309,7 +315,7 @@ class Compiler {
     }
     endpoints.forEach((ep, i) => {
       const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
-      if (i < endpoints.length - 1) m.push({ kind: 'statistic', probability: probability(endpoints.length - i) });
+      if (i < endpoints.length - 1) m.push(statistic(endpoints.length - i));
       this.nat.add(chain, m, this.jump(this.sepChain(sp, ep)));
     });
   }

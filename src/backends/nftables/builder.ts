@@ -11,6 +11,7 @@ interface SetEntry {
 export class TableBuilder {
   private readonly chains = new Map<string, Chain>();
   private readonly sets = new Map<string, SetEntry>();
+  private readonly counters = new Set<string>();
 
   constructor(
     readonly family: NftFamily,
@@ -50,10 +51,15 @@ export class TableBuilder {
     entry.byKey.set(key.join(' . '), el);
   }
 
+  counter(name: string): void {
+    this.counters.add(name);
+  }
+
   build(): Table {
     const sets = [...this.sets.values()].map(({ set, byKey }) => ({ ...set, elements: [...byKey.values()] }));
     const table: Table = { family: this.family, name: this.name, chains: [...this.chains.values()], sets };
     if (this.comment !== undefined) table.comment = this.comment;
+    if (this.counters.size > 0) table.counters = [...this.counters];
     return table;
   }
 }

@@ -6,12 +6,15 @@ import { KUBE_PROXY_TABLE } from '../../ir/nftables.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
+import { nftNeedsQuote } from '../../input/ifname.js';
 import { TableBuilder, addr, anonSet, drop, fibLocal, goto, jump } from './builder.js';
-import { addFixedObjects, addrTypeOf, l3Of } from './fixed.js';
+import { addFixedObjects, addrTypeOf, l3Of, masqueradeStatement } from './fixed.js';
 import {
   CLUSTER_IPS_SET,
   FIREWALL_IPS_MAP,
-  MARK_MASQ_CHAIN,
+  HAIRPIN_SET,
+  LOCALHOST_NODEPORT_REJECT_MAP,
+  localhostNodePortRejectChain,
   NO_ENDPOINT_NODEPORTS_MAP,
   NO_ENDPOINT_SERVICES_MAP,
   REJECT_CHAIN,
@@ -29,9 +32,9 @@ function localMatch(d: LocalDetector, l3: L3, negate: boolean): Expr | undefined
     case 'NodeCIDR':
       return addr(l3, 'saddr', d.cidrs[0]!, negate);
     case 'BridgeInterface':
-      return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate };
+      return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate, quoted: nftNeedsQuote(d.interfaceName) || undefined };
     case 'InterfaceNamePrefix':
-      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate };
+      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate, quoted: nftNeedsQuote(`${d.interfacePrefix}*`) || undefined };
     case 'None':
       return undefined;
   }
@@ -43,8 +46,10 @@ function contains(range: string, ip: string | undefined): boolean {
   return !!c && !!p && cidrContains(c, p);
 }
 
+/** knftables' CommentLengthMax: kube-proxy 1.37 cuts element comments to it (PR #139516). */
+const COMMENT_LENGTH_MAX = 128;
+
 // Rules share these: the IR is never mutated once built, and a large cluster has 10^5 of each.
-const MARK_MASQ = jump(MARK_MASQ_CHAIN);
 const FROM_LOCAL = fibLocal('saddr');
 const L4PROTO: Record<string, Expr> = {};
 const l4proto = (p: string): Expr => (L4PROTO[p] ??= { kind: 'l4proto', protocol: p });
@@ -55,6 +60,8 @@ class Compiler {
   private readonly b: TableBuilder;
   private readonly ifLocal: Expr | undefined;
   private readonly ifNotLocal: Expr | undefined;
+  /** The masquerade statement of this release: `jump mark-for-masquerade` or an inline mark. */
+  private readonly masq: { exprs: Expr[]; verdict?: SimpleVerdict };
 
   constructor(private readonly model: ProxyModel) {
     this.node = model.node;
@@ -62,10 +69,16 @@ class Compiler {
     this.b = new TableBuilder(this.l3, KUBE_PROXY_TABLE, 'rules for kube-proxy');
     this.ifLocal = localMatch(this.node.localDetector, this.l3, false);
     this.ifNotLocal = localMatch(this.node.localDetector, this.l3, true);
+    this.masq = masqueradeStatement(this.node);
+  }
+
+  /** A rule that marks for masquerade after its matches. */
+  private masqRule(chain: string, matches: Expr[], comment?: string): void {
+    this.b.rule(chain, this.masq.exprs.length ? [...matches, ...this.masq.exprs] : matches, this.masq.verdict, comment);
   }
 
   compile(): NftRuleset {
-    addFixedObjects(this.b, this.node);
+    addFixedObjects(this.b, this.node, this.ifNotLocal);
     for (const sp of this.model.servicePorts) this.servicePort(sp);
     return { tables: [this.b.build()] };
   }
@@ -83,7 +96,13 @@ class Compiler {
       return n;
     };
 
-    for (const ep of sel.allReachable) b.chain(epOf(ep).chain);
+    const r = node.release;
+    // Since 1.36 endpoint chains exist only to remember ClientIP affinity.
+    const endpointChains = !r.nftDirectDnat || !!sp.sessionAffinity;
+    if (endpointChains) for (const ep of sel.allReachable) b.chain(epOf(ep).chain);
+    if (r.nftHairpinSet) {
+      for (const ep of sel.allReachable) if (ep.isLocal) b.element(HAIRPIN_SET, [ep.ip, ep.ip, proto, String(ep.port)]);
+    }
     const usesClusterChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
     const usesLocalChain = sel.localEndpoints.length > 0 && usesLocalEndpoints(sp);
     if (usesClusterChain) b.chain(names.service);
@@ -103,7 +122,7 @@ class Compiler {
     const filterVerdict: SimpleVerdict = hasEndpoints ? drop : goto(REJECT_CHAIN);
 
     const key = (ip: string) => [ip, proto, String(sp.port)];
-    const name = sp.displayName;
+    const name = r.nftTruncatedComments && sp.displayName.length > COMMENT_LENGTH_MAX ? sp.displayName.slice(0, COMMENT_LENGTH_MAX) : sp.displayName;
 
     b.element(CLUSTER_IPS_SET, [sp.clusterIP]);
     if (hasInternal) b.element(SERVICE_IPS_MAP, key(sp.clusterIP), goto(internalChain));
@@ -125,25 +144,27 @@ class Compiler {
 
     if (sp.nodePort !== 0) {
       const np = [proto, String(sp.nodePort)];
+      if (node.localhostNodePortRejects.includes(proto as 'tcp')) b.element(LOCALHOST_NODEPORT_REJECT_MAP, np, goto(localhostNodePortRejectChain(proto)));
       if (hasEndpoints) b.element(SERVICE_NODEPORTS_MAP, np, goto(names.external));
       if (!hasExternal) b.element(NO_ENDPOINT_NODEPORTS_MAP, np, filterVerdict, name);
     }
 
-    // Internal traffic: masquerade what does not come from a local pod.
-    if (hasInternal) {
+    // Internal traffic: masquerade what does not come from a local pod (since 1.36 one rule
+    // in `services` does this for every cluster IP).
+    if (hasInternal && !r.nftServicesClusterIPMasquerade) {
       const toClusterIP = addr(l3, 'daddr', sp.clusterIP);
-      if (node.masqueradeAll) b.rule(internalChain, [toClusterIP], MARK_MASQ);
-      else if (this.ifNotLocal) b.rule(internalChain, [toClusterIP, this.ifNotLocal], MARK_MASQ);
+      if (node.masqueradeAll) this.masqRule(internalChain, [toClusterIP]);
+      else if (this.ifNotLocal) this.masqRule(internalChain, [toClusterIP, this.ifNotLocal]);
     }
 
     if (usesExternalChain) {
       if (!sp.externalPolicyLocal) {
         // Endpoints may be on other nodes: masquerade so replies come back through us.
-        b.rule(names.external, [], MARK_MASQ);
+        this.masqRule(names.external, [], r.nftInlineMasqueradeMark ? 'masquerade' : undefined);
       } else {
         // Pods and the node itself reach the service as if from inside, whatever the policy.
         if (this.ifLocal) b.rule(names.external, [this.ifLocal], goto(names.service), 'short-circuit pod traffic');
-        b.rule(names.external, [FROM_LOCAL], MARK_MASQ, 'masquerade local traffic');
+        this.masqRule(names.external, [FROM_LOCAL], 'masquerade local traffic');
         b.rule(names.external, [FROM_LOCAL], goto(names.service), 'short-circuit local traffic');
       }
       if (hasExternal) b.rule(names.external, [], goto(externalPolicyChain));
@@ -164,10 +185,12 @@ class Compiler {
     if (usesClusterChain) this.dispatch(sp, names.service, sel.clusterEndpoints, epOf);
     if (usesLocalChain) this.dispatch(sp, names.local, sel.localEndpoints, epOf);
 
+    if (!endpointChains) return;
     for (const ep of sel.allReachable) {
       const n = epOf(ep);
-      // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      b.rule(n.chain, [addr(l3, 'saddr', ep.ip)], MARK_MASQ);
+      // Hairpin: an endpoint reaching itself through the service must be masqueraded (since
+      // 1.36 the hairpin-connections set does this in `masquerading`).
+      if (!r.nftHairpinSet) this.masqRule(n.chain, [addr(l3, 'saddr', ep.ip)]);
       if (sp.sessionAffinity) b.rule(n.chain, [{ kind: 'setUpdate', set: n.affinitySet, l3, field: 'saddr' }]);
       b.rule(n.chain, [l4proto(proto)], { kind: 'dnat', to: ep.address });
     }
@@ -176,6 +199,17 @@ class Compiler {
   /** Service chain → endpoint chains: remembered clients first, then a random pick. */
   private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[], epOf: (ep: Endpoint) => EndpointNames): void {
     const { b, l3 } = this;
+    const r = this.node.release;
+    if (r.nftDirectDnat && !sp.sessionAffinity) {
+      const proto = l4proto(sp.protocol.toLowerCase());
+      // 1.37 skips the map for one endpoint (PR #140723, #140960).
+      if (endpoints.length === 1 && r.nftSingleEndpointDnat) b.rule(chain, [proto], { kind: 'dnat', to: endpoints[0]!.address });
+      else {
+        const entries = endpoints.map((ep, index) => ({ index, ip: ep.ip, port: ep.port }));
+        b.rule(chain, [proto], { kind: 'dnatMap', l3, mod: endpoints.length, entries, sep: ' , ' });
+      }
+      return;
+    }
     if (sp.sessionAffinity) {
       for (const ep of endpoints) {
         const n = epOf(ep);

@@ -9,6 +9,8 @@ import {
   CLUSTER_IPS_SET,
   FIREWALL_CHECK_CHAIN,
   FIREWALL_IPS_MAP,
+  HAIRPIN_SET,
+  LOCALHOST_NODEPORT_REJECT_MAP,
   MARK_MASQ_CHAIN,
   MASQUERADING_CHAIN,
   NODEPORT_ENDPOINTS_CHECK_CHAIN,
@@ -20,6 +22,8 @@ import {
   SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP,
   SERVICES_CHAIN,
+  localhostNodePortRejectChain,
+  localhostNodePortRejectCounter,
 } from './names.js';
 
 // Priorities as knftables prints them: dstnat-10 = -110, filter = 0, dstnat = -100, srcnat = 100.
@@ -56,7 +60,13 @@ export const addrTypeOf = (node: NodeContext): string => (node.family === 'ipv4'
 const ipProtoPort = (l3: L3): KeyPart[] => [{ kind: 'addr', l3, field: 'daddr' }, { kind: 'l4proto' }, { kind: 'thDport' }];
 const protoPort: KeyPart[] = [{ kind: 'l4proto' }, { kind: 'thDport' }];
 
-export function addFixedObjects(b: TableBuilder, node: NodeContext): void {
+/** kube-proxy's masquerade statement: a jump before 1.36, the mark set inline since. */
+export function masqueradeStatement(node: NodeContext): { exprs: Expr[]; verdict?: ReturnType<typeof jump> } {
+  return node.release.nftInlineMasqueradeMark ? { exprs: [{ kind: 'markSet', op: 'or', value: node.masqueradeMark }] } : { exprs: [], verdict: jump(MARK_MASQ_CHAIN) };
+}
+
+export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: Expr | undefined): void {
+  const r = node.release;
   const l3 = l3Of(node);
   const addrType = addrTypeOf(node);
   const mark = node.masqueradeMark;
@@ -71,13 +81,24 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext): void {
     b.chain(target);
     b.rule(from, onlyNew ? [ctNew] : [], jump(target));
   }
-  for (const name of [SERVICES_CHAIN, CLUSTER_IPS_CHECK_CHAIN, MASQUERADING_CHAIN, MARK_MASQ_CHAIN]) b.chain(name);
+  for (const name of [SERVICES_CHAIN, CLUSTER_IPS_CHECK_CHAIN, MASQUERADING_CHAIN]) b.chain(name);
+  if (!r.nftInlineMasqueradeMark) b.chain(MARK_MASQ_CHAIN);
 
   // Marked packets are masqueraded once, on the way out.
-  b.rule(MARK_MASQ_CHAIN, [{ kind: 'markSet', op: 'or', value: mark }]);
-  b.rule(MASQUERADING_CHAIN, [{ kind: 'markMatch', mask: mark, value: '0' }], { kind: 'return' });
-  b.rule(MASQUERADING_CHAIN, [{ kind: 'markSet', op: 'xor', value: mark }]);
-  b.rule(MASQUERADING_CHAIN, [], { kind: 'masquerade', fullyRandom: true });
+  if (r.nftInlineMasqueradeMark) {
+    b.rule(MASQUERADING_CHAIN, [{ kind: 'markMatch', mask: mark, value: '0', negate: true }, { kind: 'markSet', op: 'xor', value: mark }], { kind: 'masquerade', fullyRandom: true });
+  } else {
+    b.rule(MARK_MASQ_CHAIN, [{ kind: 'markSet', op: 'or', value: mark }]);
+    b.rule(MASQUERADING_CHAIN, [{ kind: 'markMatch', mask: mark, value: '0' }], { kind: 'return' });
+    b.rule(MASQUERADING_CHAIN, [{ kind: 'markSet', op: 'xor', value: mark }]);
+    b.rule(MASQUERADING_CHAIN, [], { kind: 'masquerade', fullyRandom: true });
+  }
+  if (r.nftHairpinSet) {
+    // A pod that reaches itself through its Service: DNATed back to its own address.
+    b.set({ kind: 'set', name: HAIRPIN_SET, keyType: [addrType, addrType, 'inet_proto', 'inet_service'], comment: 'service hairpin connections' });
+    const hairpinKey: KeyPart[] = [{ kind: 'addr', l3, field: 'saddr' }, { kind: 'addr', l3, field: 'daddr' }, { kind: 'l4proto' }, { kind: 'thDport' }];
+    b.rule(MASQUERADING_CHAIN, [{ kind: 'ctStatus', statuses: ['dnat'] }, { kind: 'concatLookup', key: hairpinKey, set: HAIRPIN_SET }], { kind: 'masquerade', fullyRandom: true });
+  }
 
   b.set({ kind: 'set', name: CLUSTER_IPS_SET, keyType: [addrType], comment: 'Active ClusterIPs' });
   b.rule(CLUSTER_IPS_CHECK_CHAIN, [lookup(l3, 'daddr', CLUSTER_IPS_SET)], { kind: 'reject' }, 'Reject traffic to invalid ports of ClusterIPs');
@@ -103,12 +124,31 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext): void {
   const nodePortDest: Expr[] = matchAll ? [noLocalhost] : [lookup(l3, 'daddr', NODEPORT_IPS_SET)];
   b.rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, nodePortDest, { kind: 'vmap', key: protoPort, map: NO_ENDPOINT_NODEPORTS_MAP });
 
+  // kube-proxy 1.37 with its KubeProxyNFTablesLocalhostNodePorts gate: count and reject the
+  // localhost NodePorts it does not serve.
+  if (node.localhostNodePortRejects.length > 0) {
+    b.set({ ...portServiceMap, name: LOCALHOST_NODEPORT_REJECT_MAP, comment: 'localhost NodePorts rejected by kube-proxy' });
+    for (const proto of node.localhostNodePortRejects) {
+      b.counter(localhostNodePortRejectCounter(proto));
+      b.chain(localhostNodePortRejectChain(proto));
+      b.rule(localhostNodePortRejectChain(proto), [{ kind: 'counter', text: `counter name ${JSON.stringify(localhostNodePortRejectCounter(proto))}` }], { kind: 'reject' });
+    }
+    const localhost: Expr = l3 === 'ip' ? addr(l3, 'daddr', '127.0.0.0/8') : addr(l3, 'daddr', '::1');
+    b.rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, [localhost], { kind: 'vmap', key: protoPort, map: LOCALHOST_NODEPORT_REJECT_MAP });
+  }
+
   b.set({ ...ipServiceMap, name: FIREWALL_IPS_MAP, comment: 'destinations that are subject to LoadBalancerSourceRanges' });
   b.chain(FIREWALL_CHECK_CHAIN);
   b.rule(FIREWALL_CHECK_CHAIN, [], { kind: 'vmap', key: ipProtoPort(l3), map: FIREWALL_IPS_MAP });
 
   b.set({ ...ipServiceMap, name: SERVICE_IPS_MAP, comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic' });
   b.set({ ...portServiceMap, name: SERVICE_NODEPORTS_MAP, comment: 'NodePort traffic' });
+  if (r.nftServicesClusterIPMasquerade) {
+    const masq = masqueradeStatement(node);
+    const toClusterIP = lookup(l3, 'daddr', CLUSTER_IPS_SET);
+    if (node.masqueradeAll) b.rule(SERVICES_CHAIN, [toClusterIP, ...masq.exprs], masq.verdict, 'masquerade all clusterIP traffic');
+    else if (ifNotLocal) b.rule(SERVICES_CHAIN, [toClusterIP, ifNotLocal, ...masq.exprs], masq.verdict, 'masquerade clusterIP traffic from outside cluster');
+  }
   b.rule(SERVICES_CHAIN, [], { kind: 'vmap', key: ipProtoPort(l3), map: SERVICE_IPS_MAP });
   b.rule(SERVICES_CHAIN, matchAll ? [fibLocal('daddr'), noLocalhost] : nodePortDest, { kind: 'vmap', key: protoPort, map: SERVICE_NODEPORTS_MAP });
 }

@@ -55,6 +55,11 @@ export const SERVICE_ENDPOINTS_CHECK_CHAIN = 'service-endpoints-check';
 export const NODEPORT_ENDPOINTS_CHECK_CHAIN = 'nodeport-endpoints-check';
 export const REJECT_CHAIN = 'reject-chain';
 
+export const HAIRPIN_SET = 'hairpin-connections';
+export const LOCALHOST_NODEPORT_REJECT_MAP = 'localhost-nodeport-reject-ports';
+export const localhostNodePortRejectChain = (proto: string) => `localhost-nodeport-reject-${proto}`;
+export const localhostNodePortRejectCounter = (proto: string) => `localhost-nodeport-rejected-${proto}`;
+
 export const CLUSTER_IPS_SET = 'cluster-ips';
 export const NODEPORT_IPS_SET = 'nodeport-ips';
 export const SERVICE_IPS_MAP = 'service-ips';

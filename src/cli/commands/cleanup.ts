@@ -1,26 +1,19 @@
-import type { Argv } from 'yargs';
+import type { Host } from '../../host.js';
 import { cleanup, cleanupFailed } from '../../apply/cleanup.js';
 import { System } from '../../apply/system.js';
 import { targetName } from '../../apply/state.js';
+import { writeStdout } from '../io.js';
 
-interface Args {
+export interface CleanupArgs {
   netns?: string;
   verbose?: boolean;
 }
 
-export const cleanupCommand = {
-  command: 'cleanup',
-  describe: 'Remove everything kube-proxy and ktables installed: jump rules, KUBE-* chains, the kube-proxy nftables table, nfacct counters',
-  builder: (y: Argv) =>
-    y
-      .option('netns', { type: 'string', describe: 'Clean this network namespace (ip netns) instead of the host' })
-      .option('verbose', { type: 'boolean', describe: 'Show every command run' }),
-  handler: async (argv: Args) => {
-    const say = (line: string) => process.stderr.write(`ktables: ${line}\n`);
-    const target = argv.netns ? { netns: argv.netns } : {};
-    const r = await cleanup(new System(argv.verbose ? say : undefined), target);
-    for (const line of r.removed) process.stdout.write(`removed ${line}\n`);
-    if (r.problems.length > 0) throw cleanupFailed(target, r.problems);
-    if (r.removed.length === 0) say(`nothing to remove on ${targetName(target)}`);
-  },
-};
+export async function run(argv: CleanupArgs, host: Host): Promise<void> {
+  const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
+  const target = argv.netns ? { netns: argv.netns } : {};
+  const r = await cleanup(new System(argv.verbose ? say : undefined), target);
+  for (const line of r.removed) writeStdout(host, `removed ${line}\n`);
+  if (r.problems.length > 0) throw cleanupFailed(target, r.problems);
+  if (r.removed.length === 0) say(`nothing to remove on ${targetName(target)}`);
+}

@@ -1,8 +1,7 @@
 // `ktables diff --behaviour OLD NEW`: wiring only. Each side is a rule file or manifests; for
 // manifests, every compile flag X can be set for one side with --old-X / --new-X.
-import { statSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
-import { UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../../errors.js';
+import type { Host } from '../../host.js';
 import { unionProbes } from '../../behaviour/entries.js';
 import { compareBehaviour, changeCount, type Tracer } from '../../behaviour/compare.js';
 import { formatBehaviourJson, formatBehaviourMarkdown, formatBehaviourText } from '../../behaviour/format.js';
@@ -15,56 +14,16 @@ import { toMermaid } from '../../graph/render.js';
 import type { ProxyModel } from '../../model/types.js';
 import { loadInventory } from '../../input/load.js';
 import { buildModel } from '../../model/build.js';
-import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
-import { readStdin, readTextFile, writeOutput } from '../io.js';
+import { SIDES, VERSION_FLAG, compileFlagSpecs, type FlagSpec, type Side } from '../behaviour-flags.js';
+import { proxyOptions, type CompileFlags } from '../flags.js';
+import { outputFlag, readTextFile, writeOutput } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
-
-const SIDES = ['old', 'new'] as const;
-type Side = (typeof SIDES)[number];
-const GROUP = 'Behaviour diff (--behaviour): one side only, --old-X / --new-X for any compile flag X:';
-/** Shown in --help; the other --old-X / --new-X work the same, hidden to keep help short. */
-const LISTED = new Set(['proxy-mode', 'kube-proxy-version', 'config']);
-/** The release flag comes with ktables' --kube-proxy-version; until a build has it, say so. */
-const VERSION_FLAG = 'kube-proxy-version';
 
 /** The release as the options hold it (`{major, minor}` with --kube-proxy-version) as text. */
 function versionText(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'object' && 'major' in v && 'minor' in v) return `${(v as { major: number }).major}.${(v as { minor: number }).minor}`;
   return String(v);
-}
-
-interface FlagSpec {
-  name: string;
-  type: 'string' | 'boolean' | 'number';
-  choices?: string[];
-}
-
-/** The compile flags, read from the compile flag definitions themselves (so new ones come along). */
-function compileFlagSpecs(): FlagSpec[] {
-  const o = (withCompileFlags(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; number: string[]; choices: Record<string, string[]> };
-  return Object.keys(o.key)
-    .filter((k) => k !== 'help' && k !== 'version')
-    .map((name) => ({ name, type: o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string', ...(o.choices[name] ? { choices: o.choices[name] } : {}) }));
-}
-
-export function withBehaviourFlags<T>(y: Argv<T>): Argv<T> {
-  const specs = compileFlagSpecs();
-  const names = specs.map((s) => s.name);
-  if (!names.includes(VERSION_FLAG)) specs.push({ name: VERSION_FLAG, type: 'string' });
-  let out = y.option('behaviour', { type: 'boolean', describe: 'Compare what happens to packets (every entry point, every client) instead of rules' });
-  for (const s of specs) {
-    for (const side of SIDES) {
-      out = out.option(`${side}-${s.name}`, {
-        type: s.type,
-        group: GROUP,
-        hidden: !LISTED.has(s.name),
-        describe: `--${s.name} for the ${side} side only`,
-        ...(s.choices ? { choices: s.choices } : {}),
-      });
-    }
-  }
-  return out;
 }
 
 type Args = CompileFlags & Record<string, unknown> & {
@@ -97,41 +56,38 @@ interface Loaded {
   tracer?: Tracer;
 }
 
-function readSide(arg: string, side: Side, argv: Args, specs: FlagSpec[], notes: string[], texts: Map<string, string>): Loaded {
+function readSide(host: Host, arg: string, side: Side, argv: Args, specs: FlagSpec[], notes: string[], texts: Map<string, string>): Loaded {
   const flags = sideFlags(argv, side, specs);
   const version = (flags as Record<string, unknown>)[VERSION_FLAG] ?? argv[`${side}-${VERSION_FLAG}`];
-  if (version !== undefined && !specs.some((s) => s.name === VERSION_FLAG)) {
-    throw new UsageError(`--${side}-${VERSION_FLAG}: this ktables has no --${VERSION_FLAG} yet (it compiles one kube-proxy release's rules); drop the flag`);
-  }
   let dir = false;
   try {
-    dir = arg !== '-' && statSync(arg).isDirectory();
+    dir = arg !== '-' && host.fs.statSync(arg).isDirectory();
   } catch {
     // readTextFile reports a missing file the usual way.
   }
   // Read once: stdin cannot be read twice, and a side may be compiled twice.
-  const text = dir ? undefined : (texts.get(arg) ?? readTextFile(arg));
+  const text = dir ? undefined : (texts.get(arg) ?? readTextFile(host, arg));
   if (text !== undefined) texts.set(arg, text);
   const kind = text === undefined ? undefined : detectRules(text);
   if (kind && text !== undefined) {
     const mode = flags['proxy-mode'];
     if (mode && mode !== kind) throw new UsageError(`${arg} holds ${kind} rules but --${argv[`${side}-proxy-mode`] ? `${side}-` : ''}proxy-mode is ${mode}`);
-    const nodeIPs = flags['node-ip'] ? proxyOptions({ 'node-ip': flags['node-ip'] }).nodeIPs : undefined;
+    const nodeIPs = flags['node-ip'] ? proxyOptions({ 'node-ip': flags['node-ip'] }, host).nodeIPs : undefined;
     const family = flags['ip-family'] as 'ipv4' | 'ipv6' | undefined;
     return {
       info: { source: arg, input: kind === 'iptables' ? 'iptables-rules' : 'nftables-rules', proxyMode: kind, kubeProxyVersion: version === undefined ? null : String(version), family: family ?? 'ipv4' },
       rules: { kind, text, ...(nodeIPs ? { nodeIPs } : {}), ...(family ? { family } : {}) },
     };
   }
-  const opts = proxyOptions(flags);
+  const opts = proxyOptions(flags, host);
   const compiled =
     arg === '-'
       ? (() => {
-          const inv = loadInventory(['-'], () => text ?? '');
+          const inv = loadInventory(['-'], { readStdin: () => text ?? '', fs: host.fs });
           const n = [...inv.notes];
           return { model: buildModel(inv, opts, n), notes: n };
         })()
-      : loadModel([arg], opts);
+      : loadModel([arg], opts, host);
   notes.push(...compiled.notes);
   const model = compiled.model;
   const info: SideInfo = {
@@ -142,7 +98,7 @@ function readSide(arg: string, side: Side, argv: Args, specs: FlagSpec[], notes:
     family: model.node.family,
   };
   if (opts.nodePortAddresses !== undefined) info.nodePortAddresses = opts.nodePortAddresses;
-  const prev = opts.proxyMode === 'iptables' ? previousNatChains(flags['previous-rules']) : undefined;
+  const prev = opts.proxyMode === 'iptables' ? previousNatChains(host, flags['previous-rules']) : undefined;
   return { info, model, tracer: tracerForModel(model, opts.proxyMode, prev) };
 }
 
@@ -152,14 +108,14 @@ export function checkSideFlags(argv: Record<string, unknown>): void {
   if (given.length > 0) throw new UsageError(`--${given[0]} sets one side of a behaviour diff: add --behaviour (the rule diff compiles both sides alike)`);
 }
 
-export function behaviourDiff(argv: Args): void {
+export function behaviourDiff(argv: Args, host: Host): number {
   for (const k of SIDES) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';
   if (argv.old === '-' && argv.new === '-') throw new UsageError('only one side can be read from stdin');
   if (argv.stat) throw new UsageError('--stat counts rules: it does not go with --behaviour');
   const specs = compileFlagSpecs();
   const notes: string[] = [];
   const texts = new Map<string, string>();
-  const sides = [readSide(argv.old, 'old', argv, specs, notes, texts), readSide(argv.new, 'new', argv, specs, notes, texts)];
+  const sides = [readSide(host, argv.old, 'old', argv, specs, notes, texts), readSide(host, argv.new, 'new', argv, specs, notes, texts)];
   const models = sides.flatMap((s) => (s.model ? [s.model] : []));
   if (models.length === 0) {
     throw new UsageError('--behaviour needs manifests on at least one side: they say which Services and entry points to try (two rule files alone do not)');
@@ -170,7 +126,7 @@ export function behaviourDiff(argv: Args): void {
   for (const s of sides) {
     if (!s.rules || s.rules.kind === sides[manifestSide]!.info.proxyMode) continue;
     const m = SIDES[manifestSide]!;
-    models.push(readSide(sides[manifestSide]!.info.source, m, { ...argv, [`${m}-proxy-mode`]: s.rules.kind } as Args, specs, [], texts).model!);
+    models.push(readSide(host, sides[manifestSide]!.info.source, m, { ...argv, [`${m}-proxy-mode`]: s.rules.kind } as Args, specs, [], texts).model!);
   }
   for (const s of sides) {
     if (!s.rules) continue;
@@ -184,7 +140,7 @@ export function behaviourDiff(argv: Args): void {
   if (fams.size > 1) throw new UsageError(`${argv.old} is ${sides[0]!.info.family} and ${argv.new} ${sides[1]!.info.family}: compare one IP family (use --ip-family)`);
   const { probes, notes: probeNotes } = unionProbes(models);
   const result = compareBehaviour(probes, { old: sides[0]!.tracer!, new: sides[1]!.tracer! }, { old: sides[0]!.info, new: sides[1]!.info }, probeNotes);
-  if (argv.verbose) for (const n of notes) process.stderr.write(`ktables: ${n}\n`);
+  if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   const text =
     argv.format === 'json'
       ? formatBehaviourJson(result)
@@ -196,6 +152,6 @@ export function behaviourDiff(argv: Args): void {
             return { old: toMermaid(servicePicture(title, these, sides[0]!.tracer!, ctx)), new: toMermaid(servicePicture(title, these, sides[1]!.tracer!, ctx)) };
           })
         : formatBehaviourText(result);
-  writeOutput(text, argv.output);
-  if (argv['exit-code'] && changeCount(result) > 0) process.exitCode = 1;
+  writeOutput(host, text, outputFlag(argv.output));
+  return argv['exit-code'] && changeCount(result) > 0 ? EXIT.differences : EXIT.ok;
 }

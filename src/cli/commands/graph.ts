@@ -1,5 +1,5 @@
 // `ktables graph`: one picture per service port (Mermaid or Graphviz DOT). Wiring only.
-import type { Argv } from 'yargs';
+import type { Host } from '../../host.js';
 import { UsageError } from '../../errors.js';
 import { tracerForModel, tracerForRules } from '../../behaviour/tracers.js';
 import { detectRules } from '../../diff/sides.js';
@@ -8,11 +8,11 @@ import { toDot, toMermaid } from '../../graph/render.js';
 import { tracePicture, type Picture } from '../../graph/build.js';
 import type { WordsContext } from '../../graph/words.js';
 import type { TraceResult } from '../../trace/packet.js';
-import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
-import { readTextFile, writeOutput } from '../io.js';
+import { proxyOptions, type CompileFlags } from '../flags.js';
+import { outputFlag, readTextFile, writeOutput } from '../io.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
 
-interface Args extends CompileFlags {
+export interface GraphArgs extends CompileFlags {
   paths?: string[];
   rules?: string;
   service?: string;
@@ -34,45 +34,29 @@ export function renderTracePicture(r: TraceResult, format: 'mermaid' | 'dot', ct
   return format === 'dot' ? toDot(p) : toMermaid(p);
 }
 
-export const graphCommand = {
-  command: 'graph [paths..]',
-  describe: 'Draw where packets go for each service port: entry points, chains, masquerade, endpoints (Mermaid or DOT)',
-  builder: (y: Argv) =>
-    withCompileFlags(
-      y
-        .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories; - for stdin' })
-        .option('rules', { type: 'string', describe: "Draw this rule set (a compile output or a node's dump); the manifests give the Services and entry points" })
-        .option('service', { type: 'string', describe: 'Only this Service (ns/name) or service port (ns/name:port)' })
-        .option('format', { type: 'string', choices: ['mermaid', 'dot'], default: 'mermaid', describe: 'Mermaid (several pictures: a Markdown page) or Graphviz DOT' })
-        .option('output', { alias: 'o', type: 'string', describe: 'Write to FILE (atomically) instead of stdout' })
-        .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
-        .example('$0 graph examples/cluster.yaml --service shop/storefront', 'one Service as a Mermaid flowchart')
-        .example('$0 graph examples/cluster.yaml --format dot | dot -Tsvg > services.svg', 'every service port through Graphviz'),
-    ),
-  handler: (argv: Args) => {
-    const paths = argv.paths ?? [];
-    if (paths.length === 0 && argv.rules) throw new UsageError('--rules draws a rule file, but the Services and their entry points come from manifests: give them too');
-    let opts = proxyOptions(argv);
-    let rulesText: string | undefined;
-    let kind: 'iptables' | 'nftables' | undefined;
-    if (argv.rules) {
-      rulesText = readTextFile(argv.rules);
-      kind = detectRules(rulesText);
-      if (!kind) throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
-      if (argv['proxy-mode'] && argv['proxy-mode'] !== kind) throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
-      // The manifests' entry points as a node in the file's mode has them.
-      opts = { ...opts, proxyMode: kind };
-    }
-    const loaded = loadModel(paths, opts);
-    if (argv.verbose) for (const n of loaded.notes) process.stderr.write(`ktables: ${n}\n`);
-    const model = loaded.model;
-    const tracer = rulesText && kind
-      ? tracerForRules(kind, rulesText, model.node.nodeIPs, argv['ip-family'] ? opts.ipFamily : model.node.family)
-      : tracerForModel(model, opts.proxyMode, opts.proxyMode === 'iptables' ? previousNatChains(argv['previous-rules']) : undefined);
-    const pictures = modelPictures([model], tracer, argv.service);
-    if (pictures.length === 0) {
-      throw new UsageError(argv.service ? `no service port matches --service ${argv.service}` : 'no service ports to draw');
-    }
-    writeOutput(renderPictures(pictures, argv.format), argv.output);
-  },
-};
+export function run(argv: GraphArgs, host: Host): void {
+  const paths = argv.paths ?? [];
+  if (paths.length === 0 && argv.rules) throw new UsageError('--rules draws a rule file, but the Services and their entry points come from manifests: give them too');
+  let opts = proxyOptions(argv, host);
+  let rulesText: string | undefined;
+  let kind: 'iptables' | 'nftables' | undefined;
+  if (argv.rules) {
+    rulesText = readTextFile(host, argv.rules);
+    kind = detectRules(rulesText);
+    if (!kind) throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
+    if (argv['proxy-mode'] && argv['proxy-mode'] !== kind) throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
+    // The manifests' entry points as a node in the file's mode has them.
+    opts = { ...opts, proxyMode: kind };
+  }
+  const loaded = loadModel(paths, opts, host);
+  if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
+  const model = loaded.model;
+  const tracer = rulesText && kind
+    ? tracerForRules(kind, rulesText, model.node.nodeIPs, argv['ip-family'] ? opts.ipFamily : model.node.family)
+    : tracerForModel(model, opts.proxyMode, opts.proxyMode === 'iptables' ? previousNatChains(host, argv['previous-rules']) : undefined);
+  const pictures = modelPictures([model], tracer, argv.service);
+  if (pictures.length === 0) {
+    throw new UsageError(argv.service ? `no service port matches --service ${argv.service}` : 'no service ports to draw');
+  }
+  writeOutput(host, renderPictures(pictures, argv.format), outputFlag(argv.output));
+}

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import type { Argv } from 'yargs';
+import type { Host } from '../../host.js';
 import yaml from 'js-yaml';
 import { InputError, UsageError, VerifyFailed } from '../../errors.js';
 import { System } from '../../apply/system.js';
@@ -7,10 +6,11 @@ import { forgetTarget } from '../../apply/state.js';
 import { destroyLab, labNames } from '../../verify/lab.js';
 import { formatReport, reportJson } from '../../verify/report.js';
 import { runVerify, type Flow } from '../../verify/verify.js';
-import { withCompileFlags, proxyOptions, type CompileFlags } from '../flags.js';
+import { proxyOptions, type CompileFlags } from '../flags.js';
 import { loadModel } from '../pipeline.js';
+import { writeStdout } from '../io.js';
 
-interface Args extends CompileFlags {
+export interface VerifyArgs extends CompileFlags {
   paths?: string[];
   flows?: string;
   keep?: boolean;
@@ -21,10 +21,10 @@ interface Args extends CompileFlags {
 }
 
 /** A flows file as kube-proxy's conformance cases hold them (flows.yaml / flows.json). */
-function readFlows(file: string): Flow[] {
+function readFlows(host: Host, file: string): Flow[] {
   let raw: unknown;
   try {
-    raw = yaml.load(readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
+    raw = yaml.load(host.fs.readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
   } catch (e) {
     throw new InputError([{ file, message: `cannot read flows: ${(e as Error).message}` }]);
   }
@@ -44,41 +44,26 @@ function readFlows(file: string): Flow[] {
   });
 }
 
-export const verifyCommand = {
-  command: 'verify [paths..]',
-  describe: 'Prove with real packets, in a throwaway lab of network namespaces, that the rules do what trace predicts',
-  builder: (y: Argv) =>
-    withCompileFlags(
-      y
-        .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories; - for stdin' })
-        .option('flows', { type: 'string', describe: 'Probe the packets in this flows file (kube-proxy conformance format) instead of every entry point' })
-        .option('keep', { type: 'boolean', describe: 'Leave the lab up afterwards and say how to enter it' })
-        .option('down', { type: 'string', describe: 'Remove a lab left up by --keep (its id) and exit' })
-        .option('timeout', { type: 'number', default: 1000, describe: 'Milliseconds a connection may take before it counts as dropped' })
-        .option('json', { type: 'boolean', describe: 'Print JSON' })
-        .option('verbose', { type: 'boolean', describe: 'Show every command run' }),
-    ),
-  handler: async (argv: Args) => {
-    const say = (line: string) => process.stderr.write(`ktables: ${line}\n`);
-    const sys = new System(argv.verbose ? say : undefined);
-    if (argv.down) {
-      if (!/^kt[0-9a-f]{6}$/.test(argv.down)) throw new UsageError(`--down takes a lab id such as kt1a2b3c (got ${JSON.stringify(argv.down)})`);
-      const removed = destroyLab(sys, argv.down);
-      forgetTarget({ netns: labNames(argv.down).node });
-      say(removed.length > 0 ? `removed ${removed.join(', ')}` : `no lab ${argv.down}`);
-      return;
-    }
-    const opts = proxyOptions(argv);
-    if (argv['previous-rules']) throw new UsageError('verify builds a fresh node: drop --previous-rules');
-    if (!(argv.timeout! > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
-    const { model, notes } = loadModel(argv.paths ?? [], opts);
-    if (argv.verbose) for (const n of notes) say(n);
-    const input = { model, mode: opts.proxyMode, keep: argv.keep, timeoutMs: argv.timeout, say, ...(argv.flows ? { flows: readFlows(argv.flows) } : {}) };
-    const report = await runVerify(sys, input);
-    process.stdout.write(argv.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
-    if (!report.ok) {
-      const bad = report.rows.filter((r) => !r.ok).length;
-      throw new VerifyFailed(`${bad} of ${report.rows.length} probes did not behave as predicted`);
-    }
-  },
-};
+export async function run(argv: VerifyArgs, host: Host): Promise<void> {
+  const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
+  const sys = new System(argv.verbose ? say : undefined);
+  if (argv.down) {
+    if (!/^kt[0-9a-f]{6}$/.test(argv.down)) throw new UsageError(`--down takes a lab id such as kt1a2b3c (got ${JSON.stringify(argv.down)})`);
+    const removed = destroyLab(sys, argv.down);
+    forgetTarget({ netns: labNames(argv.down).node });
+    say(removed.length > 0 ? `removed ${removed.join(', ')}` : `no lab ${argv.down}`);
+    return;
+  }
+  const opts = proxyOptions(argv, host);
+  if (argv['previous-rules']) throw new UsageError('verify builds a fresh node: drop --previous-rules');
+  if (!(argv.timeout! > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
+  const { model, notes } = loadModel(argv.paths ?? [], opts, host);
+  if (argv.verbose) for (const n of notes) say(n);
+  const input = { model, mode: opts.proxyMode, keep: argv.keep, timeoutMs: argv.timeout, say, ...(argv.flows ? { flows: readFlows(host, argv.flows) } : {}) };
+  const report = await runVerify(sys, input);
+  writeStdout(host, argv.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
+  if (!report.ok) {
+    const bad = report.rows.filter((r) => !r.ok).length;
+    throw new VerifyFailed(`${bad} of ${report.rows.length} probes did not behave as predicted`);
+  }
+}

@@ -1,0 +1,74 @@
+// Reading input with a size limit: in chunks, counting, so /dev/zero or an endless pipe stops
+// at LIMITS.inputBytes instead of filling memory.
+import type * as nodeFs from 'node:fs';
+import { LIMITS, formatBytes } from './limits.js';
+
+/** Input refused while reading it (too large, binary): reported as a problem with the file. */
+export class ReadRefused extends Error {}
+
+/** A NUL byte: no YAML, JSON or rule file holds one, so the input is binary (/dev/zero, an image). */
+export class BinaryInput extends ReadRefused {
+  constructor(readonly offset: number) {
+    super(`input holds a NUL byte at offset ${offset}: binary data, not YAML, JSON or rule text`);
+  }
+}
+
+export class InputTooLarge extends ReadRefused {
+  constructor(readonly limit: number) {
+    super(`input is larger than the ${formatBytes(limit)} limit (see "Limits" in the README)`);
+  }
+}
+
+/** The file-system calls a bounded read makes (the Host's fs, or node:fs itself). */
+export type BoundedFs = Pick<typeof nodeFs, 'openSync' | 'closeSync' | 'fstatSync' | 'readSync'>;
+
+const CHUNK = 1 << 20;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Everything FD holds, up to LIMIT bytes; throws InputTooLarge beyond. */
+export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.inputBytes): string {
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isFile() && st.size > limit) throw new InputTooLarge(limit);
+  } catch (e) {
+    if (e instanceof ReadRefused) throw e;
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, CHUNK, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A non-blocking stdin (some terminals and pipes) has no data yet: wait, do not stop.
+      if (code === 'EAGAIN') {
+        sleep(5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    const nul = buf.subarray(0, n).indexOf(0);
+    if (nul >= 0) throw new BinaryInput(total + nul);
+    total += n;
+    if (total > limit) throw new InputTooLarge(limit);
+    chunks.push(Buffer.from(buf.subarray(0, n))); // a copy: pipes deliver small reads
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/** A file's text, up to the limit. Errors are the fs errors (ENOENT, EISDIR, ...) or InputTooLarge. */
+export function readFileBounded(fs: BoundedFs, path: string, limit: number = LIMITS.inputBytes): string {
+  const fd = fs.openSync(path, 'r');
+  try {
+    return readFdBounded(fs, fd, limit);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

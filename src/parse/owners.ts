@@ -1,0 +1,116 @@
+// Whose are the KUBE-* chains of a node's dump? kube-proxy's fixed chains have fixed names; its
+// per-Service chains are a prefix plus 16 base32 characters of a SHA-256 of the service port
+// (and endpoint) their comments name, so a chain whose hash matches its comment is kube-proxy's.
+// Other software uses KUBE-* names too (kube-router, the k3s default: KUBE-ROUTER-*,
+// KUBE-NWPLCY-*, KUBE-POD-FW-*): those are someone else's. A node in ipvs mode is recognised by
+// its ipset matches (KUBE-LOOP-BACK, KUBE-CLUSTER-IP ...): Service routing is in IPVS there.
+import type { IptablesRuleset, Rule } from '../ir/iptables.js';
+import { BUILTIN_CHAINS, ruleComment } from '../ir/iptables.js';
+import { hashPrefix } from '../util/hash.js';
+
+/** kube-proxy's chains with fixed names (iptables and ipvs modes), and the kubelet's. */
+const FIXED = new Set([
+  'KUBE-SERVICES',
+  'KUBE-NODEPORTS',
+  'KUBE-POSTROUTING',
+  'KUBE-MARK-MASQ',
+  'KUBE-MARK-DROP',
+  'KUBE-FORWARD',
+  'KUBE-FIREWALL',
+  'KUBE-EXTERNAL-SERVICES',
+  'KUBE-PROXY-FIREWALL',
+  'KUBE-PROXY-CANARY',
+  'KUBE-KUBELET-CANARY',
+  'KUBE-IPTABLES-HINT',
+  'KUBE-LOAD-BALANCER',
+  'KUBE-NODE-PORT',
+  'KUBE-IPVS-FILTER',
+  'KUBE-IPVS-OUT-FILTER',
+  'KUBE-SOURCE-RANGES-FIREWALL',
+]);
+const HASHED = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-([A-Z2-7]{16})$/;
+const KUBE_ROUTER = /^KUBE-(ROUTER-|NWPLCY-|POD-FW-|SRC-|DST-)/;
+
+export interface Ownership {
+  /** Chains named KUBE-* that are not kube-proxy's, as "table chain (owner)". */
+  others: string[];
+  /** kube-proxy-style hashed chains whose hash does not match the service port their comments name. */
+  mismatched: string[];
+  /** Set when the node runs kube-proxy in ipvs mode. */
+  ipvs?: string;
+}
+
+/** A KUBE-* chain another program owns (kube-router's): not to be read as kube-proxy's. */
+export function isOthersKubeChain(name: string): boolean {
+  return KUBE_ROUTER.test(name);
+}
+
+function chainOwner(name: string): string | undefined {
+  if (FIXED.has(name) || HASHED.test(name)) return undefined;
+  if (KUBE_ROUTER.test(name)) return "kube-router's";
+  return 'not a kube-proxy chain name';
+}
+
+/** The service port (and endpoint) a hashed chain's comments name; true if the hash matches. */
+function hashMatches(kind: string, hash: string, rules: readonly Rule[]): boolean | undefined {
+  const names = new Set<string>();
+  const endpoints = new Set<string>();
+  for (const r of rules) {
+    const c = ruleComment(r);
+    // kube-proxy's comments name the service port: "ns/name:port", "... external destinations".
+    for (const w of c?.split(' ') ?? []) if (/^[a-z0-9.-]+\/[a-z0-9.-]+(:[a-z0-9-]*)?$/.test(w)) names.add(w);
+    if (r.target?.kind === 'DNAT') endpoints.add(r.target.to);
+  }
+  // Large-cluster mode writes no comments; an endpoint chain whose DNAT cannot be read says nothing.
+  if (names.size === 0 || (kind === 'SEP' && endpoints.size === 0)) return undefined;
+  for (const name of names) {
+    for (const proto of ['tcp', 'udp', 'sctp']) {
+      if (kind === 'SEP') {
+        for (const ep of endpoints) if (hashPrefix(name + proto + ep, 16) === hash) return true;
+      } else if (hashPrefix(name + proto, 16) === hash) return true;
+    }
+  }
+  return false;
+}
+
+export function ownership(rs: IptablesRuleset): Ownership {
+  const others: string[] = [];
+  const mismatched: string[] = [];
+  let ipvs: string | undefined;
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      if (BUILTIN_CHAINS[t.name]?.includes(c.name)) continue;
+      if (c.name.startsWith('KUBE-')) {
+        const owner = chainOwner(c.name);
+        if (owner) others.push(`${t.name} ${c.name} (${owner})`);
+        const h = HASHED.exec(c.name);
+        if (h && hashMatches(h[1]!, h[2]!, c.rules) === false) mismatched.push(`${t.name} ${c.name}`);
+      }
+      if (!ipvs && (c.name === 'KUBE-SERVICES' || c.name === 'KUBE-POSTROUTING' || c.name === 'KUBE-NODE-PORT' || c.name === 'KUBE-LOAD-BALANCER')) {
+        for (const r of c.rules) {
+          const set = r.matches.find((m) => m.kind === 'other' && /--match-set\s+KUBE-[A-Z-]+/.test(m.text));
+          if (set && set.kind === 'other') {
+            const name = /--match-set\s+(KUBE-[A-Z0-9-]+)/.exec(set.text)![1]!;
+            ipvs = `${t.name} ${c.name} matches ipset ${name} (line ${r.source?.line ?? '?'})`;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return ipvs ? { others, mismatched, ipvs } : { others, mismatched };
+}
+
+/** The notes a command prints about a dump's ownership. */
+export function ownershipNotes(rs: IptablesRuleset): string[] {
+  const o = ownership(rs);
+  const notes: string[] = [];
+  if (o.ipvs) notes.push(`kube-proxy runs in ipvs mode on this node (${o.ipvs}): Service routing is in IPVS (ipvsadm -Ln), not in these rules`);
+  if (o.others.length > 0) notes.push(`KUBE-* chains that are not kube-proxy's: ${list(o.others)}`);
+  if (o.mismatched.length > 0) notes.push(`chains named like kube-proxy's whose hash does not match the service port their comments name: ${list(o.mismatched)}`);
+  return notes;
+}
+
+function list(items: string[]): string {
+  return items.length > 6 ? `${items.slice(0, 6).join(', ')}, ... (${items.length} in all)` : items.join(', ');
+}

@@ -1,0 +1,43 @@
+// A rule file of any format, read into its IR: the one entry point trace and apply use (diff
+// shares the scanner and the rule-line parser through read-iptables.ts). Errors name the file.
+import { RuleError } from '../errors.js';
+import type { IptablesRuleset } from '../ir/iptables.js';
+import type { NftRuleset } from '../ir/nftables.js';
+import { guessIptablesFamily, readIptables } from './iptables.js';
+import { parseNftables } from './nftables.js';
+import { scanRules, type RulesFormat } from './scan.js';
+import { nftListingWarnings } from './nft-check.js';
+
+export type ReadRules =
+  | { kind: 'iptables'; format: RulesFormat; ruleset: IptablesRuleset; text: string; notes: string[]; warnings: string[] }
+  | { kind: 'nftables'; format: RulesFormat; ruleset: NftRuleset; text: string; notes: string[]; warnings: string[] }
+  | { kind: 'manifests'; format: 'manifests'; notes: string[]; warnings: string[] };
+
+/** Prefixes a rule error with the file it is about. */
+export function inFile<T>(source: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RuleError && !e.message.startsWith(`${source}: `)) throw new RuleError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Reads rule text by its content. `family` for iptables text: given, or guessed from the
+ * addresses in it (ip6tables-save has IPv6 ones), else `fallback`.
+ */
+export function readRules(text: string, source: string, family?: 'ipv4' | 'ipv6', fallback: 'ipv4' | 'ipv6' = 'ipv4'): ReadRules {
+  return inFile(source, () => {
+    const scanned = scanRules(text);
+    const { notes, warnings } = scanned;
+    if (scanned.format === 'manifests') return { kind: 'manifests', format: 'manifests', notes, warnings };
+    if (scanned.tables) {
+      const fam = family ?? (guessIptablesFamily(scanned.text) === 'ipv6' ? 'ipv6' : /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(scanned.text) ? 'ipv4' : fallback);
+      const r = readIptables(text, fam);
+      return { kind: 'iptables', format: r.format, ruleset: r.ruleset, text: scanned.text, notes: r.notes, warnings: r.warnings };
+    }
+    const ruleset = parseNftables(scanned.text);
+    return { kind: 'nftables', format: scanned.format, ruleset, text: scanned.text, notes, warnings: [...warnings, ...nftListingWarnings(ruleset)] };
+  });
+}
