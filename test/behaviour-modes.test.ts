@@ -26,7 +26,16 @@ describe('iptables vs nftables on every fixture cluster', () => {
     it(c.name, () => {
       const yaml = readFileSync(join(c.dir, 'manifests.yaml'), 'utf8');
       for (const [o, n] of [['iptables', 'nftables'], ['nftables', 'iptables']] as const) {
-        const d = modeDiff(yaml, c.args, o, n);
+        let d: ReturnType<typeof modeDiff>;
+        try {
+          d = modeDiff(yaml, c.args, o, n);
+        } catch (e) {
+          // An iptables fixture pinned to a release before nftables mode is modelled (1.35) has
+          // no nftables side to compare with: that is the only refusal allowed here.
+          expect(String(e)).toMatch(/is not a release ktables models for --proxy-mode nftables/);
+          expect(c.name.startsWith('iptables/')).toBe(true);
+          return;
+        }
         expect(unexplained(d), `${o} -> ${n}`).toEqual([]);
         for (const s of d.services) for (const ch of s.changes) used.add(ch.why!.id);
         expect(d.unchanged + changeCount(d)).toBeGreaterThan(0);

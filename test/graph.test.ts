@@ -120,7 +120,14 @@ describe('every picture of every fixture cluster parses', () => {
     for (const c of clusters) {
       const opts = proxyOptions({ ...parseFlags(c.args), 'proxy-mode': mode });
       const inv = loadInventory(['-'], () => readFileSync(join(c.dir, 'manifests.yaml'), 'utf8'));
-      const model = buildModel(inv, opts, []);
+      let model: ReturnType<typeof buildModel>;
+      try {
+        model = buildModel(inv, opts, []);
+      } catch (e) {
+        // iptables fixtures pinned to a release before nftables mode is modelled (1.35).
+        if (mode === 'nftables' && c.name.startsWith('iptables/') && /is not a release ktables models/.test(String(e))) continue;
+        throw e;
+      }
       const pics = modelPictures([model], tracerForModel(model, mode));
       if (pics.length === 0) continue;
       for (const p of pics) {

@@ -114,6 +114,9 @@ class Builder {
       let at = entry;
       let via: TraceStep | undefined;
       let first = true;
+      // Whether the branch's share was drawn on the way into an endpoint chain (v1.36+ nftables
+      // DNATs from the service chain's numgen map, with no endpoint chain to draw it on).
+      let shareDrawn = false;
       const move = (to: string, label: string) => {
         if (first) this.edge(at, to, client, { merge: true });
         else this.edge(at, to, label);
@@ -128,6 +131,7 @@ class Builder {
           // Into an endpoint's chain: its share, the same words for both modes' ways of choosing.
           // Everything random on a service's path is in its one service chain, so the
           // branch's probability is that share.
+          if (ENDPOINT_CHAIN.test(s.chain)) shareDrawn = true;
           if (ENDPOINT_CHAIN.test(s.chain)) words = [...words.split(', ').filter((w) => w && !w.startsWith('random ')), percent(b.probability)].join(', ');
           // No deciding match: the chain's unconditional last way on, or it fell through.
           move(n, words || 'otherwise');
@@ -137,7 +141,8 @@ class Builder {
       });
       const last = steps[steps.length - 1];
       const words = last && last.kind === 'rule' && b.outcome !== 'DNAT' ? stepWords(last, this.ctx) : '';
-      const label = b.outcome === 'DNAT' ? `DNAT${b.masquerade ? ', masqueraded' : ''}` : words;
+      const share = b.outcome === 'DNAT' && !shareDrawn && b.probability < 1 ? `${percent(b.probability)}, ` : '';
+      const label = b.outcome === 'DNAT' ? `${share}DNAT${b.masquerade ? ', masqueraded' : ''}` : words;
       move(this.outcome(b), label);
     }
   }
