@@ -35,7 +35,7 @@ export interface CompileFlags {
  */
 export const BOOLEAN_FLAGS = [
   'masquerade-all', 'iptables-localhost-nodeports', 'nfacct', 'iptables-random-fully', 'conntrack-tcp-be-liberal', 'allow-empty',
-  'all', 'dry-run', 'exit-code', 'json', 'keep', 'stat', 'verbose',
+  'all', 'behaviour', 'dry-run', 'exit-code', 'json', 'keep', 'stat', 'verbose',
 ] as const;
 
 const GROUP = 'Node context (kube-proxy flags):';

@@ -46,6 +46,7 @@ export async function run(argv: string[], host: Host): Promise<number> {
     const y = yargs()
       .scriptName('ktables')
       .command(commands(host, (s) => (status = s)))
+      .completion('completion', 'Print a bash/zsh completion script (ktables completion >> ~/.bashrc, or ~/.zshrc)')
       .demandCommand(1, 'Give a command: compile')
       .strict()
       .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })

@@ -19,6 +19,7 @@ import { saveText, scanRules } from '../../parse/scan.js';
 import { inFile } from '../../parse/read.js';
 import { parseNftables } from '../../parse/nftables.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
+import { behaviourDiff, checkSideFlags } from './diff-behaviour.js';
 
 export interface DiffArgs extends CompileFlags {
   old: string;
@@ -78,6 +79,8 @@ function wantColor(host: Host, choice: DiffArgs['color'], output: string | undef
 }
 
 export function run(argv: DiffArgs, host: Host): number {
+  if ((argv as { behaviour?: boolean }).behaviour) return behaviourDiff(argv as unknown as Parameters<typeof behaviourDiff>[0], host);
+  checkSideFlags(argv as unknown as Record<string, unknown>);
   const output = outputFlag(argv.output);
   // yargs hands a lone `-` to a positional as '' (or true): an empty path means nothing else.
   for (const k of ['old', 'new'] as const) if ((argv[k] as unknown) === '' || (argv[k] as unknown) === true) argv[k] = '-';

@@ -4,6 +4,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { Host } from '../../host.js';
 import { withCompileFlags } from '../flag-defs.js';
+import { withBehaviourFlags } from '../behaviour-flags.js';
 
 /** A command's module: run() returns its exit status, or nothing for 0. */
 type Run<A> = { run(argv: A, host: Host): void | number | Promise<void | number> };
@@ -27,7 +28,10 @@ manifests, compiled with the flags above for both sides. '-' reads one side from
 Chain order, rule spelling (/32, option order, probability digits, MARK forms), comments and the
 hashed names of per-service chains are not differences; rule order within a chain is.
 
-Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).`;
+Exit status with --exit-code: 0 no semantic difference, 1 differences, 2 error (as git diff).
+
+--behaviour compares what happens to packets instead (every entry point, every client), with
+--old-X / --new-X for any compile flag X on one side: docs/behaviour.md.`;
 
 export function commands(host: Host, done: (status: number) => void): CommandModule[] {
   return [
@@ -101,6 +105,7 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
             .option('rules', { type: 'string', describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling" })
             .option('all', { type: 'boolean', describe: 'Trace the usual packets for every service port and print one table' })
             .option('json', { type: 'boolean', describe: 'Print JSON' })
+            .option('format', { type: 'string', choices: ['text', 'json', 'mermaid', 'dot'], describe: "Output format; mermaid and dot draw one packet's path (not with --all)" })
             .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
             .example('$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80', 'a pod connects to a cluster IP')
             .example('$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080', "a node's real rules")
@@ -113,7 +118,7 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
       describe: "Say what changes in a node's rules, per service port: in words, then as rule diffs",
       builder: (y: Argv) =>
         withCompileFlags(
-          y
+          withBehaviourFlags(y)
             .positional('old', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
             .positional('new', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
             .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', describe: 'Output format (json: docs/diff-json.md)' })
@@ -126,6 +131,23 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
             .epilog(DIFF_EPILOG),
         ),
       handler: lazy(host, done, () => import('./diff.js')),
+    },
+    {
+      command: 'graph [paths..]',
+      describe: 'Draw where packets go for each service port: entry points, chains, masquerade, endpoints (Mermaid or DOT)',
+      builder: (y: Argv) =>
+        withCompileFlags(
+          y
+            .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories; - for stdin' })
+            .option('rules', { type: 'string', describe: "Draw this rule set (a compile output or a node's dump); the manifests give the Services and entry points" })
+            .option('service', { type: 'string', describe: 'Only this Service (ns/name) or service port (ns/name:port)' })
+            .option('format', { type: 'string', choices: ['mermaid', 'dot'], default: 'mermaid', describe: 'Mermaid (several pictures: a Markdown page) or Graphviz DOT' })
+            .option('output', { alias: 'o', type: 'string', describe: 'Write to FILE (atomically) instead of stdout' })
+            .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
+            .example('$0 graph examples/cluster.yaml --service shop/storefront', 'one Service as a Mermaid flowchart')
+            .example('$0 graph examples/cluster.yaml --format dot | dot -Tsvg > services.svg', 'every service port through Graphviz'),
+        ),
+      handler: lazy(host, done, () => import('./graph.js')),
     },
   ];
 }

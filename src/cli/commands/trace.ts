@@ -18,6 +18,8 @@ import { readTextFile, writeStdout } from '../io.js';
 import { interfaceNameProblem } from '../../input/ifname.js';
 import { echo } from '../flag-values.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
+import { renderTracePicture } from './graph.js';
+import { wordsContext } from '../../graph/pictures.js';
 
 export interface TraceArgs extends CompileFlags {
   paths?: string[];
@@ -31,12 +33,14 @@ export interface TraceArgs extends CompileFlags {
   rules?: string;
   all?: boolean;
   json?: boolean;
+  format?: 'text' | 'json' | 'mermaid' | 'dot';
   verbose?: boolean;
 }
 
 export function run(argv: TraceArgs, host: Host): void {
   const opts = proxyOptions(argv, host);
   const paths = argv.paths ?? [];
+  if (argv.all && (argv.format === 'mermaid' || argv.format === 'dot')) throw new UsageError(`--format ${argv.format} draws one packet's path: for every Service use ktables graph`);
   if (argv.all) {
     for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
   }
@@ -106,7 +110,7 @@ export function run(argv: TraceArgs, host: Host): void {
     for (const r of rows) for (const c of r.result.conditions ?? []) conditions.set(c, (conditions.get(c) ?? 0) + 1);
     // Interfaces the rows assumed (rules that match one), once each.
     for (const r of rows) for (const n of r.result.notes) if (n.includes(': assumed ') && !notes.includes(n)) notes.push(n);
-    if (argv.json) writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
+    if (argv.json || argv.format === 'json') writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
     else {
       writeStdout(host, rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
       for (const [c, n] of conditions) writeStdout(host, `conditional (?, ${n} row${n === 1 ? '' : 's'}): ${c}\n`);
@@ -119,7 +123,11 @@ export function run(argv: TraceArgs, host: Host): void {
   const result = argv.rules ? inFile(argv.rules, () => tracer.trace(packet)) : tracer.trace(packet);
   result.notes.push(...fileNotes);
   if (argv.rules && node.addresses.length === 0) result.notes.push('no --node-ip given: only loopback addresses count as local');
-  writeStdout(host, argv.json ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
+  if (argv.format === 'mermaid' || argv.format === 'dot') {
+    writeStdout(host, renderTracePicture(result, argv.format, model ? wordsContext(model) : { clusterCIDRs: opts.clusterCIDRs }));
+    return;
+  }
+  writeStdout(host, argv.json || argv.format === 'json' ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
 }
 
 function packetFromFlags(argv: TraceArgs, family: 'ipv4' | 'ipv6'): TracePacket {
