@@ -15,8 +15,9 @@ const later = {
   diff: ['apply', 'verify', 'cli', 'graph'],
   apply: ['verify', 'cli', 'behaviour', 'graph'],
   verify: ['cli', 'behaviour', 'graph'],
-  behaviour: ['apply', 'verify', 'cli'],
-  graph: ['apply', 'verify', 'cli', 'behaviour'],
+  behaviour: ['apply', 'verify', 'cli', 'graph'],
+  // graph draws the probes the behaviour diff sends (src/behaviour/entries.ts).
+  graph: ['apply', 'verify', 'cli'],
 };
 
 module.exports = {

@@ -56,7 +56,10 @@ function cluster(variant) {
 }
 
 async function ruleSets(dir) {
-  const files = { old: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-old.rules`), new: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-new.rules`) };
+  const files = {
+    old: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-old.rules`),
+    new: join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-new.rules`),
+  };
   if (existsSync(files.old) && existsSync(files.new)) return files;
   const { loadInventory } = await import(dist('input/load.js'));
   const { buildModel } = await import(dist('model/build.js'));
@@ -67,7 +70,17 @@ async function ruleSets(dir) {
   for (const variant of ['old', 'new']) {
     const yaml = join(dir, `diff-v2-${SERVICES}x${ENDPOINTS}-${variant}.yaml`);
     writeFileSync(yaml, cluster(variant));
-    writeFileSync(files[variant], emitIptables(compileIptables(buildModel(loadInventory([yaml], () => ''), opts))));
+    writeFileSync(
+      files[variant],
+      emitIptables(
+        compileIptables(
+          buildModel(
+            loadInventory([yaml], () => ''),
+            opts,
+          ),
+        ),
+      ),
+    );
   }
   return files;
 }
@@ -102,7 +115,9 @@ async function main() {
   const differ = result.services.map((s) => s.name);
   if (differ.length !== 10) throw new Error(`expected 10 differing service ports, got ${differ.length}: ${differ.join(', ')}`);
 
-  console.log(`diff (iptables): ${SERVICES} Services x ${ENDPOINTS} endpoints, ${rules(oldText)} vs ${rules(newText)} rules (${(oldText.length / 1e6).toFixed(1)} MB each), 10 service ports differ`);
+  console.log(
+    `diff (iptables): ${SERVICES} Services x ${ENDPOINTS} endpoints, ${rules(oldText)} vs ${rules(newText)} rules (${(oldText.length / 1e6).toFixed(1)} MB each), 10 service ports differ`,
+  );
   for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(24)} ${v.toFixed(0).padStart(6)} ms`);
   console.log(`  ${'total in process'.padEnd(24)} ${total.toFixed(0).padStart(6)} ms   (${text.split('\n').length} lines of output)`);
   console.log(`  ${'peak RSS'.padEnd(24)} ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB`);
@@ -110,12 +125,17 @@ async function main() {
   const runs = [];
   for (let k = 0; k < 3; k++) {
     const t1 = process.hrtime.bigint();
-    const res = spawnSync(process.execPath, [join(root, 'bin', 'ktables'), 'diff', files.old, files.new, '--exit-code'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const res = spawnSync(process.execPath, [join(root, 'bin', 'ktables'), 'diff', files.old, files.new, '--exit-code'], {
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+    });
     runs.push(Number(process.hrtime.bigint() - t1) / 1e6);
     if (res.status !== 1) throw new Error(`ktables diff exited ${res.status}: ${res.stderr}`);
   }
   const best = Math.min(...runs);
-  console.log(`  ${'CLI end to end (best/3)'.padEnd(24)} ${best.toFixed(0).padStart(6)} ms   (runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms; target < 2000 ms)`);
+  console.log(
+    `  ${'CLI end to end (best/3)'.padEnd(24)} ${best.toFixed(0).padStart(6)} ms   (runs: ${runs.map((r) => r.toFixed(0)).join(', ')} ms; target < 2000 ms)`,
+  );
 }
 
 await main();

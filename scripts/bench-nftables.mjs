@@ -49,19 +49,38 @@ console.log(
   `compile (nftables): ${SERVICES} Services x ${ENDPOINTS} endpoints -> ${count('add chain ')} chains, ${count('add rule ')} rules, ${count('add element ')} elements, ${(text.length / 1e6).toFixed(1)} MB`,
 );
 for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(22)} ${v.toFixed(0).padStart(6)} ms`);
-console.log(`  ${'compile (model→text)'.padEnd(22)} ${(times['model'] + times['nftables backend'] + times['emit']).toFixed(0).padStart(6)} ms`);
+console.log(
+  `  ${'compile (model→text)'.padEnd(22)} ${(times['model'] + times['nftables backend'] + times['emit']).toFixed(0).padStart(6)} ms`,
+);
 
 const parsed = time('parse (trace --rules)', () => parseNftables(text));
 const tracer = time('index for trace', () => new NftablesTracer(parsed, { family: 'ipv4', addresses: ['192.168.0.10'] }));
 const result = time('trace one packet', () => tracer.trace({ src: '10.244.1.1', dst: '10.96.39.15', dport: 80, protocol: 'tcp' }));
-for (const k of ['parse (trace --rules)', 'index for trace', 'trace one packet']) console.log(`  ${k.padEnd(22)} ${times[k].toFixed(0).padStart(6)} ms`);
+for (const k of ['parse (trace --rules)', 'index for trace', 'trace one packet'])
+  console.log(`  ${k.padEnd(22)} ${times[k].toFixed(0).padStart(6)} ms`);
 if (result.endpoints.length !== ENDPOINTS) throw new Error(`bench trace reached ${result.endpoints.length} endpoints, not ${ENDPOINTS}`);
 console.log(`  peak RSS               ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB`);
 
 const t1 = process.hrtime.bigint();
 const res = spawnSync(
   process.execPath,
-  [join(root, 'bin', 'ktables'), 'compile', '--proxy-mode', 'nftables', '--hostname-override', 'node-0', '--node-ip', '192.168.0.10', '--cluster-cidr', '10.0.0.0/8', '--service-cluster-ip-range', '10.96.0.0/12', file, '-o', join(dirname(file), 'out.nft')],
+  [
+    join(root, 'bin', 'ktables'),
+    'compile',
+    '--proxy-mode',
+    'nftables',
+    '--hostname-override',
+    'node-0',
+    '--node-ip',
+    '192.168.0.10',
+    '--cluster-cidr',
+    '10.0.0.0/8',
+    '--service-cluster-ip-range',
+    '10.96.0.0/12',
+    file,
+    '-o',
+    join(dirname(file), 'out.nft'),
+  ],
   { encoding: 'utf8' },
 );
 if (res.status !== 0) throw new Error(res.stderr);

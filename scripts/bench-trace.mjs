@@ -54,12 +54,13 @@ line('compile to IR (for reference)', tCompile);
 
 function bench(label, tracer) {
   const [first, tFirst] = time(() => tracer.trace({ src: POD, dst: clusterIP(SERVICES - 1), dport: 80, protocol: 'tcp' }));
-  if (first.endpoints.length !== ENDPOINTS) throw new Error(`${label}: first trace reached ${first.endpoints.length} endpoints, not ${ENDPOINTS}`);
+  if (first.endpoints.length !== ENDPOINTS)
+    throw new Error(`${label}: first trace reached ${first.endpoints.length} endpoints, not ${ENDPOINTS}`);
   line(`${label}: first packet (indexes chains)`, tFirst);
 
   // Warm: many packets to random Services, the kinds `trace --all` sends.
   let seed = 42;
-  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const rnd = (n) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   const packets = [];
   for (let k = 0; k < PACKETS; k++) {
     const i = rnd(SERVICES);
@@ -69,7 +70,11 @@ function bench(label, tracer) {
     else if (kind === 2) packets.push({ src: NODE_IP, dst: clusterIP(i), dport: 80, protocol: 'tcp' });
     else {
       const j = i - (i % 20); // a LoadBalancer Service (also has a NodePort)
-      packets.push(k % 8 === 3 ? { src: EXTERNAL, dst: lbIP(j), dport: 80, protocol: 'tcp' } : { src: EXTERNAL, dst: NODE_IP, dport: 30000 + (j % 2700), protocol: 'tcp' });
+      packets.push(
+        k % 8 === 3
+          ? { src: EXTERNAL, dst: lbIP(j), dport: 80, protocol: 'tcp' }
+          : { src: EXTERNAL, dst: NODE_IP, dport: 30000 + (j % 2700), protocol: 'tcp' },
+      );
     }
   }
   const times = [];
@@ -114,7 +119,24 @@ console.log(`  ${'peak RSS'.padEnd(34)} ${fmt(process.resourceUsage().maxRSS / 1
 const t1 = process.hrtime.bigint();
 const res = spawnSync(
   process.execPath,
-  [join(root, 'bin', 'ktables'), 'trace', '--hostname-override', 'node-0', '--node-ip', NODE_IP, '--cluster-cidr', '10.0.0.0/8', file, '--src', POD, '--dst', clusterIP(1234), '--dport', '80', '--json'],
+  [
+    join(root, 'bin', 'ktables'),
+    'trace',
+    '--hostname-override',
+    'node-0',
+    '--node-ip',
+    NODE_IP,
+    '--cluster-cidr',
+    '10.0.0.0/8',
+    file,
+    '--src',
+    POD,
+    '--dst',
+    clusterIP(1234),
+    '--dport',
+    '80',
+    '--json',
+  ],
   { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
 );
 if (res.status !== 0) throw new Error(res.stderr);

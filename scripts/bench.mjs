@@ -105,11 +105,27 @@ async function main() {
     version: timed(process.execPath, [bin, '--version'], 7).wall,
     compileExample: timed(process.execPath, [bin, 'compile', join(root, 'examples', 'cluster.yaml')], 7).wall,
   };
-  log(`start-up (best of 7): node -e 0 ${startup.node.toFixed(0)} ms; ktables --version ${startup.version.toFixed(0)} ms (${(startup.version / startup.node).toFixed(2)}x); ` +
-    `compile examples/cluster.yaml ${startup.compileExample.toFixed(0)} ms (${(startup.compileExample / startup.node).toFixed(2)}x)\n\n`);
+  log(
+    `start-up (best of 7): node -e 0 ${startup.node.toFixed(0)} ms; ktables --version ${startup.version.toFixed(0)} ms (${(startup.version / startup.node).toFixed(2)}x); ` +
+      `compile examples/cluster.yaml ${startup.compileExample.toFixed(0)} ms (${(startup.compileExample / startup.node).toFixed(2)}x)\n\n`,
+  );
 
   const rows = [];
-  const head = ['cluster', 'input', 'mode', 'read+validate', 'model', 'backend', 'emit', 'write', 'total', 'CLI end to end', 'peak RSS', 'checker', 'lines'];
+  const head = [
+    'cluster',
+    'input',
+    'mode',
+    'read+validate',
+    'model',
+    'backend',
+    'emit',
+    'write',
+    'total',
+    'CLI end to end',
+    'peak RSS',
+    'checker',
+    'lines',
+  ];
   const widths = [14, 5, 9, 14, 7, 8, 7, 7, 7, 15, 9, 26, 9];
   const fmt = (cells) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' ') + '\n';
   log(`compile, ${ENDPOINTS} endpoints per Service (ms; best of ${repeat} for the CLI; stages from one run)\n`);
@@ -117,29 +133,86 @@ async function main() {
   for (const services of sizes) {
     const yamlFile = clusterFile(services, ENDPOINTS);
     const jsonFile = await jsonClusterFile(services, ENDPOINTS);
-    for (const [input, file, mode] of [['yaml', yamlFile, 'iptables'], ['json', jsonFile, 'iptables'], ['yaml', yamlFile, 'nftables']]) {
+    for (const [input, file, mode] of [
+      ['yaml', yamlFile, 'iptables'],
+      ['json', jsonFile, 'iptables'],
+      ['yaml', yamlFile, 'nftables'],
+    ]) {
       const out = join(root, 'bench-data', `out-${services}-${input}.${mode}`);
       const stages = JSON.parse(timed(process.execPath, [join(root, 'scripts', 'compile-stages.mjs'), file, mode, out], 1).stdout);
       const total = stages.read + stages.model + stages.backend + stages.emit + stages.write;
-      const cli = timed(process.execPath, [...rss, bin, 'compile', '--proxy-mode', mode, '--hostname-override', 'node-0', '--cluster-cidr', '10.0.0.0/8', file, '-o', out], services >= 100000 ? 1 : repeat);
+      const cli = timed(
+        process.execPath,
+        [...rss, bin, 'compile', '--proxy-mode', mode, '--hostname-override', 'node-0', '--cluster-cidr', '10.0.0.0/8', file, '-o', out],
+        services >= 100000 ? 1 : repeat,
+      );
       const checker = args.includes('--no-check') ? undefined : checkTool(mode, out);
-      const row = { services, endpoints: ENDPOINTS, input, mode, ...stages, total, cli: cli.wall, peakRssMB: cli.rssMB, checker, checkerTool: mode === 'nftables' ? 'nft -c' : 'iptables-restore --test' };
+      const row = {
+        services,
+        endpoints: ENDPOINTS,
+        input,
+        mode,
+        ...stages,
+        total,
+        cli: cli.wall,
+        peakRssMB: cli.rssMB,
+        checker,
+        checkerTool: mode === 'nftables' ? 'nft -c' : 'iptables-restore --test',
+      };
       rows.push(row);
       const n = (v) => (typeof v === 'number' ? v.toFixed(0) : '-');
-      const check = typeof checker === 'number' ? `${row.checkerTool} ${checker.toFixed(0)}` : checker ?? 'not run';
-      log(fmt([`${services / 1000}k x ${ENDPOINTS}`, input, mode, n(stages.read), n(stages.model), n(stages.backend), n(stages.emit), n(stages.write), n(total), n(cli.wall), `${n(cli.rssMB)} MB`, check, stages.lines]));
+      const check = typeof checker === 'number' ? `${row.checkerTool} ${checker.toFixed(0)}` : (checker ?? 'not run');
+      log(
+        fmt([
+          `${services / 1000}k x ${ENDPOINTS}`,
+          input,
+          mode,
+          n(stages.read),
+          n(stages.model),
+          n(stages.backend),
+          n(stages.emit),
+          n(stages.write),
+          n(total),
+          n(cli.wall),
+          `${n(cli.rssMB)} MB`,
+          check,
+          stages.lines,
+        ]),
+      );
     }
   }
   // Linear growth: the CLI's time per 10x more Services, and what that means per doubling.
   const growth = [];
   for (const r of rows) {
     const prev = rows.find((p) => p.services * 10 === r.services && p.input === r.input && p.mode === r.mode);
-    if (prev) growth.push({ from: prev.services, to: r.services, input: r.input, mode: r.mode, ratio: r.cli / prev.cli, perDoubling: Math.pow(r.cli / prev.cli, 1 / Math.log2(10)) });
+    if (prev)
+      growth.push({
+        from: prev.services,
+        to: r.services,
+        input: r.input,
+        mode: r.mode,
+        ratio: r.cli / prev.cli,
+        perDoubling: Math.pow(r.cli / prev.cli, 1 / Math.log2(10)),
+      });
   }
   if (!big) log('(100k row: npm run bench -- --100k, or BENCH_100K=1)\n');
-  for (const g of growth) log(`growth ${g.input} ${g.mode} ${g.from / 1000}k -> ${g.to / 1000}k: x${g.ratio.toFixed(2)} (x${g.perDoubling.toFixed(2)} per doubling)\n`);
+  for (const g of growth)
+    log(
+      `growth ${g.input} ${g.mode} ${g.from / 1000}k -> ${g.to / 1000}k: x${g.ratio.toFixed(2)} (x${g.perDoubling.toFixed(2)} per doubling)\n`,
+    );
   if (json) {
-    process.stdout.write(JSON.stringify({ machine: { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg() }, startup, rows, growth }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          machine: { cpus: (await import('node:os')).cpus().length, node: process.version, load: (await import('node:os')).loadavg() },
+          startup,
+          rows,
+          growth,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return;
   }
   if (args.includes('--compile-only')) return;

@@ -14,8 +14,14 @@ const { buildModel } = await import(dist('model/build.js'));
 const { DEFAULT_OPTIONS } = await import(dist('model/options.js'));
 const backend =
   mode === 'nftables'
-    ? { compile: (await import(dist('backends/nftables/compile.js'))).compileNftables, emit: (await import(dist('emit/nftables.js'))).emitNftablesChunks }
-    : { compile: (await import(dist('backends/iptables/compile.js'))).compileIptables, emit: (await import(dist('emit/iptables.js'))).emitIptablesChunks };
+    ? {
+        compile: (await import(dist('backends/nftables/compile.js'))).compileNftables,
+        emit: (await import(dist('emit/nftables.js'))).emitNftablesChunks,
+      }
+    : {
+        compile: (await import(dist('backends/iptables/compile.js'))).compileIptables,
+        emit: (await import(dist('emit/iptables.js'))).emitIptablesChunks,
+      };
 
 const opts = { ...DEFAULT_OPTIONS, proxyMode: mode, hostnameOverride: 'node-0', clusterCIDRs: ['10.0.0.0/8'] };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -40,7 +46,7 @@ for (const piece of backend.emit(rs)) {
   lap('emit');
   const buf = Buffer.from(piece, 'utf8');
   for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
   bytes += buf.length;
   lap('write');
 }

@@ -11,8 +11,15 @@ const out = join(root, 'golden', 'graph');
 mkdirSync(out, { recursive: true });
 let written = 0;
 for (const mode of ['iptables', 'nftables']) {
-  for (const [format, ext] of [['mermaid', 'md'], ['dot', 'dot']]) {
-    const res = spawnSync(process.execPath, [join(root, 'bin', 'ktables'), 'graph', '--proxy-mode', mode, '--format', format, 'examples/cluster.yaml'], { cwd: root, encoding: 'utf8' });
+  for (const [format, ext] of [
+    ['mermaid', 'md'],
+    ['dot', 'dot'],
+  ]) {
+    const res = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'ktables'), 'graph', '--proxy-mode', mode, '--format', format, 'examples/cluster.yaml'],
+      { cwd: root, encoding: 'utf8' },
+    );
     if (res.status !== 0) {
       console.error(`golden-graph: ${mode} ${format} failed:\n${res.stderr}`);
       process.exit(1);

@@ -22,7 +22,11 @@ let written = 0;
 for (const name of cases) {
   const dir = join(fixtures, name);
   const args = readFileSync(join(dir, 'args'), 'utf8').trim().split(/\s+/).filter(Boolean);
-  const res = spawnSync(process.execPath, [cli, 'compile', ...args, 'manifests.yaml'], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const res = spawnSync(process.execPath, [cli, 'compile', ...args, 'manifests.yaml'], {
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
   if (res.status !== 0 || res.stderr !== '') {
     console.error(`golden-nftables: ${name} failed (exit ${res.status}):\n${res.stderr}`);
     process.exit(1);

@@ -20,7 +20,7 @@ export const EXIT = {
 } as const;
 
 /** Where a problem in the input sits: as precise as we know it. */
-export interface Location {
+interface Location {
   file: string;
   document?: number; // 1-based document number within the file
   line?: number; // 1-based line of the document start (or of the field, when known)
@@ -68,7 +68,10 @@ export class RuleError extends KtablesError {
 /** A system command (iptables-restore, nft, ip) failed; carries its stderr. */
 export class SystemError extends KtablesError {
   readonly exitCode = EXIT.system;
-  constructor(message: string, readonly stderr = '') {
+  constructor(
+    message: string,
+    readonly stderr = '',
+  ) {
     super(stderr ? `${message}\n${stderr.trimEnd()}` : message);
     this.name = 'SystemError';
   }
@@ -90,7 +93,7 @@ function show(value: unknown): string {
   return s === undefined ? String(value) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-export function formatLocation(p: Location): string {
+function formatLocation(p: Location): string {
   let where = p.file;
   if (p.document !== undefined) where += ` document ${p.document}`;
   if (p.line !== undefined) where += p.column !== undefined ? ` (line ${p.line}, column ${p.column})` : ` (line ${p.line})`;

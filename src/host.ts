@@ -8,7 +8,7 @@ import { isatty } from 'node:tty';
 import { readFdBounded } from './input/bounded.js';
 
 /** A byte sink such as stdout. write() is synchronous and throws a Node errno error on failure. */
-export interface Sink {
+interface Sink {
   write(chunk: string): void;
   readonly isTTY: boolean;
   readonly columns?: number;
@@ -52,7 +52,7 @@ export interface Host {
 }
 
 /** Writes all of TEXT to FD, waiting out EAGAIN (a non-blocking pipe that is full). */
-export function writeAllSync(fd: number, text: string): void {
+function writeAllSync(fd: number, text: string): void {
   let buf = Buffer.from(text, 'utf8');
   while (buf.length > 0) {
     let n: number;

@@ -53,7 +53,11 @@ COMMIT
 );
 
 function exampleModel(overrides: Partial<ProxyOptions> = {}) {
-  return buildModel(loadInventory([EXAMPLE], () => ''), { ...DEFAULT_OPTIONS, ...overrides }, []);
+  return buildModel(
+    loadInventory([EXAMPLE], () => ''),
+    { ...DEFAULT_OPTIONS, ...overrides },
+    [],
+  );
 }
 
 /** Rules of other software the namespace had before kube-proxy came. */
@@ -70,7 +74,9 @@ COMMIT
 COMMIT
 `,
   });
-  execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: 'table inet other {\n  chain c {\n    type filter hook input priority 10; policy accept;\n  }\n}\n' });
+  execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
+    input: 'table inet other {\n  chain c {\n    type filter hook input priority 10; policy accept;\n  }\n}\n',
+  });
 }
 
 interface NodeState {
@@ -180,7 +186,10 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
 
   it('ip6tables-restore for the IPv6 proxier', async () => {
     fresh();
-    const r = await runCliAsync(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 });
+    const r = await runCliAsync(
+      ['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'],
+      { cwd: IPV6 },
+    );
     expect(r.stderr + r.stdout).toContain('applied iptables (ipv6)');
     const s = state(ns);
     expect(s.ipv6).toContain('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
@@ -195,7 +204,13 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect((await apply(WITHOUT_CATALOG)).status).toBe(0);
     const left = natServiceChains(state(ns).ipv4);
     const wanted = natServiceChains(
-      compileIptables(buildModel(loadInventory([WITHOUT_CATALOG], () => ''), DEFAULT_OPTIONS, []))
+      compileIptables(
+        buildModel(
+          loadInventory([WITHOUT_CATALOG], () => ''),
+          DEFAULT_OPTIONS,
+          [],
+        ),
+      )
         .tables.flatMap((t) => t.chains.map((c) => `:${c.name}`))
         .join('\n'),
     );
@@ -218,8 +233,12 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect((await apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE)).stdout).toContain('+add table ip kube-proxy');
     expect(state(ns)).toEqual(applied);
     expect((await apply('--proxy-mode', 'nftables', WITHOUT_CATALOG)).status).toBe(0);
-    expect((await apply('--dry-run', '--proxy-mode', 'nftables', WITHOUT_CATALOG)).stdout).toBe('no change: the kube-proxy table already holds these rules\n');
-    expect((await apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE)).stdout).toContain('+add rule ip kube-proxy service-N3ITGKYC-shop/catalog/tcp/http');
+    expect((await apply('--dry-run', '--proxy-mode', 'nftables', WITHOUT_CATALOG)).stdout).toBe(
+      'no change: the kube-proxy table already holds these rules\n',
+    );
+    expect((await apply('--dry-run', '--proxy-mode', 'nftables', EXAMPLE)).stdout).toContain(
+      '+add rule ip kube-proxy service-N3ITGKYC-shop/catalog/tcp/http',
+    );
   });
 
   it('a restore the kernel refuses half-way (nat committed, filter not) is rolled back exactly', async () => {
@@ -258,7 +277,9 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
       failed = false;
     }
     const sys = new FailAfterRestore();
-    await expect(applyRules(sys, { netns: ns }, modelSource(exampleModel(), 'iptables'))).rejects.toThrow(/injected failure[\s\S]*rolled back: network namespace \S+ is as it was before/);
+    await expect(applyRules(sys, { netns: ns }, modelSource(exampleModel(), 'iptables'))).rejects.toThrow(
+      /injected failure[\s\S]*rolled back: network namespace \S+ is as it was before/,
+    );
     expect(sys.failed).toBe(true);
     expect(state(ns)).toEqual(before);
   });
@@ -287,7 +308,13 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     const before = state(ns);
     expect((await apply(EXAMPLE)).status).toBe(0);
     expect((await apply('--proxy-mode', 'nftables', EXAMPLE)).status).toBe(0);
-    expect((await runCliAsync(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], { cwd: IPV6 })).status).toBe(0);
+    expect(
+      (
+        await runCliAsync(['apply', '--netns', ns, ...readFileSync(join(IPV6, 'args'), 'utf8').trim().split(/\s+/), 'manifests.yaml'], {
+          cwd: IPV6,
+        })
+      ).status,
+    ).toBe(0);
     expect(state(ns)).not.toEqual(before);
     const r = await runCliAsync(['cleanup', '--netns', ns]);
     expect(r.stderr).toBe('');
@@ -311,7 +338,11 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('no network namespace named ktables-no-such-netns');
     if (!hasTool('setpriv')) return;
-    const res = execFileSync('sh', ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} bin/ktables apply ${EXAMPLE} 2>&1; echo "exit $?"`], { cwd: ROOT, encoding: 'utf8' });
+    const res = execFileSync(
+      'sh',
+      ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} bin/ktables apply ${EXAMPLE} 2>&1; echo "exit $?"`],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(res).toContain('needs root');
     expect(res).toMatch(/exit 3\n$/);
   });

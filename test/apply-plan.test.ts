@@ -3,7 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { iptablesCleanupPayload, iptablesPayload, iptablesRollbackPayload, nftReplaceInput, planIptablesApply, emptyCreated } from '../src/apply/plan.js';
+import {
+  iptablesCleanupPayload,
+  iptablesPayload,
+  iptablesRollbackPayload,
+  nftReplaceInput,
+  planIptablesApply,
+  emptyCreated,
+} from '../src/apply/plan.js';
 import { readSaved } from '../src/apply/saved.js';
 import { describeChange, diffLines, simulateRestore } from '../src/apply/change.js';
 import { System } from '../src/apply/system.js';
@@ -71,7 +78,9 @@ describe('apply payload', () => {
     const p = iptablesPayload(exampleRules(), readSaved('', 'ipv4'));
     const inserts = p.text.split('\n').filter((l) => l.startsWith('-I '));
     expect(inserts).toHaveLength(14);
-    expect(inserts[0]).toBe('-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES');
+    expect(inserts[0]).toBe(
+      '-I INPUT 1 -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+    );
     expect(inserts[10]).toBe('-I OUTPUT 1 -j KUBE-FIREWALL');
     expect(inserts.at(-1)).toBe('-I POSTROUTING 1 -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
     expect(p.insertedJumps).toEqual(kubeProxyJumpRules());
@@ -100,7 +109,13 @@ describe('apply payload', () => {
   });
 
   it('plans nfacct counters that are missing, route_localnet, and the restore, each with its undo', () => {
-    const plan = planIptablesApply({ family: 'ipv4', desired: exampleRules(), current: readSaved('', 'ipv4'), nfacct: ['ct_state_invalid_dropped_pkts'], routeLocalnet: '0' });
+    const plan = planIptablesApply({
+      family: 'ipv4',
+      desired: exampleRules(),
+      current: readSaved('', 'ipv4'),
+      nfacct: ['ct_state_invalid_dropped_pkts'],
+      routeLocalnet: '0',
+    });
     expect(plan.steps.map((s) => [s.cmd, ...s.args].join(' '))).toEqual([
       'nfacct add localhost_nps_accepted_pkts',
       'sysctl -q -w net.ipv4.conf.all.route_localnet=1',
@@ -112,7 +127,12 @@ describe('apply payload', () => {
       'iptables',
     ]);
     expect(plan.checks[0]!.args).toEqual(['--test', '--noflush', '--wait']);
-    expect(plan.created).toEqual({ nfacct: ['localhost_nps_accepted_pkts'], chains: ['filter/KUBE-FIREWALL'], sysctls: { 'net.ipv4.conf.all.route_localnet': '0' }, iptablesNft: [] });
+    expect(plan.created).toEqual({
+      nfacct: ['localhost_nps_accepted_pkts'],
+      chains: ['filter/KUBE-FIREWALL'],
+      sysctls: { 'net.ipv4.conf.all.route_localnet': '0' },
+      iptablesNft: [],
+    });
   });
 });
 
@@ -129,8 +149,10 @@ describe('rollback payload', () => {
     expect(rb.text).not.toMatch(/^-[AD] (INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) /m);
     // Applying the rollback to the state after apply gives the backup back.
     const restored = simulateRestore(after, rb.text!);
-    for (const [t, table] of backup.tables) for (const [c, chain] of table.chains) expect(restored.tables.get(t)?.chains.get(c)?.rules, `${t} ${c}`).toEqual(chain.rules);
-    for (const [t, table] of restored.tables) for (const c of table.chains.keys()) expect(backup.tables.get(t)?.chains.has(c), `${t} ${c} should be gone`).toBe(true);
+    for (const [t, table] of backup.tables)
+      for (const [c, chain] of table.chains) expect(restored.tables.get(t)?.chains.get(c)?.rules, `${t} ${c}`).toEqual(chain.rules);
+    for (const [t, table] of restored.tables)
+      for (const c of table.chains.keys()) expect(backup.tables.get(t)?.chains.has(c), `${t} ${c} should be gone`).toBe(true);
   });
 
   it('deletes inserted jump rules with their saved text, and the chains apply created', () => {
@@ -160,7 +182,10 @@ describe('cleanup payload', () => {
     expect(p.text).not.toContain('-D INPUT -j KUBE-FIREWALL');
     const after = simulateRestore(now, p.text!);
     expect([...after.tables.get('filter')!.chains.keys()]).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'DOCKER-USER', 'KUBE-FIREWALL']);
-    expect(after.tables.get('filter')!.chains.get('INPUT')!.rules).toEqual(['-j KUBE-FIREWALL', '-m physdev --physdev-is-bridged -j ACCEPT']);
+    expect(after.tables.get('filter')!.chains.get('INPUT')!.rules).toEqual([
+      '-j KUBE-FIREWALL',
+      '-m physdev --physdev-is-bridged -j ACCEPT',
+    ]);
     expect(after.tables.get('nat')!.chains.get('POSTROUTING')!.rules).toEqual(['-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE']);
   });
 
@@ -173,13 +198,15 @@ describe('cleanup payload', () => {
   it('reports, and leaves alone, a foreign chain that jumps into a kube-proxy chain', () => {
     const text = SAVED_JUMPS.replace('-A DOCKER-USER -j RETURN', '-A DOCKER-USER -j KUBE-FORWARD');
     const p = iptablesCleanupPayload(readSaved(text, 'ipv4'), emptyCreated());
-    expect(p.problems).toEqual(['filter DOCKER-USER jumps to KUBE-FORWARD, which is not kube-proxy\'s chain: left in place']);
+    expect(p.problems).toEqual(["filter DOCKER-USER jumps to KUBE-FORWARD, which is not kube-proxy's chain: left in place"]);
   });
 });
 
 describe('nftables and dry run', () => {
   it('replaces the kube-proxy table in one transaction, whether or not it exists', () => {
-    expect(nftReplaceInput('ipv6', 'add table ip6 kube-proxy\n')).toBe('add table ip6 kube-proxy\ndelete table ip6 kube-proxy\nadd table ip6 kube-proxy\n');
+    expect(nftReplaceInput('ipv6', 'add table ip6 kube-proxy\n')).toBe(
+      'add table ip6 kube-proxy\ndelete table ip6 kube-proxy\nadd table ip6 kube-proxy\n',
+    );
   });
 
   it('diffs lines by their meaning, not their spelling', () => {
@@ -191,24 +218,38 @@ describe('nftables and dry run', () => {
 
   it("says 'no change' when the node already has the rules, else what changes, through ktables diff", () => {
     const rules = exampleRules();
-    const plan = planIptablesApply({ family: 'ipv4', desired: rules, current: readSaved('', 'ipv4'), nfacct: [], routeLocalnet: undefined });
+    const plan = planIptablesApply({
+      family: 'ipv4',
+      desired: rules,
+      current: readSaved('', 'ipv4'),
+      nfacct: [],
+      routeLocalnet: undefined,
+    });
     const node = simulateRestore(readSaved('', 'ipv4'), plan.payload);
     const again = planIptablesApply({ family: 'ipv4', desired: rules, current: node, nfacct: [], routeLocalnet: undefined });
-    expect(describeChange({ backend: 'iptables', family: 'ipv4', current: node, desired: rules, plan: again })).toBe('no change: ipv4 iptables already hold these rules\n');
+    expect(describeChange({ backend: 'iptables', family: 'ipv4', current: node, desired: rules, plan: again })).toBe(
+      'no change: ipv4 iptables already hold these rules\n',
+    );
     const first = describeChange({ backend: 'iptables', family: 'ipv4', current: readSaved('', 'ipv4'), desired: rules, plan });
     expect(first).toContain('ktables diff: now (iptables rules, ipv4) → after apply (iptables rules, ipv4)');
-    expect(first).toMatch(/^\+ shop\/catalog:http \(TCP\): added: cluster IP 10\.96\.120\.15:80, 2 endpoints, session affinity ClientIP 10800s$/m);
+    expect(first).toMatch(
+      /^\+ shop\/catalog:http \(TCP\): added: cluster IP 10\.96\.120\.15:80, 2 endpoints, session affinity ClientIP 10800s$/m,
+    );
     expect(first).toMatch(/filter INPUT: 4 rules added/);
   });
 });
 
 describe('system', () => {
   it('names every missing tool and its package', () => {
-    expect(() => new System().requireTools(['ktables-no-such-tool', 'nft', 'no-such-either'])).toThrow(/ktables-no-such-tool, no-such-either not found/);
+    expect(() => new System().requireTools(['ktables-no-such-tool', 'nft', 'no-such-either'])).toThrow(
+      /ktables-no-such-tool, no-such-either not found/,
+    );
   });
 
   it('shows a command as a shell would, with the netns and the size of its input', () => {
-    expect(new System().describe('iptables-restore', ['--noflush'], { netns: 'n1', input: 'a\nb\n' })).toBe('ip netns exec n1 iptables-restore --noflush < (2 lines)');
+    expect(new System().describe('iptables-restore', ['--noflush'], { netns: 'n1', input: 'a\nb\n' })).toBe(
+      'ip netns exec n1 iptables-restore --noflush < (2 lines)',
+    );
     expect(new System().describe('sysctl', ['-w', "a b'c"])).toBe(`sysctl -w 'a b'\\''c'`);
   });
 });

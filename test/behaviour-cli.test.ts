@@ -12,7 +12,17 @@ const MODES = ['--old-proxy-mode', 'iptables', '--new-proxy-mode', 'nftables'];
 interface Json {
   old: { proxyMode: string; kubeProxyVersion: string | null };
   new: { proxyMode: string; kubeProxyVersion: string | null };
-  services: { service: string; protocol: string; changes: { entry: string; client: string; old: { verdict: string; masquerade: boolean }; new: { verdict: string; masquerade: boolean }; why: { id: string; keep: string | null } | null }[] }[];
+  services: {
+    service: string;
+    protocol: string;
+    changes: {
+      entry: string;
+      client: string;
+      old: { verdict: string; masquerade: boolean };
+      new: { verdict: string; masquerade: boolean };
+      why: { id: string; keep: string | null } | null;
+    }[];
+  }[];
   unchanged: number;
 }
 const json = (args: string[]) => {
@@ -20,7 +30,17 @@ const json = (args: string[]) => {
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as Json;
 };
-const flat = (j: Json) => j.services.flatMap((s) => s.changes.map((c) => ({ service: s.service, entry: c.entry, client: c.client, old: c.old.verdict, new: c.new.verdict, why: c.why?.id ?? null })));
+const flat = (j: Json) =>
+  j.services.flatMap((s) =>
+    s.changes.map((c) => ({
+      service: s.service,
+      entry: c.entry,
+      client: c.client,
+      old: c.old.verdict,
+      new: c.new.verdict,
+      why: c.why?.id ?? null,
+    })),
+  );
 
 describe('ktables diff --behaviour', () => {
   it('iptables -> nftables on the example: exactly the documented differences that apply, with reasons', () => {
@@ -28,9 +48,30 @@ describe('ktables diff --behaviour', () => {
     expect(j.old).toMatchObject({ proxyMode: 'iptables', kubeProxyVersion: null });
     expect(j.new).toMatchObject({ proxyMode: 'nftables', kubeProxyVersion: null });
     expect(flat(j)).toEqual([
-      { service: 'shop/admin:http', entry: 'NodePort 127.0.0.1:30800', client: 'localhost', old: 'REJECT', new: '', why: 'localhost-nodeports' },
-      { service: 'shop/storefront:https', entry: 'NodePort 127.0.0.1:30443', client: 'localhost', old: '10.244.1.30:8443, 10.244.2.31:8443', new: '', why: 'localhost-nodeports' },
-      { service: 'shop/storefront:https', entry: 'health check 172.18.0.3:32456', client: 'external 203.0.113.2', old: 'ACCEPT', new: '', why: 'health-check-accept' },
+      {
+        service: 'shop/admin:http',
+        entry: 'NodePort 127.0.0.1:30800',
+        client: 'localhost',
+        old: 'REJECT',
+        new: '',
+        why: 'localhost-nodeports',
+      },
+      {
+        service: 'shop/storefront:https',
+        entry: 'NodePort 127.0.0.1:30443',
+        client: 'localhost',
+        old: '10.244.1.30:8443, 10.244.2.31:8443',
+        new: '',
+        why: 'localhost-nodeports',
+      },
+      {
+        service: 'shop/storefront:https',
+        entry: 'health check 172.18.0.3:32456',
+        client: 'external 203.0.113.2',
+        old: 'ACCEPT',
+        new: '',
+        why: 'health-check-accept',
+      },
     ]);
     expect(j.unchanged).toBe(25);
   });
@@ -38,9 +79,13 @@ describe('ktables diff --behaviour', () => {
   it('text: each change with old, new, why, its source and the flag that keeps the old behaviour', () => {
     const r = runCli(['diff', '--behaviour', EX, EX, ...MODES, '--exit-code']);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('  NodePort 127.0.0.1:30800 from localhost\n    old: REJECT\n    new: not handled (delivered to the node)\n    why: nftables mode does not accept NodePort connections on 127.0.0.1');
+    expect(r.stdout).toContain(
+      '  NodePort 127.0.0.1:30800 from localhost\n    old: REJECT\n    new: not handled (delivered to the node)\n    why: nftables mode does not accept NodePort connections on 127.0.0.1',
+    );
     expect(r.stdout).toContain('keep the old behaviour: no flag does');
-    expect(r.stdout).toContain('3 differences in 2 service ports (3 explained by documented kube-proxy differences, 0 not); 25 packets behave the same');
+    expect(r.stdout).toContain(
+      '3 differences in 2 service ports (3 explained by documented kube-proxy differences, 0 not); 25 packets behave the same',
+    );
   });
 
   it('names the flag that keeps the old behaviour: NodePorts on a second node address', () => {
@@ -48,7 +93,8 @@ describe('ktables diff --behaviour', () => {
     const j = json([EX, EX, ...MODES, ...node]);
     const second = j.services.flatMap((s) => s.changes).filter((c) => c.entry.startsWith('NodePort 10.1.0.5:'));
     expect(second.length).toBe(6); // two NodePort services, three clients each
-    for (const c of second) expect(c.why).toMatchObject({ id: 'nodeport-addresses-default', keep: expect.stringContaining('--nodeport-addresses 0.0.0.0/0') });
+    for (const c of second)
+      expect(c.why).toMatchObject({ id: 'nodeport-addresses-default', keep: expect.stringContaining('--nodeport-addresses 0.0.0.0/0') });
     // ... and the flag does keep it: only the localhost and health-check differences remain.
     const kept = json([EX, EX, ...MODES, ...node, '--new-nodeport-addresses', '0.0.0.0/0']);
     expect(flat(kept).map((c) => c.why)).toEqual(['localhost-nodeports', 'localhost-nodeports', 'health-check-accept']);
@@ -82,7 +128,21 @@ describe('ktables diff --behaviour', () => {
 
   it('--old-kube-proxy-version / --new-kube-proxy-version: no change between releases in nftables mode, or a clear refusal until this build has --kube-proxy-version', () => {
     const has = runCli(['compile', '--help']).stdout.includes('--kube-proxy-version');
-    const r = runCli(['diff', '--behaviour', EX, EX, '--proxy-mode', 'nftables', '--old-kube-proxy-version', '1.35', '--new-kube-proxy-version', '1.37', '--format', 'json', '--exit-code']);
+    const r = runCli([
+      'diff',
+      '--behaviour',
+      EX,
+      EX,
+      '--proxy-mode',
+      'nftables',
+      '--old-kube-proxy-version',
+      '1.35',
+      '--new-kube-proxy-version',
+      '1.37',
+      '--format',
+      'json',
+      '--exit-code',
+    ]);
     if (has) {
       expect(r.status).toBe(0);
       const j = JSON.parse(r.stdout) as Json;
@@ -108,14 +168,20 @@ describe('ktables diff --behaviour', () => {
     expect(json([ipt, EX]).services).toEqual([]);
     // Manifests on stdin.
     const r = runCli(['diff', '--behaviour', nft, '-', '--format', 'json'], { input: readFileSync(EX, 'utf8') });
-    expect(flat(JSON.parse(r.stdout) as Json).map((c) => [c.old, c.why])).toEqual([['', 'localhost-nodeports'], ['', 'localhost-nodeports'], ['', 'health-check-accept']]);
+    expect(flat(JSON.parse(r.stdout) as Json).map((c) => [c.old, c.why])).toEqual([
+      ['', 'localhost-nodeports'],
+      ['', 'localhost-nodeports'],
+      ['', 'health-check-accept'],
+    ]);
   });
 
   it('markdown: a table per changed service port and the reasons once, with sources', () => {
     const r = runCli(['diff', '--behaviour', EX, EX, ...MODES, '--format', 'markdown']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('| entry | client | old | new | why |');
-    expect(r.stdout).toContain('| NodePort 127.0.0.1:30800 | localhost | REJECT | not handled (delivered to the node) | [1] localhost-nodeports |');
+    expect(r.stdout).toContain(
+      '| NodePort 127.0.0.1:30800 | localhost | REJECT | not handled (delivered to the node) | [1] localhost-nodeports |',
+    );
     expect(r.stdout).toContain('#### Why');
     expect(r.stdout.match(/^\d\. \*\*/gm)).toHaveLength(2);
   });
@@ -136,7 +202,9 @@ describe('ktables diff --behaviour', () => {
       expect(r.stderr).toContain(msg);
     }
     // Without --behaviour a side flag would silently do nothing.
-    for (const [args, msg] of [[[EX, EX, '--new-proxy-mode', 'nftables'], '--new-proxy-mode sets one side of a behaviour diff: add --behaviour']] as const) {
+    for (const [args, msg] of [
+      [[EX, EX, '--new-proxy-mode', 'nftables'], '--new-proxy-mode sets one side of a behaviour diff: add --behaviour'],
+    ] as const) {
       const r = runCli(['diff', ...args]);
       expect(r.status, msg).toBe(2);
       expect(r.stdout).toBe('');

@@ -15,7 +15,14 @@ const clusters = allClusters();
 const used = new Set<string>();
 
 function unexplained(d: ReturnType<typeof modeDiff>): string[] {
-  return d.services.flatMap((s) => s.changes.filter((c) => !c.why).map((c) => `${s.service} ${s.protocol}: ${c.probe.destination} from ${c.probe.from}: ${c.old.verdict || '(none)'} -> ${c.new.verdict || '(none)'}`));
+  return d.services.flatMap((s) =>
+    s.changes
+      .filter((c) => !c.why)
+      .map(
+        (c) =>
+          `${s.service} ${s.protocol}: ${c.probe.destination} from ${c.probe.from}: ${c.old.verdict || '(none)'} -> ${c.new.verdict || '(none)'}`,
+      ),
+  );
 }
 
 describe('iptables vs nftables on every fixture cluster', () => {
@@ -25,7 +32,10 @@ describe('iptables vs nftables on every fixture cluster', () => {
   for (const c of clusters) {
     it(c.name, () => {
       const yaml = readFileSync(join(c.dir, 'manifests.yaml'), 'utf8');
-      for (const [o, n] of [['iptables', 'nftables'], ['nftables', 'iptables']] as const) {
+      for (const [o, n] of [
+        ['iptables', 'nftables'],
+        ['nftables', 'iptables'],
+      ] as const) {
         let d: ReturnType<typeof modeDiff>;
         try {
           d = modeDiff(yaml, c.args, o, n);

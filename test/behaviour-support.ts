@@ -21,7 +21,10 @@ export interface Cluster {
 /** Every fixture cluster: kube-proxy's conformance cases and ktables' own, in both modes' folders. */
 export function allClusters(): Cluster[] {
   // Every release folder of kube-proxy's cases (iptables, nftables, nftables-1.36, ...), then ktables' own.
-  const kp = readdirSync(join(ROOT, 'fixtures', 'kube-proxy'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `fixtures/kube-proxy/${d.name}`).sort();
+  const kp = readdirSync(join(ROOT, 'fixtures', 'kube-proxy'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => `fixtures/kube-proxy/${d.name}`)
+    .sort();
   const roots = [...kp, 'fixtures/iptables', 'fixtures/nftables'];
   const out: Cluster[] = [];
   for (const r of roots) {
@@ -43,7 +46,12 @@ export function parseFlags(args: string[]): CompileFlags {
 }
 
 /** The same cluster and flags, compiled for each mode (as `diff --behaviour --old-proxy-mode ... --new-proxy-mode ...`). */
-export function modeDiff(manifests: string, args: string[], oldMode: 'iptables' | 'nftables' = 'iptables', newMode: 'iptables' | 'nftables' = 'nftables'): BehaviourDiff {
+export function modeDiff(
+  manifests: string,
+  args: string[],
+  oldMode: 'iptables' | 'nftables' = 'iptables',
+  newMode: 'iptables' | 'nftables' = 'nftables',
+): BehaviourDiff {
   const flags = parseFlags(args);
   const side = (mode: 'iptables' | 'nftables') => {
     const opts = proxyOptions({ ...flags, 'proxy-mode': mode });

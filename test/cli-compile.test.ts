@@ -28,7 +28,12 @@ describe('ktables compile', () => {
 
   it('reads directories recursively, YAML and JSON, in a stable order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktables-'));
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'j', namespace: 'x' }, spec: { clusterIP: '10.96.9.9', ports: [{ name: 'p', port: 80 }] } };
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'j', namespace: 'x' },
+      spec: { clusterIP: '10.96.9.9', ports: [{ name: 'p', port: 80 }] },
+    };
     writeFileSync(join(dir, 'svc.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [svc] }));
     writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
     const res = await runCliAsync(['compile', '--hostname-override', 'n', dir]);
@@ -87,7 +92,17 @@ describe('ktables compile', () => {
   it('deletes stale service chains found in --previous-rules', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktables-'));
     const before = join(dir, 'before.rules');
-    writeFileSync(before, (await runCliAsync(['compile', '--hostname-override', 'node-a', join(ROOT, 'fixtures', 'iptables', 'session-affinity', 'manifests.yaml')])).stdout);
+    writeFileSync(
+      before,
+      (
+        await runCliAsync([
+          'compile',
+          '--hostname-override',
+          'node-a',
+          join(ROOT, 'fixtures', 'iptables', 'session-affinity', 'manifests.yaml'),
+        ])
+      ).stdout,
+    );
     const res = await runCliAsync(['compile', '--hostname-override', 'node-a', '--previous-rules', before, example]);
     expect(res.status).toBe(0);
     expect(res.stdout).toMatch(/^-X KUBE-SVC-25FJTMN2OLOPNGWS$/m);
@@ -96,7 +111,12 @@ describe('ktables compile', () => {
   });
 
   it('rejects bad flags clearly', async () => {
-    for (const args of [['--node-ip', '1.2.3'], ['--masquerade-mark', '0x4000"'], ['--pod-bridge-interface', 'br 0', '--detect-local-mode', 'BridgeInterface'], ['--proxy-mode', 'ipvs']]) {
+    for (const args of [
+      ['--node-ip', '1.2.3'],
+      ['--masquerade-mark', '0x4000"'],
+      ['--pod-bridge-interface', 'br 0', '--detect-local-mode', 'BridgeInterface'],
+      ['--proxy-mode', 'ipvs'],
+    ]) {
       const res = await runCliAsync(['compile', ...args, example]);
       expect(res.status, args.join(' ')).toBe(2);
       expect(res.stdout).toBe('');

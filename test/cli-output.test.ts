@@ -58,7 +58,10 @@ describe('-o FILE', () => {
   });
 
   it('-o without a file name is a usage error, and nothing is written', async () => {
-    for (const args of [['compile', example, '-o'], ['diff', example, example, '-o']]) {
+    for (const args of [
+      ['compile', example, '-o'],
+      ['diff', example, example, '-o'],
+    ]) {
       const r = await runCliAsync(args);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
@@ -76,7 +79,12 @@ describe('-o FILE', () => {
 describe('stdin and stdout errors', () => {
   it('a failed read of stdin is an error, not an empty cluster', async () => {
     const host = captureHost();
-    const failing = { ...host, readStdin: () => { throw Object.assign(new Error('read failed'), { code: 'EIO' }); } };
+    const failing = {
+      ...host,
+      readStdin: () => {
+        throw Object.assign(new Error('read failed'), { code: 'EIO' });
+      },
+    };
     const status = await run(['compile', '-'], failing);
     expect(status).toBe(2);
     expect(host.err).toContain('<stdin>: cannot read: EIO');
@@ -84,7 +92,10 @@ describe('stdin and stdout errors', () => {
   });
 
   it('a write error on stdout is one line and exit 2 (spawned: > /dev/full)', () => {
-    const r = spawnSync('sh', ['-c', `"${process.execPath}" bin/ktables compile "${example}" > /dev/full`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" bin/ktables compile "${example}" > /dev/full`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('ktables: error: cannot write to stdout: ENOSPC\n');
   });
@@ -92,9 +103,14 @@ describe('stdin and stdout errors', () => {
   it('stops quietly when the reader of stdout goes away (spawned: | head -c 10)', () => {
     const big = join(tmp, 'big.yaml');
     // Big enough that the output outlasts the pipe buffer.
-    const svc = (i: number) => `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: d}\nspec: {clusterIP: 10.96.${i >> 8}.${i & 255}, ports: [{port: 80}]}\n`;
+    const svc = (i: number) =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: d}\nspec: {clusterIP: 10.96.${i >> 8}.${i & 255}, ports: [{port: 80}]}\n`;
     writeFileSync(big, Array.from({ length: 3000 }, (_, i) => svc(i)).join('---\n'));
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" bin/ktables compile "${big}" | head -c 10; echo " status=\${PIPESTATUS[0]}"`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" bin/ktables compile "${big}" | head -c 10; echo " status=\${PIPESTATUS[0]}"`],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(r.stdout).toBe('*filter\n:K status=0\n');
     expect(r.stderr).toBe('');
   });

@@ -15,7 +15,11 @@ describe('kubectl-ktables', () => {
     // kubectl execs the first kubectl-NAME on the PATH with the remaining arguments.
     const dir = mkdtempSync(join(tmpdir(), 'ktables-plugin-'));
     symlinkSync(join(ROOT, 'bin', 'kubectl-ktables'), join(dir, 'kubectl-ktables'));
-    const r = spawnSync('kubectl-ktables', ['compile', 'examples/cluster.yaml'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env['PATH']}` } });
+    const r = spawnSync('kubectl-ktables', ['compile', 'examples/cluster.yaml'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${dir}:${process.env['PATH']}` },
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(runCli(['compile', 'examples/cluster.yaml']).stdout);
@@ -24,14 +28,24 @@ describe('kubectl-ktables', () => {
 
 describe('ktables completion', () => {
   it('prints a bash script, and a zsh one under zsh', () => {
-    const bash = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), 'completion'], { encoding: 'utf8', env: { ...process.env, SHELL: '/bin/bash' } });
+    const bash = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), 'completion'], {
+      encoding: 'utf8',
+      env: { ...process.env, SHELL: '/bin/bash' },
+    });
     expect(bash.status).toBe(0);
     expect(bash.stdout).toContain('complete -o bashdefault -o default -F _ktables_yargs_completions ktables');
-    const zsh = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), 'completion'], { encoding: 'utf8', env: { ...process.env, SHELL: '/bin/zsh' } });
+    const zsh = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), 'completion'], {
+      encoding: 'utf8',
+      env: { ...process.env, SHELL: '/bin/zsh' },
+    });
     expect(zsh.stdout).toContain('#compdef ktables');
   });
   it('completes commands and flags, the behaviour side flags too', () => {
-    expect(runCli(['--get-yargs-completions', 'ktables', '']).stdout.split('\n')).toEqual(expect.arrayContaining(['compile', 'trace', 'diff', 'graph', 'completion']));
-    expect(runCli(['--get-yargs-completions', 'ktables', 'diff', '--']).stdout.split('\n')).toEqual(expect.arrayContaining(['--behaviour', '--old-proxy-mode', '--new-kube-proxy-version']));
+    expect(runCli(['--get-yargs-completions', 'ktables', '']).stdout.split('\n')).toEqual(
+      expect.arrayContaining(['compile', 'trace', 'diff', 'graph', 'completion']),
+    );
+    expect(runCli(['--get-yargs-completions', 'ktables', 'diff', '--']).stdout.split('\n')).toEqual(
+      expect.arrayContaining(['--behaviour', '--old-proxy-mode', '--new-kube-proxy-version']),
+    );
   });
 });

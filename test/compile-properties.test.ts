@@ -14,9 +14,14 @@ const documentsOf = (text: string) => text.split(/^---$/m).filter((d) => d.trim(
 
 describe('compile', () => {
   // Documents from several fixtures at once: Services and slices interleave in every order.
-  const docs = ['terminating-endpoints', 'session-affinity', 'udp-sctp', 'multi-port-named-target', 'lb-source-range-contains-node', 'legacy-endpoints'].flatMap((n) =>
-    documentsOf(fixture(n)),
-  );
+  const docs = [
+    'terminating-endpoints',
+    'session-affinity',
+    'udp-sctp',
+    'multi-port-named-target',
+    'lb-source-range-contains-node',
+    'legacy-endpoints',
+  ].flatMap((n) => documentsOf(fixture(n)));
   const reference = compileText(docs.join('\n---\n'));
 
   it('gives the same bytes whatever the order of documents', () => {
@@ -45,18 +50,24 @@ spec:
   ports: [{name: ${JSON.stringify(portName)}, port: 80}]
 `;
     fc.assert(
-      fc.property(fc.string({ maxLength: 20 }), fc.string({ maxLength: 12 }), fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })), (name, portName, ip) => {
-        let out: string;
-        try {
-          out = compileText(template(name, portName, ip));
-        } catch (e) {
-          expect(e).toBeInstanceOf(InputError);
-          return;
-        }
-        // Accepted input: every line is one well-formed restore line, and parses back.
-        for (const line of out.split('\n').slice(0, -1)) expect(line).toMatch(/^(\*(filter|nat)|:[A-Z0-9-]+ - \[0:0\]|-A [A-Z0-9-]+( .*)?|COMMIT)$/);
-        expect(emitIptables(parseIptables(out))).toBe(out);
-      }),
+      fc.property(
+        fc.string({ maxLength: 20 }),
+        fc.string({ maxLength: 12 }),
+        fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })),
+        (name, portName, ip) => {
+          let out: string;
+          try {
+            out = compileText(template(name, portName, ip));
+          } catch (e) {
+            expect(e).toBeInstanceOf(InputError);
+            return;
+          }
+          // Accepted input: every line is one well-formed restore line, and parses back.
+          for (const line of out.split('\n').slice(0, -1))
+            expect(line).toMatch(/^(\*(filter|nat)|:[A-Z0-9-]+ - \[0:0\]|-A [A-Z0-9-]+( .*)?|COMMIT)$/);
+          expect(emitIptables(parseIptables(out))).toBe(out);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -66,9 +77,13 @@ describe('large-cluster mode', () => {
   function cluster(services: number, endpoints: number): string {
     const docs: string[] = [];
     for (let i = 0; i < services; i++) {
-      docs.push(`apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: big}\nspec:\n  clusterIP: 10.96.${i >> 8}.${i & 255}\n  ports: [{name: http, port: 80}]\n`);
+      docs.push(
+        `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: big}\nspec:\n  clusterIP: 10.96.${i >> 8}.${i & 255}\n  ports: [{name: http, port: 80}]\n`,
+      );
       const eps = Array.from({ length: endpoints }, (_, e) => `- addresses: [10.1.${i}.${e + 1}]`).join('\n');
-      docs.push(`apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s${i}-1\n  namespace: big\n  labels: {kubernetes.io/service-name: s${i}}\naddressType: IPv4\nendpoints:\n${eps}\nports: [{name: http, port: 8080}]\n`);
+      docs.push(
+        `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s${i}-1\n  namespace: big\n  labels: {kubernetes.io/service-name: s${i}}\naddressType: IPv4\nendpoints:\n${eps}\nports: [{name: http, port: 8080}]\n`,
+      );
     }
     return docs.join('---\n');
   }

@@ -30,7 +30,12 @@ describe('kube-proxy nftables conformance: dumps', () => {
 describe('kube-proxy nftables conformance: partial cases', () => {
   const partial = cases.filter((c) => c.contains !== undefined || c.absent !== undefined);
   it('has the partial cases of v1.37', () => {
-    expect(partial.map((c) => c.name)).toEqual(expect.arrayContaining(['nftables-1.37/TestLocalhostNodePortReject', 'nftables-1.37/TestSyncProxyRulesTruncatesNoEndpointServiceComment']));
+    expect(partial.map((c) => c.name)).toEqual(
+      expect.arrayContaining([
+        'nftables-1.37/TestLocalhostNodePortReject',
+        'nftables-1.37/TestSyncProxyRulesTruncatesNoEndpointServiceComment',
+      ]),
+    );
   });
   for (const c of partial) {
     it(c.name, async () => {
@@ -85,11 +90,21 @@ describe('tracing the expected rule sets', () => {
       const listed = parseNftables(readFileSync(join(listings, file), 'utf8'));
       const node = { family: 'ipv4' as const, addresses: ['192.168.0.2', '192.168.1.2', '192.168.99.11', '2001:db8::1', '2001:db8:1::2'] };
       const packets = [
-        ['10.0.0.2', '172.30.0.41', 80], ['203.0.113.2', '172.30.0.41', 80], ['10.180.0.1', '172.30.0.41', 80],
-        ['10.0.0.2', '172.30.0.41', 81], ['10.0.0.2', '172.30.0.99', 80], ['203.0.113.2', '192.168.0.2', 3001],
-        ['192.168.0.2', '192.168.0.2', 3001], ['203.0.113.2', '1.2.3.4', 80], ['10.0.0.2', '1.2.3.4', 80],
-        ['203.0.113.2', '5.6.7.8', 80], ['203.0.113.130', '5.6.7.8', 80], ['10.0.0.2', '172.30.0.44', 80],
-        ['203.0.113.2', '192.168.99.33', 80], ['10.0.0.2', '172.30.0.46', 80], ['10.0.0.2', '172.30.0.42', 8080],
+        ['10.0.0.2', '172.30.0.41', 80],
+        ['203.0.113.2', '172.30.0.41', 80],
+        ['10.180.0.1', '172.30.0.41', 80],
+        ['10.0.0.2', '172.30.0.41', 81],
+        ['10.0.0.2', '172.30.0.99', 80],
+        ['203.0.113.2', '192.168.0.2', 3001],
+        ['192.168.0.2', '192.168.0.2', 3001],
+        ['203.0.113.2', '1.2.3.4', 80],
+        ['10.0.0.2', '1.2.3.4', 80],
+        ['203.0.113.2', '5.6.7.8', 80],
+        ['203.0.113.130', '5.6.7.8', 80],
+        ['10.0.0.2', '172.30.0.44', 80],
+        ['203.0.113.2', '192.168.99.33', 80],
+        ['10.0.0.2', '172.30.0.46', 80],
+        ['10.0.0.2', '172.30.0.42', 8080],
         ['203.0.113.2', '192.168.1.2', 3003],
       ] as const;
       for (const [src, dst, dport] of packets) {

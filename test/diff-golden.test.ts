@@ -11,7 +11,27 @@ const cases = readdirSync(DIFF_FIXTURES).sort();
 
 describe('diff golden files', () => {
   it('covers every kind of change the issue lists', async () => {
-    for (const c of ['service-added', 'service-removed', 'endpoints', 'nodeport', 'loadbalancer-ip', 'source-ranges', 'session-affinity', 'traffic-policy', 'now-rejects', 'now-drops', 'node-wide', 'node-dump', 'normalized-same', 'rule-order', 'nft-endpoints', 'nft-node-dump', 'nft-list-same', 'nft-now-rejects', 'nft-now-drops']) {
+    for (const c of [
+      'service-added',
+      'service-removed',
+      'endpoints',
+      'nodeport',
+      'loadbalancer-ip',
+      'source-ranges',
+      'session-affinity',
+      'traffic-policy',
+      'now-rejects',
+      'now-drops',
+      'node-wide',
+      'node-dump',
+      'normalized-same',
+      'rule-order',
+      'nft-endpoints',
+      'nft-node-dump',
+      'nft-list-same',
+      'nft-now-rejects',
+      'nft-now-drops',
+    ]) {
       expect(cases).toContain(c);
     }
   });

@@ -15,7 +15,9 @@ import { DIFF_FIXTURES, applyAndSave, caseArgs, hasBinary, loadAndListNft, netns
 const why = netnsUnavailable();
 if (why) {
   const bar = '!'.repeat(100);
-  console.warn(`\n${bar}\n!!! diff-kernel: SKIPPING the real-node diff tests: network namespaces are unavailable here (${why}).\n!!! The claim "a node's iptables-save diffs clean against the rules it came from" is NOT verified by this run.\n${bar}\n`);
+  console.warn(
+    `\n${bar}\n!!! diff-kernel: SKIPPING the real-node diff tests: network namespaces are unavailable here (${why}).\n!!! The claim "a node's iptables-save diffs clean against the rules it came from" is NOT verified by this run.\n${bar}\n`,
+  );
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktables-diff-kernel-'));
@@ -83,7 +85,10 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
         expect(dump).toMatch(s.family === 'ipv6' ? /\/128 / : /\/32 /);
         const rulesFile = write(`${s.name}.rules`, rules);
         const dumpFile = write(`${s.name}.${variant}.save`, dump);
-        for (const [a, b] of [[dumpFile, rulesFile], [rulesFile, dumpFile]] as const) {
+        for (const [a, b] of [
+          [dumpFile, rulesFile],
+          [rulesFile, dumpFile],
+        ] as const) {
           const r = await diff(a, b);
           expect(r.stderr).toBe('');
           expect(r.stdout).toContain('no semantic difference');
@@ -106,7 +111,9 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.services.map((x: { name: string }) => x.name)).toEqual(['shop/api:https']);
-    expect(doc.services[0].changes.map((c: { text: string }) => c.text).join('; ')).toContain('no longer serving cluster-wide traffic: 10.244.2.21:8443');
+    expect(doc.services[0].changes.map((c: { text: string }) => c.text).join('; ')).toContain(
+      'no longer serving cluster-wide traffic: 10.244.2.21:8443',
+    );
     expect(doc.nodeWide.chains).toEqual([]);
   });
 
@@ -118,7 +125,14 @@ describe.skipIf(!!why)('diff against a real node (network namespace)', () => {
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.services).toEqual([]);
-    expect(doc.nodeWide.chains.map((c: { id: string }) => c.id).sort()).toEqual(['filter FORWARD', 'filter INPUT', 'filter OUTPUT', 'nat OUTPUT', 'nat POSTROUTING', 'nat PREROUTING']);
+    expect(doc.nodeWide.chains.map((c: { id: string }) => c.id).sort()).toEqual([
+      'filter FORWARD',
+      'filter INPUT',
+      'filter OUTPUT',
+      'nat OUTPUT',
+      'nat POSTROUTING',
+      'nat PREROUTING',
+    ]);
   });
 });
 
@@ -142,7 +156,10 @@ describe.skipIf(!!why || !hasBinary('nft'))('nftables diff against a real node (
       expect(listed).toMatch(/^table ip6? kube-proxy \{/m);
       const rulesFile = write(`${s.name}.nft`, rules);
       const listFile = write(`${s.name}.list.nft`, listed);
-      for (const [a, b] of [[listFile, rulesFile], [rulesFile, listFile]] as const) {
+      for (const [a, b] of [
+        [listFile, rulesFile],
+        [rulesFile, listFile],
+      ] as const) {
         const r = await diff(a, b);
         expect(r.stderr).toBe('');
         expect(r.stdout).toContain('no semantic difference');

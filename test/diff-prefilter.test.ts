@@ -60,7 +60,14 @@ function compile(s: Shape): string {
   const file = join(tmp, `c${files++}.yaml`);
   writeFileSync(file, cluster(s));
   const opts = { ...DEFAULT_OPTIONS, hostnameOverride: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.0.0.0/8'], ...s.flags };
-  return emitIptables(compileIptables(buildModel(loadInventory([file], () => ''), opts)));
+  return emitIptables(
+    compileIptables(
+      buildModel(
+        loadInventory([file], () => ''),
+        opts,
+      ),
+    ),
+  );
 }
 
 const info: SideInfo = { source: 'x', input: 'iptables-rules', backend: 'iptables', family: 'ipv4' };
@@ -90,7 +97,18 @@ const baseLarge = compile(large);
 
 describe('pair reader = full reader', () => {
   it('on service changes of every kind, with and without endpoint comments', () => {
-    const tweak = (i: number) => (i === 3 ? { endpointShift: 5000 } : i === 11 ? { nodePort: true } : i === 14 ? { affinity: true } : i === 21 ? { udp: true } : i === 28 ? { gone: true } : undefined);
+    const tweak = (i: number) =>
+      i === 3
+        ? { endpointShift: 5000 }
+        : i === 11
+          ? { nodePort: true }
+          : i === 14
+            ? { affinity: true }
+            : i === 21
+              ? { udp: true }
+              : i === 28
+                ? { gone: true }
+                : undefined;
     const d1 = expectSame(base, compile({ ...small, tweak })) as { services: unknown[] };
     expect(d1.services.length).toBe(5);
     const d2 = expectSame(baseLarge, compile({ ...large, tweak })) as { services: unknown[] };
@@ -108,14 +126,20 @@ describe('pair reader = full reader', () => {
   });
 
   it('for a respelled dump against a compile that changed', () => {
-    const respelled = baseLarge.replace(/ -([sd]) (\d+\.\d+\.\d+\.\d+) /g, ' -$1 $2/32 ').replace(/--probability (0\.\d+)/g, '--probability $10').replace(/-j MARK --or-mark 0x00004000/, '-j MARK --set-xmark 0x4000/0x4000');
+    const respelled = baseLarge
+      .replace(/ -([sd]) (\d+\.\d+\.\d+\.\d+) /g, ' -$1 $2/32 ')
+      .replace(/--probability (0\.\d+)/g, '--probability $10')
+      .replace(/-j MARK --or-mark 0x00004000/, '-j MARK --set-xmark 0x4000/0x4000');
     const tweak = (i: number) => (i === 5 ? { endpointShift: 9000 } : i === 12 ? { affinity: true } : undefined);
     const d = expectSame(respelled, compile({ ...large, tweak })) as { services: { name: string }[] };
     expect(d.services.map((x) => x.name)).toEqual(['ns0/svc12:p', 'ns1/svc5:p']);
   });
 
   it('when a large cluster crosses the comment threshold (every endpoint chain changes text)', () => {
-    const bare = baseLarge.replace(/^(-A KUBE-(?:SEP|SVC)-\S+) -m comment --comment (?:"[^"]*"|\S+)( .* -j KUBE-(?:SEP|MARK-MASQ)\S*| -s .*| -m .*DNAT.*)$/gm, '$1$2');
+    const bare = baseLarge.replace(
+      /^(-A KUBE-(?:SEP|SVC)-\S+) -m comment --comment (?:"[^"]*"|\S+)( .* -j KUBE-(?:SEP|MARK-MASQ)\S*| -s .*| -m .*DNAT.*)$/gm,
+      '$1$2',
+    );
     expect(bare).not.toBe(baseLarge);
     expectSame(baseLarge, bare);
   });
@@ -130,7 +154,12 @@ describe('pair reader = full reader', () => {
   it('for stale chains nothing jumps to, found by their hash', () => {
     const ep = '10.9.9.9:8080';
     const sep = `KUBE-SEP-${hashPrefix(`ns3/svc3:ptcp${ep}`, 16)}`;
-    const stale = baseLarge.replace('*nat\n', `*nat\n:${sep} - [0:0]\n`).replace(/\nCOMMIT\n$/, `\n-A ${sep} -s 10.9.9.9 -j KUBE-MARK-MASQ\n-A ${sep} -m tcp -p tcp -j DNAT --to-destination ${ep}\nCOMMIT\n`);
+    const stale = baseLarge
+      .replace('*nat\n', `*nat\n:${sep} - [0:0]\n`)
+      .replace(
+        /\nCOMMIT\n$/,
+        `\n-A ${sep} -s 10.9.9.9 -j KUBE-MARK-MASQ\n-A ${sep} -m tcp -p tcp -j DNAT --to-destination ${ep}\nCOMMIT\n`,
+      );
     const d = expectSame(baseLarge, stale) as { services: { name: string }[] };
     expect(d.services.map((s) => s.name)).toEqual(['ns3/svc3:p']);
   });
@@ -138,7 +167,10 @@ describe('pair reader = full reader', () => {
   it('under random line edits', () => {
     const lines = base.split('\n');
     const rules = lines.map((l, i) => (l.startsWith('-A ') ? i : -1)).filter((i) => i >= 0);
-    const edit = fc.array(fc.record({ op: fc.constantFrom('delete', 'swap', 'duplicate'), at: fc.nat(rules.length - 2) }), { minLength: 1, maxLength: 4 });
+    const edit = fc.array(fc.record({ op: fc.constantFrom('delete', 'swap', 'duplicate'), at: fc.nat(rules.length - 2) }), {
+      minLength: 1,
+      maxLength: 4,
+    });
     fc.assert(
       fc.property(edit, (edits) => {
         const out = [...lines];

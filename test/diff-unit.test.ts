@@ -30,8 +30,14 @@ describe('normalize: same behaviour, same key', () => {
       '-m comment --comment "ns/a:p cluster IP" -m tcp -p tcp -d 1.2.3.4 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
       '! -s 10.0.0.0/8 -d 1.2.3.4/32 -p tcp -m comment --comment "ns/a:p cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ',
     ],
-    ['-m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-X', '-m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-X'],
-    ['-m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-X', '-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-X'],
+    [
+      '-m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-X',
+      '-m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-X',
+    ],
+    [
+      '-m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-X',
+      '-m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-X',
+    ],
     ['-j MARK --or-mark 0x4000', '-j MARK --set-xmark 0x4000/0x4000'],
     ['-j MARK --or-mark 0x00004000', '-j MARK --set-xmark 0x4000/0x4000'],
     ['-j MARK --xor-mark 0x4000', '-j MARK --set-xmark 0x4000/0x0'],
@@ -70,7 +76,10 @@ describe('normalize: different behaviour, different key', () => {
     ['-j KUBE-SVC-A', '-g KUBE-SVC-A'],
     ['-j DNAT --to-destination 10.0.0.1:80', '-j DNAT --to-destination 10.0.0.1:8080'],
     // nfacct counts only the packets that reach it: its place among the matches matters.
-    ['-p tcp -m nfacct --nfacct-name n -m addrtype --dst-type LOCAL -j X', '-p tcp -m addrtype --dst-type LOCAL -m nfacct --nfacct-name n -j X'],
+    [
+      '-p tcp -m nfacct --nfacct-name n -m addrtype --dst-type LOCAL -j X',
+      '-p tcp -m addrtype --dst-type LOCAL -m nfacct --nfacct-name n -j X',
+    ],
     ['-m recent --name A --set -j X', '-m recent --name A --rcheck -j X'],
   ];
   for (const [a, b] of differ) {
@@ -81,7 +90,8 @@ describe('normalize: different behaviour, different key', () => {
 describe('unified diff', () => {
   const lcs = (a: string[], b: string[]) => {
     const t = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-    for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) t[i]![j] = a[i] === b[j] ? t[i + 1]![j + 1]! + 1 : Math.max(t[i + 1]![j]!, t[i]![j + 1]!);
+    for (let i = a.length - 1; i >= 0; i--)
+      for (let j = b.length - 1; j >= 0; j--) t[i]![j] = a[i] === b[j] ? t[i + 1]![j + 1]! + 1 : Math.max(t[i + 1]![j]!, t[i]![j + 1]!);
     return t[0]![0]!;
   };
   it('is a shortest edit script that rebuilds both sides', async () => {
@@ -99,14 +109,24 @@ describe('unified diff', () => {
   });
   it('hunk headers count the lines they hold', async () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 30 }), fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 30 }), fc.nat(4), (a, b, context) => {
-        for (const h of hunks(diffKeys(a, b), (i) => a[i]!, (i) => b[i]!, context)) {
-          expect(h.lines.filter((l) => l.op !== '+').length).toBe(h.oldLines);
-          expect(h.lines.filter((l) => l.op !== '-').length).toBe(h.newLines);
-          const olds = h.lines.filter((l) => l.op !== '+').map((l) => l.text);
-          if (h.oldLines > 0) expect(a.slice(h.oldStart - 1, h.oldStart - 1 + h.oldLines)).toEqual(olds);
-        }
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 30 }),
+        fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 30 }),
+        fc.nat(4),
+        (a, b, context) => {
+          for (const h of hunks(
+            diffKeys(a, b),
+            (i) => a[i]!,
+            (i) => b[i]!,
+            context,
+          )) {
+            expect(h.lines.filter((l) => l.op !== '+').length).toBe(h.oldLines);
+            expect(h.lines.filter((l) => l.op !== '-').length).toBe(h.newLines);
+            const olds = h.lines.filter((l) => l.op !== '+').map((l) => l.text);
+            if (h.oldLines > 0) expect(a.slice(h.oldStart - 1, h.oldStart - 1 + h.oldLines)).toEqual(olds);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -134,7 +154,11 @@ describe('attribution', () => {
 
   it('follows jumps where large clusters drop the comments', async () => {
     const bare = BASE_RULES.split('\n')
-      .map((l) => (l.startsWith('-A KUBE-SEP-') || (l.startsWith('-A KUBE-SVC-') && l.includes('-j KUBE-SEP-')) ? l.replace(/ -m comment --comment (?:"[^"]*"|\S+)/, '') : l))
+      .map((l) =>
+        l.startsWith('-A KUBE-SEP-') || (l.startsWith('-A KUBE-SVC-') && l.includes('-j KUBE-SEP-'))
+          ? l.replace(/ -m comment --comment (?:"[^"]*"|\S+)/, '')
+          : l,
+      )
       .join('\n');
     const withComments = attribute(readIptablesRules(BASE_RULES, 'ipv4'));
     const without = attribute(readIptablesRules(bare, 'ipv4'));
@@ -195,13 +219,19 @@ describe('diff CLI', () => {
     const a = await runCliAsync(['diff', '-', 'old', ...args, '--exit-code'], { cwd: dir, input: rules });
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
-    const manifests = readFileSync(join(dir, 'new', 'endpointslices.yaml'), 'utf8') + '---\n' + readFileSync(join(dir, 'new', 'services.yaml'), 'utf8');
+    const manifests =
+      readFileSync(join(dir, 'new', 'endpointslices.yaml'), 'utf8') + '---\n' + readFileSync(join(dir, 'new', 'services.yaml'), 'utf8');
     const b = await runCliAsync(['diff', 'old', '-', ...args, '--exit-code', '--format', 'json', '--stat'], { cwd: dir, input: manifests });
     expect(b.status).toBe(1);
     const doc = JSON.parse(b.stdout);
     expect(doc.new).toEqual({ source: '-', input: 'manifests', backend: 'iptables', family: 'ipv4' });
     expect(doc.services).toEqual([
-      { name: 'shop/web:http', protocol: 'TCP', status: 'changed', stat: { rulesAdded: 3, rulesRemoved: 3, chainsAdded: 1, chainsRemoved: 1, endpointsAdded: 1, endpointsRemoved: 1 } },
+      {
+        name: 'shop/web:http',
+        protocol: 'TCP',
+        status: 'changed',
+        stat: { rulesAdded: 3, rulesRemoved: 3, chainsAdded: 1, chainsRemoved: 1, endpointsAdded: 1, endpointsRemoved: 1 },
+      },
     ]);
   });
 
@@ -232,7 +262,10 @@ describe('diff CLI', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no-such-file');
     // A rule it cannot read is an opaque rule, not an error; binary data is.
-    const bad = await runCliAsync(['diff', '-', 'old', '--exit-code'], { cwd: dir, input: '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES \u0000\u0001\u001b[2J -j ACCEPT\nCOMMIT\n' });
+    const bad = await runCliAsync(['diff', '-', 'old', '--exit-code'], {
+      cwd: dir,
+      input: '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES \u0000\u0001\u001b[2J -j ACCEPT\nCOMMIT\n',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^ktables: error: -: line 3: binary data, not rule text: -A KUBE-SERVICES \\x00\\x01\\x1b\[2J -j ACCEPT\n$/);
     const mode = await runCliAsync(['diff', '-', 'old', '--proxy-mode', 'nftables'], { cwd: dir, input: '*nat\nCOMMIT\n' });

@@ -5,7 +5,27 @@ import { describe, expect, it } from 'vitest';
 import type { Problem } from '../src/errors.js';
 import { parseDocuments } from '../src/input/documents.js';
 
-const LINES = ['---', '--- ', '--- a: 1', '--- # c', '--- {kind: X}', '...', '... ', '', ' ', '# c', '  # c', 'a: 1', 'b:', '  - x', '---x', '----', '.... ', 'kind: Service', 'c: [1, 2]'];
+const LINES = [
+  '---',
+  '--- ',
+  '--- a: 1',
+  '--- # c',
+  '--- {kind: X}',
+  '...',
+  '... ',
+  '',
+  ' ',
+  '# c',
+  '  # c',
+  'a: 1',
+  'b:',
+  '  - x',
+  '---x',
+  '----',
+  '.... ',
+  'kind: Service',
+  'c: [1, 2]',
+];
 
 function parse(text: string) {
   const problems: Problem[] = [];

@@ -13,7 +13,14 @@ const fixtures = join(ROOT, 'fixtures', 'nftables');
 
 describe('nftables golden files', () => {
   it('covers the behaviours the upstream cases miss', async () => {
-    for (const must of ['session-affinity', 'lb-source-range-contains-node', 'ipv6-single-stack', 'terminating-endpoints', 'topology-zone-hints', 'topology-node-hints']) {
+    for (const must of [
+      'session-affinity',
+      'lb-source-range-contains-node',
+      'ipv6-single-stack',
+      'terminating-endpoints',
+      'topology-zone-hints',
+      'topology-node-hints',
+    ]) {
       expect(NFT_GOLDEN_CASES).toContain(must);
     }
   });

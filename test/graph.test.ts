@@ -81,7 +81,7 @@ describe('ktables graph on the bundled example', () => {
 });
 
 describe('the README', () => {
-  it("shows `ktables graph examples/cluster.yaml --service shop/storefront` as it is, and Mermaid parses it", async () => {
+  it('shows `ktables graph examples/cluster.yaml --service shop/storefront` as it is, and Mermaid parses it', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const block = mermaidBlocks(readme)[0]!;
     expect(block).toBe(runCli(['graph', EX, '--service', 'shop/storefront']).stdout);
@@ -106,7 +106,18 @@ describe('trace --format mermaid|dot: one packet', () => {
 
 describe('diff --behaviour --format markdown', () => {
   it('shows before/after pictures of each changed Service (few of them), all valid Mermaid', async () => {
-    const r = runCli(['diff', '--behaviour', EX, EX, '--old-proxy-mode', 'iptables', '--new-proxy-mode', 'nftables', '--format', 'markdown']);
+    const r = runCli([
+      'diff',
+      '--behaviour',
+      EX,
+      EX,
+      '--old-proxy-mode',
+      'iptables',
+      '--new-proxy-mode',
+      'nftables',
+      '--format',
+      'markdown',
+    ]);
     const blocks = mermaidBlocks(r.stdout);
     expect(blocks).toHaveLength(4); // two changed service ports, before and after
     for (const b of blocks) expect(await parseMermaid(b)).toBe('flowchart-v2');
@@ -115,31 +126,35 @@ describe('diff --behaviour --format markdown', () => {
 
 describe('every picture of every fixture cluster parses', () => {
   const clusters = allClusters();
-  it.each(['iptables', 'nftables'] as const)('%s', async (mode) => {
-    let pictures = 0;
-    for (const c of clusters) {
-      const opts = proxyOptions({ ...parseFlags(c.args), 'proxy-mode': mode });
-      const inv = loadInventory(['-'], () => readFileSync(join(c.dir, 'manifests.yaml'), 'utf8'));
-      let model: ReturnType<typeof buildModel>;
-      try {
-        model = buildModel(inv, opts, []);
-      } catch (e) {
-        // iptables fixtures pinned to a release before nftables mode is modelled (1.35).
-        if (mode === 'nftables' && c.name.startsWith('iptables/') && /is not a release ktables models/.test(String(e))) continue;
-        throw e;
-      }
-      const pics = modelPictures([model], tracerForModel(model, mode));
-      if (pics.length === 0) continue;
-      for (const p of pics) {
+  it.each(['iptables', 'nftables'] as const)(
+    '%s',
+    async (mode) => {
+      let pictures = 0;
+      for (const c of clusters) {
+        const opts = proxyOptions({ ...parseFlags(c.args), 'proxy-mode': mode });
+        const inv = loadInventory(['-'], () => readFileSync(join(c.dir, 'manifests.yaml'), 'utf8'));
+        let model: ReturnType<typeof buildModel>;
         try {
-          await parseMermaid(toMermaid(p));
+          model = buildModel(inv, opts, []);
         } catch (e) {
-          throw new Error(`${c.name} ${p.title}: ${(e as Error).message}`);
+          // iptables fixtures pinned to a release before nftables mode is modelled (1.35).
+          if (mode === 'nftables' && c.name.startsWith('iptables/') && /is not a release ktables models/.test(String(e))) continue;
+          throw e;
         }
+        const pics = modelPictures([model], tracerForModel(model, mode));
+        if (pics.length === 0) continue;
+        for (const p of pics) {
+          try {
+            await parseMermaid(toMermaid(p));
+          } catch (e) {
+            throw new Error(`${c.name} ${p.title}: ${(e as Error).message}`, { cause: e });
+          }
+        }
+        if (haveDot) expect(renderDot(pics.map(toDot).join('\n')), c.name).toMatchObject({ status: 0, stderr: '' });
+        pictures += pics.length;
       }
-      if (haveDot) expect(renderDot(pics.map(toDot).join('\n')), c.name).toMatchObject({ status: 0, stderr: '' });
-      pictures += pics.length;
-    }
-    expect(pictures).toBeGreaterThan(150);
-  }, 300_000);
+      expect(pictures).toBeGreaterThan(150);
+    },
+    300_000,
+  );
 });

@@ -11,10 +11,16 @@ import { ruleChecker } from './helpers/rule-check.js';
 const example = join(ROOT, 'examples', 'cluster.yaml');
 const configs = join(ROOT, 'fixtures', 'config');
 const tmp = () => mkdtempSync(join(tmpdir(), 'ktables-hostile-'));
-const SVC = 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: http, port: 80}]\n';
+const SVC =
+  'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{name: http, port: 80}]\n';
 
 describe('stock KubeProxyConfigurations (kubeadm, kind, k3s, minikube)', () => {
-  for (const [name, cidr] of [['kubeadm', '10.244.0.0/16'], ['kind', '10.244.0.0/16'], ['minikube', '10.244.0.0/16'], ['k3s', '10.42.0.0/16']] as const) {
+  for (const [name, cidr] of [
+    ['kubeadm', '10.244.0.0/16'],
+    ['kind', '10.244.0.0/16'],
+    ['minikube', '10.244.0.0/16'],
+    ['k3s', '10.42.0.0/16'],
+  ] as const) {
     it(`${name}: accepted, and the same rules as the equivalent flags`, () => {
       const withConfig = runCli(['compile', '--hostname-override', 'worker-1', '--config', join(configs, `${name}.conf`), example]);
       expect(withConfig.stderr).toBe('');
@@ -51,7 +57,15 @@ describe('boolean flags read as kube-proxy reads them (strconv.ParseBool)', () =
 
 describe('feature gates', () => {
   it('a gate kube-proxy knows but ktables does not model is accepted, with a --verbose note', () => {
-    const r = runCli(['compile', '--hostname-override', 'worker-1', '--feature-gates', 'LoadBalancerIPMode=true,KubeProxyNFTablesLocalhostNodePorts=false', '--verbose', example]);
+    const r = runCli([
+      'compile',
+      '--hostname-override',
+      'worker-1',
+      '--feature-gates',
+      'LoadBalancerIPMode=true,KubeProxyNFTablesLocalhostNodePorts=false',
+      '--verbose',
+      example,
+    ]);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('feature gate LoadBalancerIPMode=true does not change the rules ktables writes');
   });
@@ -63,22 +77,31 @@ describe('feature gates', () => {
   });
   it('the config file refuses unknown gates too', () => {
     const dir = tmp();
-    writeFileSync(join(dir, 'c.yaml'), 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nfeatureGates:\n  PreferSameNodeTraffic: true\n');
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nfeatureGates:\n  PreferSameNodeTraffic: true\n',
+    );
     const r = runCli(['compile', '--config', join(dir, 'c.yaml'), example]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('c.yaml (line 4, column 3): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"');
+    expect(r.stderr).toContain(
+      'c.yaml (line 4, column 3): KubeProxyConfiguration: featureGates.PreferSameNodeTraffic: unrecognized feature gate "PreferSameNodeTraffic"',
+    );
   });
 });
 
 describe('input forms kube-proxy and the API server accept', () => {
   it('a %YAML 1.2 directive', () => {
-    const r = runCli(['compile', '--hostname-override', 'n', '-'], { input: `%YAML 1.2\n---\n${SVC}---\n%YAML 1.2\n---\n${SVC.replace('web', 'api').replace('0.10', '0.11')}` });
+    const r = runCli(['compile', '--hostname-override', 'n', '-'], {
+      input: `%YAML 1.2\n---\n${SVC}---\n%YAML 1.2\n---\n${SVC.replace('web', 'api').replace('0.10', '0.11')}`,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('"default/api:http has no endpoints"');
   });
   it('IPv4 octets with any number of leading zeros, read as decimal', () => {
-    const r = runCli(['compile', '--hostname-override', 'n', '-'], { input: SVC.replace('10.96.0.10', '0010.00096.0000.010').replace('ports:', 'externalIPs: [0172.30.0.20, 10.0180.00.17]\n  ports:') });
+    const r = runCli(['compile', '--hostname-override', 'n', '-'], {
+      input: SVC.replace('10.96.0.10', '0010.00096.0000.010').replace('ports:', 'externalIPs: [0172.30.0.20, 10.0180.00.17]\n  ports:'),
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('-d 10.96.0.10 --dport 80 -j REJECT');
     expect(r.stdout).toContain('-d 172.30.0.20 --dport 80 -j REJECT');
@@ -147,7 +170,11 @@ describe('limits: a bomb is exit 2 in well under a second of work, in every comm
 
 import { spawnSync } from 'node:child_process';
 function spawnLimited(args: string[], input: string, limit: string) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), ...args], { input, encoding: 'utf8', env: { ...process.env, KTABLES_MAX_INPUT_BYTES: limit } });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'ktables'), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, KTABLES_MAX_INPUT_BYTES: limit },
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -162,7 +189,8 @@ describe('trace packet interfaces', () => {
 describe('interface names in nftables rules: quoted where nft needs it', () => {
   const checker = ruleChecker();
   afterAll(() => typeof checker !== 'string' && checker.close());
-  const compileNft = (args: string[]) => runCli(['compile', '--hostname-override', 'worker-1', '--proxy-mode', 'nftables', ...args, example]);
+  const compileNft = (args: string[]) =>
+    runCli(['compile', '--hostname-override', 'worker-1', '--proxy-mode', 'nftables', ...args, example]);
   for (const [args, expected] of [
     [['--detect-local-mode', 'InterfaceNamePrefix', '--pod-interface-name-prefix=1abc'], 'iifname != "1abc*"'],
     [['--detect-local-mode', 'InterfaceNamePrefix', '--pod-interface-name-prefix=-j'], 'iifname != "-j*"'],
@@ -181,7 +209,15 @@ describe('interface names in nftables rules: quoted where nft needs it', () => {
     });
   }
   it('iptables takes the same names as they are', () => {
-    const r = runCli(['compile', '--hostname-override', 'worker-1', '--detect-local-mode', 'InterfaceNamePrefix', '--pod-interface-name-prefix=-j', example]);
+    const r = runCli([
+      'compile',
+      '--hostname-override',
+      'worker-1',
+      '--detect-local-mode',
+      'InterfaceNamePrefix',
+      '--pod-interface-name-prefix=-j',
+      example,
+    ]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('-i -j+');
     if (typeof checker === 'string') return;

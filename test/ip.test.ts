@@ -8,7 +8,21 @@ describe('IP parsing as kube-proxy reads it', () => {
     expect(canonicalIP('192.168.000.010')).toBe('192.168.0.10');
   });
   it('rejects what is not an address', () => {
-    for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.4 ', ' 1.2.3.4', '1..2.3', 'fe80::1%eth0', '1:2:3:4:5:6:7:8:9', ':::', '12345::', '1.2.3.4/32', 'a"b']) {
+    for (const bad of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.4 ',
+      ' 1.2.3.4',
+      '1..2.3',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7:8:9',
+      ':::',
+      '12345::',
+      '1.2.3.4/32',
+      'a"b',
+    ]) {
       expect(parseIP(bad), bad).toBeUndefined();
     }
   });
@@ -58,7 +72,7 @@ describe('IP parsing as kube-proxy reads it', () => {
 
 // Go 1.16's parseIPTests (the parser kube-proxy's sloppy reader keeps), plus its dtoi/xtoi
 // edges: digits run on while the value stays below 0xFFFFFF, so leading zeros never run out.
-describe("Go 1.16 ParseIP test vectors (dtoi / xtoi)", () => {
+describe('Go 1.16 ParseIP test vectors (dtoi / xtoi)', () => {
   const V4 = (a: number, b: number, c: number, d: number) => `${a}.${b}.${c}.${d}`;
   const cases: [string, string | undefined][] = [
     ['127.0.1.2', V4(127, 0, 1, 2)],

@@ -13,7 +13,9 @@ import { NFT_GOLDEN_CASES, compileWithArgs, flowPacket, kernelNormalForm, loadIn
 
 const unavailable = netnsUnavailable();
 if (unavailable) {
-  console.warn(`\n*** WARNING: nftables kernel tests SKIPPED: network namespaces are unavailable here (${unavailable}).\n*** Golden nft rule sets were NOT loaded into a kernel. Run the tests as root on Linux with nftables and iproute2.\n`);
+  console.warn(
+    `\n*** WARNING: nftables kernel tests SKIPPED: network namespaces are unavailable here (${unavailable}).\n*** Golden nft rule sets were NOT loaded into a kernel. Run the tests as root on Linux with nftables and iproute2.\n`,
+  );
 }
 
 function loadsAndListsBack(text: string): string {

@@ -30,14 +30,27 @@ describe('parse nft dump form', () => {
     const rs = parseNftables(readFileSync(join(ROOT, 'golden', 'nftables', 'session-affinity.nft'), 'utf8'));
     const t = rs.tables[0]!;
     expect(t).toMatchObject({ family: 'ip', name: 'kube-proxy', comment: 'rules for kube-proxy' });
-    expect(t.chains.find((c) => c.name === 'filter-prerouting-pre-dnat')?.base).toEqual({ type: 'filter', hook: 'prerouting', priority: -110 });
+    expect(t.chains.find((c) => c.name === 'filter-prerouting-pre-dnat')?.base).toEqual({
+      type: 'filter',
+      hook: 'prerouting',
+      priority: -110,
+    });
     const svc = t.chains.find((c) => c.name.startsWith('service-G5HJIGAW'))!;
-    expect(svc.rules[1]!.exprs[0]).toEqual({ kind: 'lookup', l3: 'ip', field: 'saddr', set: 'affinity-TYVEAHPL-shop/sticky/tcp/http__10.244.0.4/8080', negate: false });
+    expect(svc.rules[1]!.exprs[0]).toEqual({
+      kind: 'lookup',
+      l3: 'ip',
+      field: 'saddr',
+      set: 'affinity-TYVEAHPL-shop/sticky/tcp/http__10.244.0.4/8080',
+      negate: false,
+    });
     expect(svc.rules.at(-1)!.verdict).toMatchObject({ kind: 'numgen', mod: 3 });
     const aff = t.sets.find((s) => s.name.startsWith('affinity-TYVEAHPL'))!;
     expect(aff).toMatchObject({ kind: 'set', keyType: ['ipv4_addr'], flags: ['dynamic', 'timeout'], timeout: 600 });
     const ips = t.sets.find((s) => s.name === 'service-ips')!;
-    expect(ips.elements[0]).toEqual({ key: ['10.96.10.10', 'tcp', '80'], value: { kind: 'goto', chain: 'service-G5HJIGAW-shop/sticky/tcp/http' } });
+    expect(ips.elements[0]).toEqual({
+      key: ['10.96.10.10', 'tcp', '80'],
+      value: { kind: 'goto', chain: 'service-G5HJIGAW-shop/sticky/tcp/http' },
+    });
   });
 
   it('keeps a rule it cannot read verbatim, with its comment', () => {
@@ -72,7 +85,7 @@ describe('parse nft list ruleset', () => {
   const cases = kubeProxyCases('nftables');
   for (const file of readdirSync(LISTINGS).filter((f) => f.endsWith('.nft-list'))) {
     it(`${file}: the kernel's listing holds kube-proxy's expected rules`, () => {
-      const expected = cases.find((c) => `${c.name.replace("/", "@")}.nft-list` === file)!.expected!;
+      const expected = cases.find((c) => `${c.name.replace('/', '@')}.nft-list` === file)!.expected!;
       const listed = parseNftables(readFileSync(join(LISTINGS, file), 'utf8'));
       const others = listed.tables.flatMap((t) => t.chains.flatMap((c) => c.rules.filter((r) => r.exprs.some((e) => e.kind === 'other'))));
       expect(others).toEqual([]);
@@ -125,14 +138,24 @@ table ip kube-proxy { # handle 2
     expect(kp.sets[0]).toMatchObject({ timeout: 10800, size: 65535, elements: [{ key: ['10.0.0.7'] }, { key: ['10.0.0.8'] }] });
     const [pre, post, fw] = kp.chains;
     expect(pre!.base).toEqual({ type: 'filter', hook: 'prerouting', priority: -110, policy: 'accept' });
-    expect(pre!.rules[0]).toMatchObject({ exprs: [{ kind: 'ctState', states: ['new'] }, { kind: 'counter' }], verdict: { kind: 'jump', chain: 'firewall-check' }, source: { line: 19 } });
+    expect(pre!.rules[0]).toMatchObject({
+      exprs: [{ kind: 'ctState', states: ['new'] }, { kind: 'counter' }],
+      verdict: { kind: 'jump', chain: 'firewall-check' },
+      source: { line: 19 },
+    });
     expect(post!.base!.priority).toBe(105);
     expect(post!.rules[0]).toMatchObject({
-      exprs: [{ kind: 'ifname', name: 'veth*', negate: true, quoted: true }, { kind: 'markMatch', mask: '0x00004000', value: '0x00000000', negate: true }],
+      exprs: [
+        { kind: 'ifname', name: 'veth*', negate: true, quoted: true },
+        { kind: 'markMatch', mask: '0x00004000', value: '0x00000000', negate: true },
+      ],
       verdict: { kind: 'masquerade', fullyRandom: true },
       comment: 'x',
     });
     expect(fw!.rules[0]!.exprs[0]).toMatchObject({ kind: 'addr', field: 'saddr', negate: true, values: ['1.2.3.4', '10.0.0.0/8'] });
-    expect(fw!.rules[1]).toMatchObject({ exprs: [{ kind: 'port', protocol: 'tcp', values: ['80', '443'] }], verdict: { kind: 'reject', with: 'tcp reset' } });
+    expect(fw!.rules[1]).toMatchObject({
+      exprs: [{ kind: 'port', protocol: 'tcp', values: ['80', '443'] }],
+      verdict: { kind: 'reject', with: 'tcp reset' },
+    });
   });
 });

@@ -53,7 +53,10 @@ const ruleLines = (text: string) =>
 
 const iptablesTexts = (): [string, string][] => [
   ...files.map((f): [string, string] => [`realworld/${f}`, readFileSync(join(FIXTURES, f), 'utf8')]),
-  ...readdirSync(join(ROOT, 'golden', 'iptables')).map((f): [string, string] => [`golden/iptables/${f}`, readFileSync(join(ROOT, 'golden', 'iptables', f), 'utf8')]),
+  ...readdirSync(join(ROOT, 'golden', 'iptables')).map((f): [string, string] => [
+    `golden/iptables/${f}`,
+    readFileSync(join(ROOT, 'golden', 'iptables', f), 'utf8'),
+  ]),
 ];
 
 describe('round trip: read, then print', () => {
@@ -140,7 +143,8 @@ describe('round trip: the kernel tools take the printed text when they take the 
   afterAll(() => {
     if (k.ok) spawnSync('ip', ['netns', 'del', ns]);
   });
-  const accepts = (cmd: string, args: string[], input: string) => spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { input, encoding: 'utf8' });
+  const accepts = (cmd: string, args: string[], input: string) =>
+    spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { input, encoding: 'utf8' });
 
   it.skipIf(!k.ok)('iptables-restore --test', () => {
     const refused: string[] = [];

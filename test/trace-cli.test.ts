@@ -17,7 +17,23 @@ describe('ktables trace (CLI)', () => {
     const c = kp('TestLoadBalancer');
     // Every third flow: the conformance runner and trace-conformance.test.ts cover them all.
     for (const f of c.flows!.filter((_, i) => i % 3 === 0)) {
-      const res = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', f.sourceIP, '--dst', f.destIP, '--dport', String(f.destPort), '--protocol', 'TCP', '--json'], { cwd: c.dir });
+      const res = await runCliAsync(
+        [
+          'trace',
+          ...c.args,
+          'manifests.yaml',
+          '--src',
+          f.sourceIP,
+          '--dst',
+          f.destIP,
+          '--dport',
+          String(f.destPort),
+          '--protocol',
+          'TCP',
+          '--json',
+        ],
+        { cwd: c.dir },
+      );
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
       const got = JSON.parse(res.stdout) as { verdict: string; masquerade: boolean };
@@ -27,7 +43,10 @@ describe('ktables trace (CLI)', () => {
 
   it('prints the verdict, endpoints with percentages, masquerade and the path for people', async () => {
     const c = kp('TestExternalTrafficPolicyCluster');
-    const res = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', '203.0.113.2', '--dst', '192.168.0.2', '--dport', '3001'], { cwd: c.dir });
+    const res = await runCliAsync(
+      ['trace', ...c.args, 'manifests.yaml', '--src', '203.0.113.2', '--dst', '192.168.0.2', '--dport', '3001'],
+      { cwd: c.dir },
+    );
     expect(res.status).toBe(0);
     const out = res.stdout;
     expect(out).toContain('packet:      TCP 203.0.113.2 -> 192.168.0.2:3001, from outside the node or a pod: enters at PREROUTING');
@@ -35,7 +54,9 @@ describe('ktables trace (CLI)', () => {
     expect(out).toMatch(/endpoints: +10\.180\.0\.1:80 +50% +masqueraded\n +10\.180\.2\.1:80 +50% +masqueraded/);
     expect(out).toContain("masquerade:  yes (source NAT to the node's address on the way out)");
     expect(out).toContain("PREROUTING nat PREROUTING #1 (added: kube-proxy's jump rule)");
-    expect(out).toMatch(/PREROUTING nat KUBE-NODEPORTS #\d+ \(line \d+\)\n +-A KUBE-NODEPORTS -m comment --comment ns1\/svc1:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-/);
+    expect(out).toMatch(
+      /PREROUTING nat KUBE-NODEPORTS #\d+ \(line \d+\)\n +-A KUBE-NODEPORTS -m comment --comment ns1\/svc1:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-/,
+    );
     expect(out).toContain('random 50%: matched');
     expect(out).toContain('routing: 10.180.0.1 is not a local address: forwarded (FORWARD, then POSTROUTING)');
     expect(out).toContain('=> DNAT to 10.180.2.1:80 (50%), masqueraded');
@@ -43,7 +64,10 @@ describe('ktables trace (CLI)', () => {
 
   it('gives the JSON shape: verdict, masquerade, endpoints with probability, path', async () => {
     const c = kp('TestExternalTrafficPolicyLocal');
-    const res = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--json'], { cwd: c.dir });
+    const res = await runCliAsync(
+      ['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--json'],
+      { cwd: c.dir },
+    );
     expect(res.status).toBe(0);
     const j = JSON.parse(res.stdout);
     expect(j.verdict).toBe('10.180.0.1:80, 10.180.2.1:80');
@@ -53,7 +77,14 @@ describe('ktables trace (CLI)', () => {
       { address: '10.180.2.1:80', probability: 0.5, masquerade: false },
     ]);
     expect(j.entry).toBe('PREROUTING');
-    expect(j.path[1]).toMatchObject({ kind: 'rule', hook: 'PREROUTING', table: 'nat', chain: 'KUBE-SERVICES', line: expect.any(Number), text: expect.stringContaining('cluster IP') });
+    expect(j.path[1]).toMatchObject({
+      kind: 'rule',
+      hook: 'PREROUTING',
+      table: 'nat',
+      chain: 'KUBE-SERVICES',
+      line: expect.any(Number),
+      text: expect.stringContaining('cluster IP'),
+    });
     expect(j.branches).toHaveLength(2);
   });
 
@@ -65,18 +96,55 @@ describe('ktables trace (CLI)', () => {
     expect(res.stdout).toContain('records the client in recent list KUBE-SEP-I77PXRDZVX7PMWMN');
     expect(res.stdout).toContain('PREROUTING nat PREROUTING #1 (line 58)');
     expect(res.stdout).not.toContain('added');
-    const udp = await runCliAsync(['trace', '--rules', save, ...OVERALL_NODE, '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--protocol', 'udp', '--json']);
+    const udp = await runCliAsync([
+      'trace',
+      '--rules',
+      save,
+      ...OVERALL_NODE,
+      '--src',
+      '10.0.0.2',
+      '--dst',
+      '172.30.0.41',
+      '--dport',
+      '80',
+      '--protocol',
+      'udp',
+      '--json',
+    ]);
     expect(JSON.parse(udp.stdout).verdict).toBe('');
   });
 
   it('reads an ip6tables-save', async () => {
-    const res = await runCliAsync(['trace', '--rules', fixturePath('saves/synthetic-ipv6-overall.ip6tables-save'), '--node-ip', '2001:db8::1', '--src', '2001:db8:ffff::2', '--dst', '2001:db8::1', '--dport', '3003', '--json']);
+    const res = await runCliAsync([
+      'trace',
+      '--rules',
+      fixturePath('saves/synthetic-ipv6-overall.ip6tables-save'),
+      '--node-ip',
+      '2001:db8::1',
+      '--src',
+      '2001:db8:ffff::2',
+      '--dst',
+      '2001:db8::1',
+      '--dport',
+      '3003',
+      '--json',
+    ]);
     expect(res.stderr).toBe('');
     expect(JSON.parse(res.stdout)).toMatchObject({ verdict: '[fd00:10:180::3]:80', masquerade: true });
   });
 
   it('says when no --node-ip was given with --rules', async () => {
-    const res = await runCliAsync(['trace', '--rules', fixturePath('saves/TestOverallIPTablesRules.iptables-save'), '--src', '203.0.113.2', '--dst', '192.168.0.2', '--dport', '3003']);
+    const res = await runCliAsync([
+      'trace',
+      '--rules',
+      fixturePath('saves/TestOverallIPTablesRules.iptables-save'),
+      '--src',
+      '203.0.113.2',
+      '--dst',
+      '192.168.0.2',
+      '--dport',
+      '3003',
+    ]);
     expect(res.status).toBe(0);
     expect(res.stdout).toContain('no --node-ip given: only loopback addresses count as local');
   });
@@ -100,7 +168,10 @@ describe('ktables trace (CLI)', () => {
     const json = await runCliAsync(['trace', '--all', '--json', ...c.args, 'manifests.yaml'], { cwd: c.dir });
     const rows = JSON.parse(json.stdout).rows as { destination: string; from: string; verdict: string; masquerade: boolean }[];
     expect(rows.length).toBe(lines.length - 2);
-    expect(rows.find((r) => r.destination === 'LoadBalancer 1.2.3.4:80' && r.from.startsWith('external'))).toMatchObject({ verdict: '10.180.2.1:80', masquerade: false });
+    expect(rows.find((r) => r.destination === 'LoadBalancer 1.2.3.4:80' && r.from.startsWith('external'))).toMatchObject({
+      verdict: '10.180.2.1:80',
+      masquerade: false,
+    });
   });
 
   it('--all shows health-check ports and the node-to-LB case the kernel lets through', async () => {
@@ -118,16 +189,27 @@ describe('ktables trace (CLI)', () => {
     const missing = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41'], { cwd: c.dir });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/^ktables: (error: )?trace needs --dport \(or --all\)\n$/);
-    const v6 = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', 'fd00::2', '--dst', 'fd00::1', '--dport', '80'], { cwd: c.dir });
+    const v6 = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', 'fd00::2', '--dst', 'fd00::1', '--dport', '80'], {
+      cwd: c.dir,
+    });
     expect(v6.status).toBe(2);
     expect(v6.stderr).toContain('--src fd00::2 is IPv6 but the rules are IPv4 (use --ip-family)');
-    const both = await runCliAsync(['trace', 'manifests.yaml', '--rules', 'x.rules', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80'], { cwd: c.dir });
+    const both = await runCliAsync(
+      ['trace', 'manifests.yaml', '--rules', 'x.rules', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80'],
+      { cwd: c.dir },
+    );
     expect(both.status).toBe(2);
     expect(both.stderr).toContain('give either manifests to compile or --rules FILE, not both');
-    const proto = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--protocol', 'icmp'], { cwd: c.dir });
+    const proto = await runCliAsync(
+      ['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '80', '--protocol', 'icmp'],
+      { cwd: c.dir },
+    );
     expect(proto.status).toBe(2);
     expect(proto.stderr).toContain('--protocol must be TCP, UDP or SCTP');
-    const port = await runCliAsync(['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '70000'], { cwd: c.dir });
+    const port = await runCliAsync(
+      ['trace', ...c.args, 'manifests.yaml', '--src', '10.0.0.2', '--dst', '172.30.0.41', '--dport', '70000'],
+      { cwd: c.dir },
+    );
     expect(port.status).toBe(2);
     expect(port.stderr).toContain('--dport must be a port number');
   });
@@ -138,6 +220,8 @@ describe('ktables trace (CLI)', () => {
     writeFileSync(file, '*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -j CT --notrack\nCOMMIT\n');
     const res = await runCliAsync(['trace', '--rules', file, '--src', '10.0.0.2', '--dst', '10.1.0.1', '--dport', '80']);
     expect(res.status).toBe(0);
-    expect(res.stdout).toContain('conditional: raw PREROUTING #1 (line 3) matches, but ktables does not model its target (-j CT --notrack)');
+    expect(res.stdout).toContain(
+      'conditional: raw PREROUTING #1 (line 3) matches, but ktables does not model its target (-j CT --notrack)',
+    );
   });
 });

@@ -15,7 +15,10 @@ function check(tracer: IptablesTracer, f: TraceFlow, label: string): void {
   expect({ verdict: r.verdict, masquerade: r.masquerade }, label).toEqual({ verdict: f.output, masquerade: f.masq });
   if (f.entry) expect(r.entry, label).toBe(f.entry);
   if (f.endpoints) {
-    expect(r.endpoints.map((e) => e.address), label).toEqual(Object.keys(f.endpoints));
+    expect(
+      r.endpoints.map((e) => e.address),
+      label,
+    ).toEqual(Object.keys(f.endpoints));
     for (const e of r.endpoints) expect(e.probability, `${label}: ${e.address}`).toBeCloseTo(f.endpoints[e.address]!, 8);
   }
   if (f.endpointMasq) {
@@ -29,7 +32,15 @@ const cases = traceCases();
 describe('trace fixtures', () => {
   it('are all there', () => {
     expect(cases.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['affinity', 'bridge-detector', 'hostnetwork-endpoint', 'ipv6-overall', 'kernel-vs-test-tracer', 'lab-overall', 'prefix-detector']),
+      expect.arrayContaining([
+        'affinity',
+        'bridge-detector',
+        'hostnetwork-endpoint',
+        'ipv6-overall',
+        'kernel-vs-test-tracer',
+        'lab-overall',
+        'prefix-detector',
+      ]),
     );
   });
   for (const c of cases) {

@@ -7,7 +7,7 @@ import { parseIptables } from '../src/parse/iptables.js';
 import { emitIptables } from '../src/emit/iptables.js';
 import { IptablesTracer, kernelProbability, parseDnatTarget, type IptablesTraceOptions } from '../src/trace/iptables.js';
 import type { TracePacket } from '../src/trace/packet.js';
-import { RuleError, UsageError } from '../src/errors.js';
+import { UsageError } from '../src/errors.js';
 import { kubeProxyCases } from './helpers/cases.js';
 import { compileDir } from './trace-support.js';
 
@@ -15,10 +15,20 @@ const NODE = ['192.168.0.2', '192.168.1.2'];
 
 function tracer(text: string, opts: IptablesTraceOptions & { family?: 'ipv4' | 'ipv6'; node?: string[] } = {}): IptablesTracer {
   const family = opts.family ?? 'ipv4';
-  return new IptablesTracer(parseIptables(text, family), { family, addresses: opts.node ?? NODE }, { kubeProxyJumps: opts.kubeProxyJumps ?? 'auto' });
+  return new IptablesTracer(
+    parseIptables(text, family),
+    { family, addresses: opts.node ?? NODE },
+    { kubeProxyJumps: opts.kubeProxyJumps ?? 'auto' },
+  );
 }
 
-const pkt = (src: string, dst: string, dport = 80, extra: Partial<TracePacket> = {}): TracePacket => ({ src, dst, dport, protocol: 'tcp', ...extra });
+const pkt = (src: string, dst: string, dport = 80, extra: Partial<TracePacket> = {}): TracePacket => ({
+  src,
+  dst,
+  dport,
+  protocol: 'tcp',
+  ...extra,
+});
 
 const FILTER_HEAD = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n';
 
@@ -68,7 +78,9 @@ describe('trace: addresses, protocols, ports', () => {
     expect(r.verdict).toBe('');
     expect(r.conditions).toEqual([expect.stringMatching(/^filter FORWARD #1 \(line 5\) could match: .*give --sport/)]);
     // A rule whose other matches fail needs no source port.
-    expect(tracer(`${FILTER_HEAD}-A FORWARD -p udp -m udp --sport 1000:2000 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).conditions).toBeUndefined();
+    expect(
+      tracer(`${FILTER_HEAD}-A FORWARD -p udp -m udp --sport 1000:2000 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).conditions,
+    ).toBeUndefined();
   });
 });
 
@@ -111,7 +123,9 @@ describe('trace: addrtype, mark, conntrack, comment, nfacct', () => {
   });
 
   it('comments and nfacct counters always match', () => {
-    expect(dropped('-m comment --comment "a b" -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts', pkt('10.0.0.1', '1.1.1.1'))).toBe(true);
+    expect(dropped('-m comment --comment "a b" -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts', pkt('10.0.0.1', '1.1.1.1'))).toBe(
+      true,
+    );
   });
 });
 
@@ -130,13 +144,17 @@ describe('trace: interfaces', () => {
       'filter FORWARD #2 (line 6) matches the input interface: assumed eth0 (give --in-interface)',
     ]);
     // A rule whose other matches already fail asks nothing.
-    expect(tracer(`${FILTER_HEAD}-A FORWARD -o virbr0 -p udp -m udp --dport 68 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).notes).toEqual([]);
+    expect(
+      tracer(`${FILTER_HEAD}-A FORWARD -o virbr0 -p udp -m udp --dport 68 -j DROP\nCOMMIT\n`).trace(pkt('10.0.0.1', '1.1.1.1')).notes,
+    ).toEqual([]);
   });
 
   it('from the node there is no input interface; to a node address the output is lo', () => {
     const out = `${FILTER_HEAD}-A OUTPUT ! -i cbr0 -j MARK --set-mark 1\n-A OUTPUT -o lo -m mark --mark 1 -j REJECT\nCOMMIT\n`;
     expect(tracer(out).trace(pkt('192.168.0.2', '192.168.1.2')).verdict).toBe('REJECT');
-    expect(tracer(out).trace(pkt('192.168.0.2', '1.1.1.1')).notes).toEqual(['filter OUTPUT #2 (line 6) matches the output interface: assumed eth0 (give --out-interface)']);
+    expect(tracer(out).trace(pkt('192.168.0.2', '1.1.1.1')).notes).toEqual([
+      'filter OUTPUT #2 (line 6) matches the output interface: assumed eth0 (give --out-interface)',
+    ]);
     expect(tracer(out).trace(pkt('192.168.0.2', '1.1.1.1', 80, { outInterface: 'eth0' })).verdict).toBe('');
   });
 });
@@ -162,19 +180,41 @@ COMMIT
     return { entry: r.entry, mark: r.branches[0]!.mark, delivery: r.branches[0]!.delivery, hooks: [...new Set(r.path.map((s) => s.hook))] };
   };
   it('from outside to the node: PREROUTING, INPUT (filter, then nat)', () => {
-    expect(marks(pkt('10.0.0.1', '192.168.0.2'))).toEqual({ entry: 'PREROUTING', mark: '0x13', delivery: 'local', hooks: ['PREROUTING', 'routing', 'INPUT'] });
+    expect(marks(pkt('10.0.0.1', '192.168.0.2'))).toEqual({
+      entry: 'PREROUTING',
+      mark: '0x13',
+      delivery: 'local',
+      hooks: ['PREROUTING', 'routing', 'INPUT'],
+    });
   });
   it('through the node: PREROUTING, FORWARD, POSTROUTING', () => {
-    expect(marks(pkt('10.0.0.1', '10.1.0.1'))).toEqual({ entry: 'PREROUTING', mark: '0x29', delivery: 'forward', hooks: ['PREROUTING', 'routing', 'FORWARD', 'POSTROUTING'] });
+    expect(marks(pkt('10.0.0.1', '10.1.0.1'))).toEqual({
+      entry: 'PREROUTING',
+      mark: '0x29',
+      delivery: 'forward',
+      hooks: ['PREROUTING', 'routing', 'FORWARD', 'POSTROUTING'],
+    });
   });
   it('from the node out: OUTPUT (nat, then filter), POSTROUTING', () => {
-    expect(marks(pkt('192.168.0.2', '10.1.0.1'))).toEqual({ entry: 'OUTPUT', mark: '0x4c', delivery: 'out', hooks: ['OUTPUT', 'routing', 'POSTROUTING'] });
+    expect(marks(pkt('192.168.0.2', '10.1.0.1'))).toEqual({
+      entry: 'OUTPUT',
+      mark: '0x4c',
+      delivery: 'out',
+      hooks: ['OUTPUT', 'routing', 'POSTROUTING'],
+    });
   });
   it('from the node to itself: OUTPUT, POSTROUTING, then INPUT over lo without nat INPUT', () => {
-    expect(marks(pkt('127.0.0.1', '127.0.0.1'))).toEqual({ entry: 'OUTPUT', mark: '0x5c', delivery: 'local', hooks: ['OUTPUT', 'routing', 'POSTROUTING', 'INPUT'] });
+    expect(marks(pkt('127.0.0.1', '127.0.0.1'))).toEqual({
+      entry: 'OUTPUT',
+      mark: '0x5c',
+      delivery: 'local',
+      hooks: ['OUTPUT', 'routing', 'POSTROUTING', 'INPUT'],
+    });
   });
   it('routing follows the DNAT destination', () => {
-    const t = tracer(`*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.1.2\nCOMMIT\n`);
+    const t = tracer(
+      `*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.1.2\nCOMMIT\n`,
+    );
     const r = t.trace(pkt('10.0.0.1', '10.96.0.1'));
     expect(r.verdict).toBe('192.168.1.2');
     expect(r.branches[0]!.delivery).toBe('local');
@@ -209,7 +249,11 @@ COMMIT
   });
 
   it('ACCEPT in filter is a verdict; ACCEPT in nat only ends the nat table', () => {
-    expect(tracer(`${FILTER_HEAD}-A INPUT -p tcp -m tcp --dport 30000 -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n`).trace(pkt('1.2.3.4', '192.168.0.2', 30000)).verdict).toBe('ACCEPT');
+    expect(
+      tracer(`${FILTER_HEAD}-A INPUT -p tcp -m tcp --dport 30000 -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n`).trace(
+        pkt('1.2.3.4', '192.168.0.2', 30000),
+      ).verdict,
+    ).toBe('ACCEPT');
     const nat = `*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\n-A PREROUTING -j DNAT --to-destination 10.1.0.1:80\nCOMMIT\n`;
     expect(tracer(nat).trace(pkt('1.2.3.4', '10.96.0.1')).verdict).toBe('');
   });
@@ -224,7 +268,9 @@ COMMIT
   });
 
   it('SNAT and MASQUERADE in POSTROUTING', () => {
-    const t = tracer('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE --random-fully\n-A POSTROUTING -j SNAT --to-source 192.168.0.2\nCOMMIT\n');
+    const t = tracer(
+      '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.0.0.0/8 -j MASQUERADE --random-fully\n-A POSTROUTING -j SNAT --to-source 192.168.0.2\nCOMMIT\n',
+    );
     expect(t.trace(pkt('10.0.0.1', '1.1.1.1')).masquerade).toBe(true);
     const r = t.trace(pkt('172.16.0.1', '1.1.1.1'));
     expect(r.masquerade).toBe(false);
@@ -232,7 +278,9 @@ COMMIT
   });
 
   it('LOG and no-target rules go on', () => {
-    const t = tracer(`${FILTER_HEAD}-A FORWARD -j LOG --log-prefix "x "\n-A FORWARD -j LOG\n-A FORWARD -m comment --comment count\n-A FORWARD -j DROP\nCOMMIT\n`);
+    const t = tracer(
+      `${FILTER_HEAD}-A FORWARD -j LOG --log-prefix "x "\n-A FORWARD -j LOG\n-A FORWARD -m comment --comment count\n-A FORWARD -j DROP\nCOMMIT\n`,
+    );
     const r = t.trace(pkt('10.0.0.1', '10.1.0.1'));
     expect(r.verdict).toBe('DROP');
     expect(r.path.filter((s) => s.kind === 'rule')).toHaveLength(4);
@@ -241,11 +289,15 @@ COMMIT
   it('a target it does not model makes the answer conditional, naming the rule and its line', () => {
     const t = tracer('*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n');
     const r = t.trace({ ...pkt('10.0.0.1', '10.1.0.1'), protocol: 'udp' });
-    expect(r.conditions).toEqual(['raw PREROUTING #1 (line 3) matches, but ktables does not model its target (-j CT --notrack): traced as if the walk went on: -A PREROUTING -p udp -j CT --notrack']);
+    expect(r.conditions).toEqual([
+      'raw PREROUTING #1 (line 3) matches, but ktables does not model its target (-j CT --notrack): traced as if the walk went on: -A PREROUTING -p udp -j CT --notrack',
+    ]);
     // ... but only on the path: a TCP packet never reaches it.
     expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).conditions).toBeUndefined();
     // Targets that decide nothing (CHECKSUM, NFLOG) need no answer.
-    const m = tracer('*mangle\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p tcp -j CHECKSUM --checksum-fill\nCOMMIT\n').trace(pkt('10.0.0.1', '10.1.0.1'));
+    const m = tracer('*mangle\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -p tcp -j CHECKSUM --checksum-fill\nCOMMIT\n').trace(
+      pkt('10.0.0.1', '10.1.0.1'),
+    );
     expect(m.conditions).toBeUndefined();
   });
 
@@ -265,7 +317,9 @@ COMMIT
     expect(t.trace(pkt('10.0.0.1', '10.1.0.1')).conditions).toBeUndefined();
     const r = t.trace(pkt('10.0.0.1', '10.9.9.9'));
     expect(r.verdict).toBe('');
-    expect(r.conditions).toEqual(['filter FORWARD #1 (line 5) could match: ktables cannot judge -m owner --uid-owner 0; traced as not matching: -A FORWARD -d 10.9.9.9 -j DROP']);
+    expect(r.conditions).toEqual([
+      'filter FORWARD #1 (line 5) could match: ktables cannot judge -m owner --uid-owner 0; traced as not matching: -A FORWARD -d 10.9.9.9 -j DROP',
+    ]);
   });
 
   it('refuses a packet of the wrong family', () => {
@@ -322,7 +376,9 @@ COMMIT
   });
 
   it('probability 0 never matches, 1 always does (no branch)', () => {
-    const t = tracer('*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.0 -j DNAT --to-destination 10.1.0.1:80\n-A PREROUTING -m statistic --mode random --probability 1.0 -j DNAT --to-destination 10.1.0.2:80\nCOMMIT\n');
+    const t = tracer(
+      '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m statistic --mode random --probability 0.0 -j DNAT --to-destination 10.1.0.1:80\n-A PREROUTING -m statistic --mode random --probability 1.0 -j DNAT --to-destination 10.1.0.2:80\nCOMMIT\n',
+    );
     const r = t.trace(pkt('10.0.0.1', '10.96.0.1'));
     expect(r.branches).toHaveLength(1);
     expect(r.verdict).toBe('10.1.0.2:80');
@@ -330,13 +386,18 @@ COMMIT
 });
 
 describe("trace: kube-proxy's jump rules", () => {
-  const payload = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.0.1:80\nCOMMIT\n';
+  const payload =
+    '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.0.1:80\nCOMMIT\n';
   it('are added to a restore payload, only towards chains it has, and marked as added', () => {
     const t = tracer(payload);
     expect(t.addedJumps).toBe(true);
     const r = t.trace(pkt('10.0.0.1', '10.96.0.1'));
     expect(r.verdict).toBe('10.1.0.1:80');
-    expect(r.path[0]).toMatchObject({ chain: 'PREROUTING', added: true, text: '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' });
+    expect(r.path[0]).toMatchObject({
+      chain: 'PREROUTING',
+      added: true,
+      text: '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    });
     expect(r.path[0]!.line).toBeUndefined();
   });
   it('are not added to a dump that has rules in its built-in chains, nor when told not to', () => {
@@ -367,7 +428,11 @@ describe('trace: line numbers and rule text', () => {
   it('for a rule file, are the file lines, text as written', () => {
     const text = `# a dump\n${FILTER_HEAD}-A FORWARD -d 10.1.0.1/32 -p tcp -m comment --comment "x y" -m tcp --dport 80 -j DROP\nCOMMIT\n`;
     const r = tracer(text).trace(pkt('10.0.0.1', '10.1.0.1'));
-    expect(r.path.at(-1)).toMatchObject({ line: 6, position: 1, text: '-A FORWARD -d 10.1.0.1/32 -p tcp -m comment --comment "x y" -m tcp --dport 80 -j DROP' });
+    expect(r.path.at(-1)).toMatchObject({
+      line: 6,
+      position: 1,
+      text: '-A FORWARD -d 10.1.0.1/32 -p tcp -m comment --comment "x y" -m tcp --dport 80 -j DROP',
+    });
   });
 });
 
@@ -381,16 +446,28 @@ describe('trace: the chain index', () => {
   });
   it('finds the same first match as a linear scan', () => {
     fc.assert(
-      fc.property(fc.array(ruleArb, { minLength: 16, maxLength: 60 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 80, max: 82 }), fc.integer({ min: 1, max: 2 }), (rules, d, port, s) => {
-        let text = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n';
-        rules.forEach((r, i) => {
-          const m = [r.src ? `-s 10.0.0.${r.src}/32` : '', r.dst ? `-d 10.96.0.${r.dst}/32` : '', r.dport ? `-p tcp -m tcp --dport ${r.dport}` : ''].filter(Boolean).join(' ');
-          text += `-A KUBE-SERVICES ${m} -j DNAT --to-destination 10.1.${i >> 8}.${i & 255}:80\n`;
-        });
-        const got = tracer(`${text}COMMIT\n`).trace(pkt(`10.0.0.${s}`, `10.96.0.${d}`, port)).verdict;
-        const first = rules.findIndex((r) => (!r.src || r.src === s) && (!r.dst || r.dst === d) && (!r.dport || r.dport === port));
-        expect(got).toBe(first < 0 ? '' : `10.1.${first >> 8}.${first & 255}:80`);
-      }),
+      fc.property(
+        fc.array(ruleArb, { minLength: 16, maxLength: 60 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 80, max: 82 }),
+        fc.integer({ min: 1, max: 2 }),
+        (rules, d, port, s) => {
+          let text = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n';
+          rules.forEach((r, i) => {
+            const m = [
+              r.src ? `-s 10.0.0.${r.src}/32` : '',
+              r.dst ? `-d 10.96.0.${r.dst}/32` : '',
+              r.dport ? `-p tcp -m tcp --dport ${r.dport}` : '',
+            ]
+              .filter(Boolean)
+              .join(' ');
+            text += `-A KUBE-SERVICES ${m} -j DNAT --to-destination 10.1.${i >> 8}.${i & 255}:80\n`;
+          });
+          const got = tracer(`${text}COMMIT\n`).trace(pkt(`10.0.0.${s}`, `10.96.0.${d}`, port)).verdict;
+          const first = rules.findIndex((r) => (!r.src || r.src === s) && (!r.dst || r.dst === d) && (!r.dport || r.dport === port));
+          expect(got).toBe(first < 0 ? '' : `10.1.${first >> 8}.${first & 255}:80`);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -12,7 +12,13 @@ import { ROOT } from './helpers/cases.js';
 
 const golden = (name: string) => readFileSync(join(ROOT, 'golden', 'nftables', `${name}.nft`), 'utf8');
 const NODE4 = { family: 'ipv4' as const, addresses: ['192.168.10.5'] };
-const tcp = (src: string, dst: string, dport: number, extra: Partial<TracePacket> = {}): TracePacket => ({ src, dst, dport, protocol: 'tcp', ...extra });
+const tcp = (src: string, dst: string, dport: number, extra: Partial<TracePacket> = {}): TracePacket => ({
+  src,
+  dst,
+  dport,
+  protocol: 'tcp',
+  ...extra,
+});
 
 function wellFormed(r: TraceResult): void {
   expect(r.branches.reduce((p, b) => p + b.probability, 0)).toBeCloseTo(1, 9);
@@ -117,7 +123,9 @@ describe('nft trace', () => {
   });
 
   const tiny = (body: string) =>
-    parseNftables(`add table ip kube-proxy\nadd chain ip kube-proxy pre { type nat hook prerouting priority -100 ; }\nadd chain ip kube-proxy fwd { type filter hook forward priority 0 ; policy drop ; }\nadd chain ip kube-proxy x\n${body}`);
+    parseNftables(
+      `add table ip kube-proxy\nadd chain ip kube-proxy pre { type nat hook prerouting priority -100 ; }\nadd chain ip kube-proxy fwd { type filter hook forward priority 0 ; policy drop ; }\nadd chain ip kube-proxy x\n${body}`,
+    );
 
   it('applies a base chain policy of drop', () => {
     const r = traceNftables(tiny(''), NODE4, tcp('1.1.1.1', '2.2.2.2', 80));
@@ -143,9 +151,13 @@ describe('nft trace', () => {
   });
 
   it('refuses a rule it cannot read only when a packet reaches it', () => {
-    const rs = tiny('add rule ip kube-proxy pre ip daddr 9.9.9.9 meta skuid 0 accept\nadd rule ip kube-proxy pre ip daddr 8.8.8.8 jump x\nadd rule ip kube-proxy x meta skuid 0 accept\n');
+    const rs = tiny(
+      'add rule ip kube-proxy pre ip daddr 9.9.9.9 meta skuid 0 accept\nadd rule ip kube-proxy pre ip daddr 8.8.8.8 jump x\nadd rule ip kube-proxy x meta skuid 0 accept\n',
+    );
     expect(traceNftables(rs, NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');
-    expect(() => traceNftables(rs, NODE4, tcp('1.1.1.1', '8.8.8.8', 80))).toThrow(/chain x \(line 7\): cannot trace through "meta skuid 0 accept"/);
+    expect(() => traceNftables(rs, NODE4, tcp('1.1.1.1', '8.8.8.8', 80))).toThrow(
+      /chain x \(line 7\): cannot trace through "meta skuid 0 accept"/,
+    );
   });
 
   it('refuses NAT reached from a filter chain, as the kernel refuses to load it', () => {
@@ -154,7 +166,9 @@ describe('nft trace', () => {
   });
 
   it("walks only kube-proxy's table and says which it ignored", () => {
-    const rs = parseNftables(`${golden('itp-local')}add table ip filter\nadd chain ip filter INPUT { type filter hook input priority 0 ; policy drop ; }\n`);
+    const rs = parseNftables(
+      `${golden('itp-local')}add table ip filter\nadd chain ip filter INPUT { type filter hook input priority 0 ; policy drop ; }\n`,
+    );
     const tracer = new NftablesTracer(rs, NODE4);
     const r = tracer.trace(tcp('10.244.0.9', '192.168.10.5', 22));
     expect(r.verdict).toBe('');

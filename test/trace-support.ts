@@ -14,9 +14,9 @@ import type { IptablesRuleset } from '../src/ir/iptables.js';
 import { IptablesTracer } from '../src/trace/iptables.js';
 import type { TracePacket, TraceProtocol } from '../src/trace/packet.js';
 
-export const TRACE_FIXTURES = join(ROOT, 'fixtures', 'trace');
+const TRACE_FIXTURES = join(ROOT, 'fixtures', 'trace');
 
-export function compileFlags(args: string[]): CompileFlags {
+function compileFlags(args: string[]): CompileFlags {
   return withCompileFlags(yargs(args))
     .parserConfiguration({ 'duplicate-arguments-array': true, 'camel-case-expansion': false })
     .strict(false)
@@ -92,7 +92,12 @@ export function fixturePath(rel: string): string {
 }
 
 export function flowPacket(f: Pick<TraceFlow, 'sourceIP' | 'destIP' | 'destPort' | 'protocol' | 'inInterface'>): TracePacket {
-  const p: TracePacket = { src: f.sourceIP, dst: f.destIP, dport: f.destPort, protocol: (f.protocol ?? 'TCP').toLowerCase() as TraceProtocol };
+  const p: TracePacket = {
+    src: f.sourceIP,
+    dst: f.destIP,
+    dport: f.destPort,
+    protocol: (f.protocol ?? 'TCP').toLowerCase() as TraceProtocol,
+  };
   if (f.inInterface) p.inInterface = f.inInterface;
   return p;
 }

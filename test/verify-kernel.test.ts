@@ -66,7 +66,9 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
   describe('golden fixtures: every entry point from a pod, the node and outside', () => {
     for (const mode of ['iptables', 'nftables'] as const) {
       const root = join(ROOT, 'fixtures', mode);
-      for (const name of readdirSync(root).filter((n) => existsSync(join(root, n, 'manifests.yaml'))).sort()) {
+      for (const name of readdirSync(root)
+        .filter((n) => existsSync(join(root, n, 'manifests.yaml')))
+        .sort()) {
         it.concurrent(`${mode} ${name}`, async () => {
           const dir = join(root, name);
           const args = existsSync(join(dir, 'args')) ? splitArgs(readFileSync(join(dir, 'args'), 'utf8').trim()) : [];
@@ -85,8 +87,12 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^ENTRY POINT\s+FROM\s+PREDICTED \(trace\)\s+OBSERVED/);
       // eTP=Local LoadBalancer with source ranges: the local endpoint from inside the ranges, nothing from outside.
-      expect(r.stdout).toMatch(/shop\/storefront:https LoadBalancer 192\.0\.2\.80:443\s+external 203\.0\.113\.2 \(in 203\.0\.113\.0\/24\)\s+10\.244\.1\.30:8443\s+10\.244\.1\.30:8443\s+✓/);
-      expect(r.stdout).toMatch(/shop\/storefront:https LoadBalancer 192\.0\.2\.80:443\s+external 192\.0\.2\.2 \(outside the source ranges\)\s+DROP \(timeout\)\s+DROP \(timeout\)\s+✓/);
+      expect(r.stdout).toMatch(
+        /shop\/storefront:https LoadBalancer 192\.0\.2\.80:443\s+external 203\.0\.113\.2 \(in 203\.0\.113\.0\/24\)\s+10\.244\.1\.30:8443\s+10\.244\.1\.30:8443\s+✓/,
+      );
+      expect(r.stdout).toMatch(
+        /shop\/storefront:https LoadBalancer 192\.0\.2\.80:443\s+external 192\.0\.2\.2 \(outside the source ranges\)\s+DROP \(timeout\)\s+DROP \(timeout\)\s+✓/,
+      );
       expect(r.stdout).toMatch(new RegExp(`${mode} \\(ipv4\\): (\\d+) of \\1 probes match`));
     });
 
@@ -111,8 +117,15 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
       expect(r.stdout).toContain(`ip netns exec ${id}-node bash`);
       expect(inNetns(`${id}-node`, 'nft', ['list', 'table', 'ip', 'kube-proxy'])).toContain('chain services');
       // The responders outlived the verify that started them.
-      const probe = JSON.stringify({ timeoutMs: 2000, concurrency: 1, probes: [{ id: 0, proto: 'tcp', src: '203.0.113.2', dst: '1.2.3.4', port: 80, tries: 1, until: [] }] });
-      const out = await runAsync(['netns', 'exec', `${id}-out`, process.execPath, join(ROOT, 'dist', 'verify', 'agent.js'), 'probe'], { cmd: 'ip', input: probe });
+      const probe = JSON.stringify({
+        timeoutMs: 2000,
+        concurrency: 1,
+        probes: [{ id: 0, proto: 'tcp', src: '203.0.113.2', dst: '1.2.3.4', port: 80, tries: 1, until: [] }],
+      });
+      const out = await runAsync(['netns', 'exec', `${id}-out`, process.execPath, join(ROOT, 'dist', 'verify', 'agent.js'), 'probe'], {
+        cmd: 'ip',
+        input: probe,
+      });
       expect(out.stdout).toContain('"server":"10.180.0.1:80"');
       const down = await runCliAsync(['verify', '--down', id!]);
       expect(down.status).toBe(0);
@@ -124,7 +137,20 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
       // A dropped packet and a long timeout: verify is still probing when the signal comes.
       writeFileSync(join(dir, 'flows.json'), JSON.stringify([{ sourceIP: '203.0.113.130', destIP: '5.6.7.8', destPort: 80 }]));
       const c = kubeProxyCases('iptables').find((x) => x.name === 'TestLoadBalancer')!;
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'ktables'), 'verify', ...c.args, join(c.dir, 'manifests.yaml'), '--flows', join(dir, 'flows.json'), '--timeout', '30000'], { cwd: ROOT });
+      const child = spawn(
+        process.execPath,
+        [
+          join(ROOT, 'bin', 'ktables'),
+          'verify',
+          ...c.args,
+          join(c.dir, 'manifests.yaml'),
+          '--flows',
+          join(dir, 'flows.json'),
+          '--timeout',
+          '30000',
+        ],
+        { cwd: ROOT },
+      );
       let err = '';
       const id = await new Promise<string>((resolve, reject) => {
         child.stderr.on('data', (d: Buffer) => {
@@ -155,9 +181,14 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
         }
       }
       let id = '';
-      await expect(runVerify(new BrokenProbes(), { model, mode: 'iptables', flows: c.flows!, say: (l) => (id = /lab (kt[0-9a-f]{6})/.exec(l)?.[1] ?? id) })).rejects.toThrow(
-        'probe helper crashed',
-      );
+      await expect(
+        runVerify(new BrokenProbes(), {
+          model,
+          mode: 'iptables',
+          flows: c.flows!,
+          say: (l) => (id = /lab (kt[0-9a-f]{6})/.exec(l)?.[1] ?? id),
+        }),
+      ).rejects.toThrow('probe helper crashed');
       expect(id).not.toBe('');
       expect([...labs()].filter((n) => n.startsWith(id))).toEqual([]);
     });
@@ -173,7 +204,9 @@ interface Run {
 /** Like runCli, without blocking the other concurrent tests. */
 function runAsync(args: string[], o: { cmd?: string; input?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = o.cmd ? spawn(o.cmd, args, { cwd: ROOT }) : spawn(process.execPath, [join(ROOT, 'bin', 'ktables'), ...args], { cwd: ROOT });
+    const child = o.cmd
+      ? spawn(o.cmd, args, { cwd: ROOT })
+      : spawn(process.execPath, [join(ROOT, 'bin', 'ktables'), ...args], { cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -186,7 +219,9 @@ function runAsync(args: string[], o: { cmd?: string; input?: string } = {}): Pro
 // Keeps the test honest about what it covers.
 it('every kube-proxy case with flows is in the list above', async () => {
   for (const mode of ['iptables', 'nftables']) {
-    const withFlows = readdirSync(join(KUBE_PROXY_FIXTURES, mode)).filter((n) => existsSync(join(KUBE_PROXY_FIXTURES, mode, n, 'flows.json')));
+    const withFlows = readdirSync(join(KUBE_PROXY_FIXTURES, mode)).filter((n) =>
+      existsSync(join(KUBE_PROXY_FIXTURES, mode, n, 'flows.json')),
+    );
     expect(withFlows.length).toBeGreaterThan(20);
   }
 });

@@ -13,14 +13,22 @@ import type { PlannedChange } from './execute.js';
 
 /** The state after an iptables-restore --noflush of `payload`, computed on the saved state. */
 export function simulateRestore(before: SavedRules, payload: string): SavedRules {
-  const tables = new Map([...before.tables].map(([n, t]) => [n, { name: n, chains: new Map([...t.chains].map(([c, ch]) => [c, { ...ch, rules: [...ch.rules] }])) }]));
+  const tables = new Map(
+    [...before.tables].map(([n, t]) => [
+      n,
+      { name: n, chains: new Map([...t.chains].map(([c, ch]) => [c, { ...ch, rules: [...ch.rules] }])) },
+    ]),
+  );
   let table: ReturnType<typeof tables.get>;
   for (const raw of payload.split('\n')) {
     const line = raw.trim();
     if (line.startsWith('*')) {
       const name = line.slice(1);
       // A table comes into being with its built-in chains.
-      table = tables.get(name) ?? { name, chains: new Map((BUILTIN_CHAINS[name] ?? []).map((c) => [c, { name: c, policy: 'ACCEPT', rules: [] as string[] }])) };
+      table = tables.get(name) ?? {
+        name,
+        chains: new Map((BUILTIN_CHAINS[name] ?? []).map((c) => [c, { name: c, policy: 'ACCEPT', rules: [] as string[] }])),
+      };
       tables.set(name, table);
     } else if (!table || line === 'COMMIT' || line === '') continue;
     else if (line.startsWith(':')) {
@@ -81,7 +89,10 @@ export function diffLines(a: string[], b: string[], key: (s: string) => string =
     const prevK = k === -d || (k !== d && vv[max + k - 1]! < vv[max + k + 1]!) ? k + 1 : k - 1;
     const prevX = d === 0 ? 0 : vv[max + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) ops.push({ op: ' ', text: b[--y]! }), x--;
+    while (x > prevX && y > prevY) {
+      ops.push({ op: ' ', text: b[--y]! });
+      x--;
+    }
     if (d > 0) {
       if (x === prevX) ops.push({ op: '+', text: b[--y]! });
       else ops.push({ op: '-', text: a[--x]! });

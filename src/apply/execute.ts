@@ -18,12 +18,22 @@ import {
   type Step,
 } from './plan.js';
 import { comparableSave, type SavedRules } from './saved.js';
-import { addToRecord, readIptables, readNfacct, readNftTable, readSysctl, requireNetns, targetName, writeBackup, type Target } from './state.js';
+import {
+  addToRecord,
+  readIptables,
+  readNfacct,
+  readNftTable,
+  readSysctl,
+  requireNetns,
+  targetName,
+  writeBackup,
+  type Target,
+} from './state.js';
 import { requireRoot, type System } from './system.js';
 import { dropCreatedNftObjects, iptablesNftObjects, newObjects } from './nftcompat.js';
 
 /** The iptables rules to apply, built once the node's state is known. */
-export interface IptablesSource {
+interface IptablesSource {
   backend: 'iptables';
   family: Family;
   /**
@@ -66,7 +76,7 @@ export interface ApplyResult {
   change?: string;
 }
 
-export function toolsFor(backend: 'iptables' | 'nftables', family: Family, t: Target): string[] {
+function toolsFor(backend: 'iptables' | 'nftables', family: Family, t: Target): string[] {
   const tools = backend === 'iptables' ? [iptablesTool(family, 'save'), iptablesTool(family, 'restore')] : ['nft'];
   if (t.netns) tools.push('ip');
   return tools;
@@ -95,7 +105,10 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
   const before = await readIptables(sys, t, family);
   const nfacct = await readNfacct(sys, t);
   const notes: string[] = [];
-  if (nfacct === undefined) notes.push(`nfacct is not available on ${targetName(t)}: the rules are compiled without the nfacct counter matches, as kube-proxy does`);
+  if (nfacct === undefined)
+    notes.push(
+      `nfacct is not available on ${targetName(t)}: the rules are compiled without the nfacct counter matches, as kube-proxy does`,
+    );
   const previousNatChains = [...(before.saved.tables.get('nat')?.chains.keys() ?? [])];
   const built = source.build({ previousNatChains, nfacct: nfacct !== undefined });
   notes.push(...built.notes);
@@ -128,7 +141,8 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
     },
     check: async () => {
       const after = await readIptables(sys, t, family);
-      if (comparableSave(after.text) !== comparableSave(before.text)) return `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
+      if (comparableSave(after.text) !== comparableSave(before.text))
+        return `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
       const left = newObjects(nftBefore, await iptablesNftObjects(sys, t, family));
       return left.length === 0 ? undefined : `left in nftables: ${left.join(', ')}`;
     },
@@ -201,7 +215,10 @@ async function runSteps(sys: System, t: Target, plan: ApplyPlan, undo: Undo): Pr
       } catch (e) {
         problems.push(`checking the rollback: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const outcome = problems.length === 0 ? `rolled back: ${targetName(t)} is as it was before` : `rollback INCOMPLETE:\n${problems.map((p) => `  ${p}`).join('\n')}`;
+      const outcome =
+        problems.length === 0
+          ? `rolled back: ${targetName(t)} is as it was before`
+          : `rollback INCOMPLETE:\n${problems.map((p) => `  ${p}`).join('\n')}`;
       throw new SystemError(`apply failed at step "${step.what}": ${failure}\n${outcome}`);
     }
   }

@@ -63,7 +63,7 @@ const OWNED_CHAINS: Record<string, string[]> = {
   mangle: ['KUBE-PROXY-CANARY'],
 };
 
-export function ownedByKubeProxy(table: string, chain: string): boolean {
+function ownedByKubeProxy(table: string, chain: string): boolean {
   if (OWNED_CHAINS[table]?.includes(chain)) return true;
   return table === 'nat' && SERVICE_CHAIN_PREFIXES.some((p) => chain.startsWith(p));
 }
@@ -86,7 +86,7 @@ function jumpIdentity(r: Rule): string | undefined {
 }
 
 /** Whether a built-in chain on the node already holds this jump (however iptables-save spells it). */
-export function hasJump(current: SavedRules, j: JumpRule): boolean {
+function hasJump(current: SavedRules, j: JumpRule): boolean {
   const want = jumpIdentity(j.rule);
   const chain = savedChain(current, j.table, j.chain);
   return !!chain?.rules.some((body) => {
@@ -154,9 +154,10 @@ export function iptablesPayload(desired: IptablesRuleset, current: SavedRules): 
 }
 
 /** nfacct counters the rules reference. */
-export function nfacctNames(rs: IptablesRuleset): string[] {
+function nfacctNames(rs: IptablesRuleset): string[] {
   const names = new Set<string>();
-  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'nfacct') names.add(m.name);
+  for (const t of rs.tables)
+    for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'nfacct') names.add(m.name);
   return [...names].sort();
 }
 
@@ -203,7 +204,12 @@ export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
       what: `set ${ROUTE_LOCALNET}=1 (localhost NodePorts)`,
       cmd: 'sysctl',
       args: ['-q', '-w', `${ROUTE_LOCALNET}=1`],
-      undo: { id: `sysctl-undo:${ROUTE_LOCALNET}`, what: `set ${ROUTE_LOCALNET} back to ${input.routeLocalnet}`, cmd: 'sysctl', args: ['-q', '-w', `${ROUTE_LOCALNET}=${input.routeLocalnet}`] },
+      undo: {
+        id: `sysctl-undo:${ROUTE_LOCALNET}`,
+        what: `set ${ROUTE_LOCALNET} back to ${input.routeLocalnet}`,
+        cmd: 'sysctl',
+        args: ['-q', '-w', `${ROUTE_LOCALNET}=${input.routeLocalnet}`],
+      },
     });
   }
   const p = iptablesPayload(input.desired, input.current);
@@ -217,7 +223,9 @@ export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
     input: p.text,
     undo: 'iptables',
   });
-  const checks: Step[] = [{ id: `${restore}-test`, what: 'check the rules parse', cmd: restore, args: ['--test', '--noflush', '--wait'], input: p.text }];
+  const checks: Step[] = [
+    { id: `${restore}-test`, what: 'check the rules parse', cmd: restore, args: ['--test', '--noflush', '--wait'], input: p.text },
+  ];
   return { steps, checks, touched: p.touched, created, payload: p.text };
 }
 
@@ -226,7 +234,11 @@ export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
  * leaves every other chain alone. Chains are compared line by line as iptables-save printed
  * them on both sides, so an unchanged chain is not rewritten. undefined: nothing to do.
  */
-export function iptablesRollbackPayload(backup: SavedRules, now: SavedRules, touched: Set<string>): { text: string | undefined; problems: string[] } {
+export function iptablesRollbackPayload(
+  backup: SavedRules,
+  now: SavedRules,
+  touched: Set<string>,
+): { text: string | undefined; problems: string[] } {
   const problems: string[] = [];
   const byTable = new Map<string, string[]>();
   for (const k of touched) {
@@ -268,12 +280,19 @@ export function iptablesRollbackPayload(backup: SavedRules, now: SavedRules, tou
  * them. A chain that some other chain still jumps to cannot be deleted: that is reported, and
  * the other chain is not touched.
  */
-export function iptablesCleanupPayload(now: SavedRules, created: Created): { text: string | undefined; problems: string[]; removed: string[] } {
+export function iptablesCleanupPayload(
+  now: SavedRules,
+  created: Created,
+): { text: string | undefined; problems: string[]; removed: string[] } {
   const problems: string[] = [];
   const removed: string[] = [];
   let text = '';
   for (const [tname, table] of [...now.tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const gone = new Set([...table.chains.keys()].filter((c) => !isBuiltin(tname, c) && (ownedByKubeProxy(tname, c) || created.chains.includes(key(tname, c)))));
+    const gone = new Set(
+      [...table.chains.keys()].filter(
+        (c) => !isBuiltin(tname, c) && (ownedByKubeProxy(tname, c) || created.chains.includes(key(tname, c))),
+      ),
+    );
     if (gone.size === 0) continue;
     const deletes: string[] = [];
     for (const [cname, chain] of table.chains) {
@@ -328,7 +347,16 @@ export interface NftApplyInput {
 export function planNftApply(input: NftApplyInput): ApplyPlan {
   const text = nftReplaceInput(input.family, input.payload);
   return {
-    steps: [{ id: 'nft', what: `replace table ${nftFamily(input.family)} ${NFT_TABLE}`, cmd: 'nft', args: ['-f', '-'], input: text, undo: 'nftables' }],
+    steps: [
+      {
+        id: 'nft',
+        what: `replace table ${nftFamily(input.family)} ${NFT_TABLE}`,
+        cmd: 'nft',
+        args: ['-f', '-'],
+        input: text,
+        undo: 'nftables',
+      },
+    ],
     checks: [{ id: 'nft-check', what: 'check the rules with nft -c', cmd: 'nft', args: ['-c', '-f', '-'], input: text }],
     touched: new Set([`${nftFamily(input.family)}/${NFT_TABLE}`]),
     created: emptyCreated(),

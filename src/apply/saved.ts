@@ -15,7 +15,7 @@ export interface SavedChain {
   rules: string[];
 }
 
-export interface SavedTable {
+interface SavedTable {
   name: string;
   chains: Map<string, SavedChain>;
 }
@@ -30,7 +30,8 @@ export function readSaved(text: string, family: 'ipv4' | 'ipv6'): SavedRules {
   const tables = new Map<string, SavedTable>();
   for (const t of scanRules(text).tables ?? []) {
     const chains = new Map<string, SavedChain>();
-    for (const c of t.chains) chains.set(c.name, { ...(c.policy ? { policy: c.policy } : {}), name: c.name, rules: c.rules.map((r) => r.body) });
+    for (const c of t.chains)
+      chains.set(c.name, { ...(c.policy ? { policy: c.policy } : {}), name: c.name, rules: c.rules.map((r) => r.body) });
     tables.set(t.name, { name: t.name, chains });
   }
   return { family, tables };

@@ -53,7 +53,7 @@ export function requireNetns(t: Target, exists: (name: string) => boolean): void
 // The record of what ktables created. It lives in /run (tmpfs): the rules it describes do not
 // survive a reboot either.
 
-export function stateDir(): string {
+function stateDir(): string {
   return process.env['KTABLES_STATE_DIR'] ?? '/run/ktables';
 }
 
@@ -92,7 +92,8 @@ export function clearRecord(t: Target): void {
 export function forgetTarget(t: Target): void {
   clearRecord(t);
   const prefix = t.netns ? `netns-${t.netns}.` : 'host.';
-  for (const what of ['ipv4.iptables-save', 'ipv6.iptables-save', 'ipv4.nft', 'ipv6.nft']) rmSync(join(stateDir(), 'backup', prefix + what), { force: true });
+  for (const what of ['ipv4.iptables-save', 'ipv6.iptables-save', 'ipv4.nft', 'ipv6.nft'])
+    rmSync(join(stateDir(), 'backup', prefix + what), { force: true });
 }
 
 /** Keeps the latest backup per target and family where an operator can find it. */

@@ -98,8 +98,17 @@ export class System {
     return text;
   }
 
-  private result(text: string, r: { exitCode?: number; stdout?: unknown; stderr?: unknown; failed?: boolean; timedOut?: boolean }, o: RunOptions): RunResult {
-    const out: RunResult = { command: text, exitCode: r.exitCode ?? (r.failed ? 1 : 0), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  private result(
+    text: string,
+    r: { exitCode?: number; stdout?: unknown; stderr?: unknown; failed?: boolean; timedOut?: boolean },
+    o: RunOptions,
+  ): RunResult {
+    const out: RunResult = {
+      command: text,
+      exitCode: r.exitCode ?? (r.failed ? 1 : 0),
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+    };
     if (r.timedOut) out.stderr += `\n(timed out after ${o.timeoutMs} ms)`;
     if ((r.failed || out.exitCode !== 0) && !o.allowFailure) {
       throw new SystemError(`${text} failed (exit ${out.exitCode})`, out.stderr);
@@ -124,7 +133,13 @@ export class System {
   runSync(cmd: string, args: string[], o: RunOptions = {}): RunResult {
     const text = this.echo(cmd, args, o);
     const [file, argv] = this.argv(cmd, args, o.netns);
-    const r = execaSync(file, argv, { input: o.input ?? '', reject: false, stripFinalNewline: false, timeout: o.timeoutMs, env: { LC_ALL: 'C' } });
+    const r = execaSync(file, argv, {
+      input: o.input ?? '',
+      reject: false,
+      stripFinalNewline: false,
+      timeout: o.timeoutMs,
+      env: { LC_ALL: 'C' },
+    });
     return this.result(text, r, o);
   }
 
@@ -132,7 +147,11 @@ export class System {
    * Starts a long-running helper. `ip netns exec` execs the command, so the pid is the helper's
    * own and killing it is enough.
    */
-  start(cmd: string, args: string[], o: { netns?: string; detached?: boolean } = {}): ResultPromise<{ buffer: false; reject: false; stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; detached: boolean; cleanup: boolean }> {
+  start(
+    cmd: string,
+    args: string[],
+    o: { netns?: string; detached?: boolean } = {},
+  ): ResultPromise<{ buffer: false; reject: false; stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; detached: boolean; cleanup: boolean }> {
     this.echo(cmd, args, o);
     const [file, argv] = this.argv(cmd, args, o.netns);
     return execa(file, argv, {

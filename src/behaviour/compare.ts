@@ -16,7 +16,7 @@ export interface BehaviourChange {
   why: Why | null;
 }
 
-export interface ServiceChanges {
+interface ServiceChanges {
   service: string;
   protocol: string;
   changes: BehaviourChange[];
@@ -31,7 +31,12 @@ export interface BehaviourDiff {
   notes: string[];
 }
 
-export function compareBehaviour(probes: Probe[], tracers: { old: Tracer; new: Tracer }, sides: { old: SideInfo; new: SideInfo }, notes: string[] = []): BehaviourDiff {
+export function compareBehaviour(
+  probes: Probe[],
+  tracers: { old: Tracer; new: Tracer },
+  sides: { old: SideInfo; new: SideInfo },
+  notes: string[] = [],
+): BehaviourDiff {
   const services: ServiceChanges[] = [];
   let unchanged = 0;
   for (const probe of probes) {

@@ -5,10 +5,10 @@
 import type { ProxyModel } from '../model/types.js';
 import { categorizeEndpoints } from '../model/topology.js';
 import { serviceScenarios, type Scenario } from '../trace/scenarios.js';
-import { cidrContains, parseCIDR, parseIP, isLoopback } from '../util/ip.js';
+import { parseIP, isLoopback } from '../util/ip.js';
 
-export type EntryKind = 'cluster-ip' | 'nodeport' | 'localhost-nodeport' | 'external-ip' | 'loadbalancer' | 'health-check';
-export type ClientKind = 'pod' | 'pod-elsewhere' | 'node' | 'external' | 'localhost';
+type EntryKind = 'cluster-ip' | 'nodeport' | 'localhost-nodeport' | 'external-ip' | 'loadbalancer' | 'health-check';
+type ClientKind = 'pod' | 'pod-elsewhere' | 'node' | 'external' | 'localhost';
 
 export interface Probe extends Scenario {
   entry: EntryKind;
@@ -70,7 +70,12 @@ function probesOf(model: ProxyModel): { probes: Probe[]; notes: string[] } {
     const sp = ports.get(`${s.service}\0${s.protocol}`);
     for (const x of [s, elsewhere(model, s)]) {
       if (!x) continue;
-      const p: Probe = { ...x, entry: entryKind(x), client: clientKind(x), noEndpoints: !sp || !categorizeEndpoints(sp, topo).hasAnyEndpoints };
+      const p: Probe = {
+        ...x,
+        entry: entryKind(x),
+        client: clientKind(x),
+        noEndpoints: !sp || !categorizeEndpoints(sp, topo).hasAnyEndpoints,
+      };
       if (p.entry === 'loadbalancer' && sp) p.ranges = sp.loadBalancerSourceRanges;
       if (p.entry === 'loadbalancer' && x.from.includes('(in ')) p.sourceRange = 'inside';
       if (p.entry === 'loadbalancer' && x.from.includes('(outside')) p.sourceRange = 'outside';
@@ -80,7 +85,7 @@ function probesOf(model: ProxyModel): { probes: Probe[]; notes: string[] } {
   return { probes, notes };
 }
 
-export const probeKey = (p: Probe) => `${p.service}\0${p.protocol}\0${p.destination}\0${p.from}`;
+const probeKey = (p: Probe) => `${p.service}\0${p.protocol}\0${p.destination}\0${p.from}`;
 
 /** Both sides' probes without repeats, grouped by service port in the order they first appear. */
 export function unionProbes(models: ProxyModel[]): { probes: Probe[]; notes: string[] } {
@@ -100,7 +105,10 @@ export function unionProbes(models: ProxyModel[]): { probes: Probe[]; notes: str
       byService.set(sk, list);
       if (!seen.has(k)) {
         seen.add(k);
-        const at = after && after.service === p.service && after.protocol === p.protocol ? list.findIndex((x) => probeKey(x) === probeKey(after!)) + 1 : 0;
+        const at =
+          after && after.service === p.service && after.protocol === p.protocol
+            ? list.findIndex((x) => probeKey(x) === probeKey(after!)) + 1
+            : 0;
         list.splice(at, 0, p);
       }
       after = list.find((x) => probeKey(x) === k);
@@ -115,13 +123,4 @@ export function unionProbes(models: ProxyModel[]): { probes: Probe[]; notes: str
   }
   for (const p of probes) if (claims.get(`${p.packet.dst}\0${p.packet.dport}\0${p.packet.protocol}`)!.size > 1) p.shared = true;
   return { probes, notes };
-}
-
-/** Is ADDRESS inside one of CIDRS? (for the reasons: is a NodePort address the primary one, ...) */
-export function inCIDRs(address: string, cidrs: string[]): boolean {
-  const ip = parseIP(address);
-  return !!ip && cidrs.some((c) => {
-    const p = parseCIDR(c);
-    return !!p && cidrContains(p, ip);
-  });
 }

@@ -41,9 +41,15 @@ export function formatBehaviourText(d: BehaviourDiff): string {
 }
 
 const outcomeJson = (o: Outcome) => ({ verdict: o.verdict, masquerade: o.masquerade, branches: o.branches });
-const sideJson = (s: SideInfo) => ({ proxyMode: s.proxyMode, kubeProxyVersion: s.kubeProxyVersion, source: s.source, input: s.input, family: s.family });
+const sideJson = (s: SideInfo) => ({
+  proxyMode: s.proxyMode,
+  kubeProxyVersion: s.kubeProxyVersion,
+  source: s.source,
+  input: s.input,
+  family: s.family,
+});
 
-export function behaviourJson(d: BehaviourDiff): object {
+function behaviourJson(d: BehaviourDiff): object {
   return {
     schema: 'ktables.behaviour/v1',
     old: sideJson(d.old),
@@ -78,8 +84,19 @@ const cell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
  * A pull request comment: a summary, a table per changed service port, the reasons once each
  * with their source, and, when few Services changed, before/after pictures (Mermaid blocks).
  */
-export function formatBehaviourMarkdown(d: BehaviourDiff, pictures?: (service: string, protocol: string) => { old: string; new: string } | undefined): string {
-  const out = ['### ktables: behaviour diff', '', `- old: \`${cell(sideLabel(d.old))}\``, `- new: \`${cell(sideLabel(d.new))}\``, '', summary(d), ''];
+export function formatBehaviourMarkdown(
+  d: BehaviourDiff,
+  pictures?: (service: string, protocol: string) => { old: string; new: string } | undefined,
+): string {
+  const out = [
+    '### ktables: behaviour diff',
+    '',
+    `- old: \`${cell(sideLabel(d.old))}\``,
+    `- new: \`${cell(sideLabel(d.new))}\``,
+    '',
+    summary(d),
+    '',
+  ];
   const reasons: Why[] = [];
   const ref = (w: Why | null) => {
     if (!w) return '**not documented**';
@@ -90,7 +107,9 @@ export function formatBehaviourMarkdown(d: BehaviourDiff, pictures?: (service: s
   for (const s of d.services) {
     out.push(`#### \`${s.service}\` ${s.protocol}`, '', '| entry | client | old | new | why |', '|---|---|---|---|---|');
     for (const c of s.changes as BehaviourChange[]) {
-      out.push(`| ${cell(c.probe.destination)} | ${cell(c.probe.from)} | ${cell(describeOutcome(c.old))} | ${cell(describeOutcome(c.new))} | ${ref(c.why)} |`);
+      out.push(
+        `| ${cell(c.probe.destination)} | ${cell(c.probe.from)} | ${cell(describeOutcome(c.old))} | ${cell(describeOutcome(c.new))} | ${ref(c.why)} |`,
+      );
     }
     out.push('');
   }
@@ -105,7 +124,24 @@ export function formatBehaviourMarkdown(d: BehaviourDiff, pictures?: (service: s
     for (const s of d.services) {
       const p = pictures(s.service, s.protocol);
       if (!p) continue;
-      out.push(`<details><summary>${s.service} ${s.protocol}: before and after</summary>`, '', 'Before:', '', '```mermaid', p.old.trimEnd(), '```', '', 'After:', '', '```mermaid', p.new.trimEnd(), '```', '', '</details>', '');
+      out.push(
+        `<details><summary>${s.service} ${s.protocol}: before and after</summary>`,
+        '',
+        'Before:',
+        '',
+        '```mermaid',
+        p.old.trimEnd(),
+        '```',
+        '',
+        'After:',
+        '',
+        '```mermaid',
+        p.new.trimEnd(),
+        '```',
+        '',
+        '</details>',
+        '',
+      );
     }
   }
   for (const n of d.notes) out.push(`> note: ${n}`);

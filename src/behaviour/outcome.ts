@@ -4,7 +4,7 @@
 import { percent } from '../trace/format.js';
 import type { TraceResult } from '../trace/packet.js';
 
-export interface OutcomeBranch {
+interface OutcomeBranch {
   /** An endpoint (ip:port), DROP, REJECT, ACCEPT, or '' when no rule decided. */
   verdict: string;
   probability: number;

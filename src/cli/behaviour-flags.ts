@@ -20,15 +20,27 @@ export interface FlagSpec {
 
 /** The compile flags, read from the compile flag definitions themselves (so new ones come along). */
 export function compileFlagSpecs(): FlagSpec[] {
-  const o = (withCompileFlags(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as { key: Record<string, unknown>; boolean: string[]; number: string[]; choices: Record<string, string[]> };
+  const o = (withCompileFlags(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as {
+    key: Record<string, unknown>;
+    boolean: string[];
+    number: string[];
+    choices: Record<string, string[]>;
+  };
   return Object.keys(o.key)
     .filter((k) => k !== 'help' && k !== 'version')
-    .map((name) => ({ name, type: o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string', ...(o.choices[name] ? { choices: o.choices[name] } : {}) }));
+    .map((name) => ({
+      name,
+      type: o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string',
+      ...(o.choices[name] ? { choices: o.choices[name] } : {}),
+    }));
 }
 
 export function withBehaviourFlags<T>(y: Argv<T>): Argv<T> {
   const specs = compileFlagSpecs();
-  let out = y.option('behaviour', { type: 'boolean', describe: 'Compare what happens to packets (every entry point, every client) instead of rules' });
+  let out = y.option('behaviour', {
+    type: 'boolean',
+    describe: 'Compare what happens to packets (every entry point, every client) instead of rules',
+  });
   for (const s of specs) {
     for (const side of SIDES) {
       out = out.option(`${side}-${s.name}`, {

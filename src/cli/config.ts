@@ -16,7 +16,7 @@ import { UsageError } from '../errors.js';
 import type { Host } from '../host.js';
 
 const OBJECT = 'KubeProxyConfiguration';
-export const MODELLED_MODES = ['iptables', 'nftables'] as const;
+const MODELLED_MODES = ['iptables', 'nftables'] as const;
 const DETECT_LOCAL_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'];
 
 // The config is decoded from YAML 1.1 by kube-proxy (sigs.k8s.io/yaml), where these words are
@@ -57,7 +57,8 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
     bad([], `must be a ${OBJECT} (a mapping)`, raw);
     throw new InputError(problems);
   }
-  if (raw['apiVersion'] !== 'kubeproxy.config.k8s.io/v1alpha1') bad(['apiVersion'], 'must be kubeproxy.config.k8s.io/v1alpha1', raw['apiVersion']);
+  if (raw['apiVersion'] !== 'kubeproxy.config.k8s.io/v1alpha1')
+    bad(['apiVersion'], 'must be kubeproxy.config.k8s.io/v1alpha1', raw['apiVersion']);
   if (raw['kind'] !== OBJECT) bad(['kind'], `must be ${OBJECT}`, raw['kind']);
 
   /** A field's value; null and absent are both "unset". */
@@ -104,7 +105,8 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
   const mode = str(['mode']);
   if (mode !== undefined) {
     if ((MODELLED_MODES as readonly string[]).includes(mode)) out.proxyMode = mode as ProxyOptions['proxyMode'];
-    else if (mode === 'ipvs' || mode === 'kernelspace') bad(['mode'], `is a kube-proxy mode ktables does not model; ktables writes the rules of ${MODELLED_MODES.join(' and ')} mode`, mode);
+    else if (mode === 'ipvs' || mode === 'kernelspace')
+      bad(['mode'], `is a kube-proxy mode ktables does not model; ktables writes the rules of ${MODELLED_MODES.join(' and ')} mode`, mode);
     else bad(['mode'], `must be one of ${MODELLED_MODES.join(', ')} (or empty)`, mode);
   }
   const hostname = str(['hostnameOverride']);
@@ -115,9 +117,17 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
   }
   const clusterCIDR = str(['clusterCIDR']);
   if (clusterCIDR !== undefined) {
-    const cidrs = clusterCIDR.split(',').map((s) => s.trim()).filter(Boolean);
+    const cidrs = clusterCIDR
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const wrong = cidrs.filter((c) => !parseCIDR(c));
-    if (wrong.length > 0) bad(['clusterCIDR'], `must be a comma-separated list of CIDRs (${wrong.map((w) => JSON.stringify(w)).join(', ')} is not one)`, clusterCIDR);
+    if (wrong.length > 0)
+      bad(
+        ['clusterCIDR'],
+        `must be a comma-separated list of CIDRs (${wrong.map((w) => JSON.stringify(w)).join(', ')} is not one)`,
+        clusterCIDR,
+      );
     else out.clusterCIDRs = cidrs;
   }
   const dlm = str(['detectLocalMode']);
@@ -125,7 +135,10 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
     if (!DETECT_LOCAL_MODES.includes(dlm)) bad(['detectLocalMode'], `must be one of ${DETECT_LOCAL_MODES.join(', ')} (or empty)`, dlm);
     else out.detectLocalMode = dlm as DetectLocalMode;
   }
-  for (const [key, opt] of [['bridgeInterface', 'podBridgeInterface'], ['interfaceNamePrefix', 'podInterfaceNamePrefix']] as const) {
+  for (const [key, opt] of [
+    ['bridgeInterface', 'podBridgeInterface'],
+    ['interfaceNamePrefix', 'podInterfaceNamePrefix'],
+  ] as const) {
     const v = str(['detectLocal', key]);
     if (v === undefined) continue;
     const why = interfaceNameProblem(v);
@@ -137,7 +150,8 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
     if (!Array.isArray(npa)) bad(['nodePortAddresses'], 'must be a list of CIDRs or "primary"', npa);
     else {
       npa.forEach((v, i) => {
-        if (typeof v !== 'string' || (v !== 'primary' && !parseCIDR(v.trim()))) bad(['nodePortAddresses', i], 'must be a CIDR or "primary"', v);
+        if (typeof v !== 'string' || (v !== 'primary' && !parseCIDR(v.trim())))
+          bad(['nodePortAddresses', i], 'must be a CIDR or "primary"', v);
       });
       if (npa.length > 0 && problems.length === 0) out.nodePortAddresses = (npa as string[]).map((s) => s.trim());
     }

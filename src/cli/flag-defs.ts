@@ -34,8 +34,20 @@ export interface CompileFlags {
  * (flag-values.ts): a new boolean flag belongs here too.
  */
 export const BOOLEAN_FLAGS = [
-  'masquerade-all', 'iptables-localhost-nodeports', 'nfacct', 'iptables-random-fully', 'conntrack-tcp-be-liberal', 'allow-empty',
-  'all', 'behaviour', 'dry-run', 'exit-code', 'json', 'keep', 'stat', 'verbose',
+  'masquerade-all',
+  'iptables-localhost-nodeports',
+  'nfacct',
+  'iptables-random-fully',
+  'conntrack-tcp-be-liberal',
+  'allow-empty',
+  'all',
+  'behaviour',
+  'dry-run',
+  'exit-code',
+  'json',
+  'keep',
+  'stat',
+  'verbose',
 ] as const;
 
 const GROUP = 'Node context (kube-proxy flags):';
@@ -47,18 +59,34 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
     .option('ip-family', { type: 'string', group: GROUP, choices: ['ipv4', 'ipv6'], describe: "Which family's proxier (default ipv4)" })
     .option('hostname-override', { type: 'string', group: GROUP, describe: "This node's name (matches EndpointSlice nodeName)" })
     .option('node-ip', { type: 'string', group: GROUP, describe: 'A local address of the node; repeat, primary first' })
-    .option('cluster-cidr', { type: 'string', group: GROUP, describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated' })
-    .option('detect-local-mode', { type: 'string', group: GROUP, choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'] })
+    .option('cluster-cidr', {
+      type: 'string',
+      group: GROUP,
+      describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated',
+    })
+    .option('detect-local-mode', {
+      type: 'string',
+      group: GROUP,
+      choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'],
+    })
     .option('pod-bridge-interface', { type: 'string', group: GROUP })
     .option('pod-interface-name-prefix', { type: 'string', group: GROUP })
     .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
     .option('iptables-masquerade-bit', { type: 'string', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
     .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
-    .option('nodeport-addresses', { type: 'string', group: GROUP, describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')" })
+    .option('nodeport-addresses', {
+      type: 'string',
+      group: GROUP,
+      describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')",
+    })
     .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
     .option('nfacct', { type: 'boolean', group: GROUP, describe: 'Emit nfacct counter matches (default true)' })
     .option('iptables-random-fully', { type: 'boolean', group: GROUP, describe: 'MASQUERADE --random-fully (default true)' })
-    .option('conntrack-tcp-be-liberal', { type: 'boolean', group: GROUP, describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)' })
+    .option('conntrack-tcp-be-liberal', {
+      type: 'boolean',
+      group: GROUP,
+      describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)',
+    })
     .option('service-cluster-ip-range', { type: 'string', group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
     .option('feature-gates', { type: 'string', group: GROUP, describe: 'e.g. PreferSameTrafficDistribution=false' })
     .option('kube-proxy-version', {
@@ -66,6 +94,14 @@ export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
       group: GROUP,
       describe: `kube-proxy release whose rules to write, e.g. 1.36 or v1.36.2 (iptables ${supportedRange('iptables')}, nftables ${supportedRange('nftables')}; default: the Node's kubelet version, else 1.37)`,
     })
-    .option('previous-rules', { type: 'string', group: GROUP, describe: "The node's current iptables-save: stale service chains are deleted" })
-    .option('allow-empty', { type: 'boolean', group: GROUP, describe: 'Accept an input without Kubernetes objects (an empty cluster); otherwise exit 2' }) as Argv<T & CompileFlags>;
+    .option('previous-rules', {
+      type: 'string',
+      group: GROUP,
+      describe: "The node's current iptables-save: stale service chains are deleted",
+    })
+    .option('allow-empty', {
+      type: 'boolean',
+      group: GROUP,
+      describe: 'Accept an input without Kubernetes objects (an empty cluster); otherwise exit 2',
+    }) as Argv<T & CompileFlags>;
 }

@@ -5,10 +5,10 @@ import { UsageError } from '../errors.js';
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-export const BOOL_SPELLINGS = '1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False';
+const BOOL_SPELLINGS = '1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False';
 
 /** Go's strconv.ParseBool; undefined for anything else. */
-export function parseBool(text: string): boolean | undefined {
+function parseBool(text: string): boolean | undefined {
   return TRUE.has(text) ? true : FALSE.has(text) ? false : undefined;
 }
 
@@ -50,7 +50,7 @@ export function readBooleanFlags(argv: string[], booleanFlags: readonly string[]
  * refuses a name it does not know, and so does ktables; a known gate ktables does not model is
  * accepted with a note (it does not change the rules ktables writes).
  */
-export const FEATURE_GATES: Readonly<Record<string, { modelled: boolean }>> = {
+const FEATURE_GATES: Readonly<Record<string, { modelled: boolean }>> = {
   AllAlpha: { modelled: false },
   AllBeta: { modelled: false },
   PreferSameTrafficDistribution: { modelled: true },

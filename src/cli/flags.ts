@@ -10,11 +10,15 @@ import { echo, parseFeatureGates } from './flag-values.js';
 import type { CompileFlags } from './flag-defs.js';
 import { nodeHost, type Host } from '../host.js';
 
-export { BOOLEAN_FLAGS, withCompileFlags, type CompileFlags } from './flag-defs.js';
+export { withCompileFlags, type CompileFlags } from './flag-defs.js';
 
 // Repeatable flags are plain strings (repeated, they become an array): an array option would
 // swallow the manifest paths that follow it on the command line.
-const split = (values: string | string[] | undefined) => (values === undefined ? [] : Array.isArray(values) ? values : [values]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+const split = (values: string | string[] | undefined) =>
+  (values === undefined ? [] : Array.isArray(values) ? values : [values])
+    .flatMap((v) => String(v).split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const NODEPORT_KEYWORDS = ['primary', 'localhost', 'all'];
 
@@ -34,7 +38,8 @@ export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOpt
   if (f['ip-family']) o.ipFamily = f['ip-family'] as ProxyOptions['ipFamily'];
   if (f['hostname-override'] !== undefined) {
     const name = f['hostname-override'].trim().toLowerCase();
-    if (!dns1123Subdomain.safeParse(name).success) throw new UsageError(`--hostname-override: ${echo(f['hostname-override'])} is not a valid node name`);
+    if (!dns1123Subdomain.safeParse(name).success)
+      throw new UsageError(`--hostname-override: ${echo(f['hostname-override'])} is not a valid node name`);
     o.hostnameOverride = name;
   }
   if (f['node-ip']) {
@@ -46,7 +51,10 @@ export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOpt
   }
   if (f['cluster-cidr']) o.clusterCIDRs = checkCIDRs('cluster-cidr', split(f['cluster-cidr']));
   if (f['detect-local-mode']) o.detectLocalMode = f['detect-local-mode'] as DetectLocalMode;
-  for (const [flag, key] of [['pod-bridge-interface', 'podBridgeInterface'], ['pod-interface-name-prefix', 'podInterfaceNamePrefix']] as const) {
+  for (const [flag, key] of [
+    ['pod-bridge-interface', 'podBridgeInterface'],
+    ['pod-interface-name-prefix', 'podInterfaceNamePrefix'],
+  ] as const) {
     const v = f[flag];
     if (v === undefined) continue;
     // An interface name ends up in rule text: the kernel's rules, nothing that is rule syntax.
@@ -57,11 +65,13 @@ export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOpt
   if (f['masquerade-all'] !== undefined) o.masqueradeAll = f['masquerade-all'];
   if (f['iptables-masquerade-bit'] !== undefined) {
     const bit = parseGoInt(String(f['iptables-masquerade-bit']));
-    if (bit === undefined || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: ${echo(f['iptables-masquerade-bit'])} must be an integer from 0 to 31`);
+    if (bit === undefined || bit < 0 || bit > 31)
+      throw new UsageError(`--iptables-masquerade-bit: ${echo(f['iptables-masquerade-bit'])} must be an integer from 0 to 31`);
     o.masqueradeBit = bit;
   }
   if (f['masquerade-mark'] !== undefined) {
-    if (!/^0x[0-9a-fA-F]{1,8}$/.test(f['masquerade-mark'])) throw new UsageError(`--masquerade-mark: ${echo(f['masquerade-mark'])} must be a hex mark such as 0x4000`);
+    if (!/^0x[0-9a-fA-F]{1,8}$/.test(f['masquerade-mark']))
+      throw new UsageError(`--masquerade-mark: ${echo(f['masquerade-mark'])} must be a hex mark such as 0x4000`);
     o.masqueradeMark = f['masquerade-mark'];
   }
   if (f['nodeport-addresses']) o.nodePortAddresses = checkCIDRs('nodeport-addresses', split(f['nodeport-addresses']), true);
@@ -69,7 +79,8 @@ export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOpt
   if (f.nfacct !== undefined) o.nfacct = f.nfacct;
   if (f['iptables-random-fully'] !== undefined) o.randomFully = f['iptables-random-fully'];
   if (f['conntrack-tcp-be-liberal'] !== undefined) o.conntrackTcpBeLiberal = f['conntrack-tcp-be-liberal'];
-  if (f['service-cluster-ip-range']) o.serviceClusterIPRanges = checkCIDRs('service-cluster-ip-range', split(f['service-cluster-ip-range']));
+  if (f['service-cluster-ip-range'])
+    o.serviceClusterIPRanges = checkCIDRs('service-cluster-ip-range', split(f['service-cluster-ip-range']));
   if (f['feature-gates'] !== undefined) {
     const notes: string[] = [];
     const gates = parseFeatureGates(String(f['feature-gates']), '--feature-gates', notes);
@@ -94,11 +105,15 @@ function parseGoInt(text: string): number | undefined {
   if (!m) return undefined;
   const body = m[2]!;
   const lower = body.toLowerCase();
-  const n = lower.startsWith('0x') ? parseInt(lower.slice(2), 16)
-    : lower.startsWith('0b') ? parseInt(lower.slice(2), 2)
-    : lower.startsWith('0o') ? parseInt(lower.slice(2), 8)
-    : lower.length > 1 && lower.startsWith('0') ? parseInt(lower.slice(1), 8)
-    : parseInt(lower, 10);
+  const n = lower.startsWith('0x')
+    ? parseInt(lower.slice(2), 16)
+    : lower.startsWith('0b')
+      ? parseInt(lower.slice(2), 2)
+      : lower.startsWith('0o')
+        ? parseInt(lower.slice(2), 8)
+        : lower.length > 1 && lower.startsWith('0')
+          ? parseInt(lower.slice(1), 8)
+          : parseInt(lower, 10);
   const v = m[1] === '-' ? -n : n;
   return v >= -(2 ** 31) && v < 2 ** 31 ? v : undefined;
 }

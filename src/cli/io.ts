@@ -50,7 +50,7 @@ export function writeStdout(host: Host, text: Text): void {
 function followLinks(host: Host, path: string): string {
   let p = resolve(host.cwd, path);
   for (let hops = 0; hops < 40; hops++) {
-    let isLink = false;
+    let isLink: boolean;
     try {
       isLink = host.fs.lstatSync(p).isSymbolicLink();
     } catch {
@@ -65,7 +65,7 @@ function followLinks(host: Host, path: string): string {
 function writeAll(host: Host, fd: number, text: Text): void {
   for (const piece of pieces(text)) {
     const buf = Buffer.from(piece, 'utf8');
-    for (let off = 0; off < buf.length; ) off += host.fs.writeSync(fd, buf, off, buf.length - off);
+    for (let off = 0; off < buf.length;) off += host.fs.writeSync(fd, buf, off, buf.length - off);
   }
 }
 
@@ -75,7 +75,7 @@ function writeAll(host: Host, fd: number, text: Text): void {
  * kept. A symlink is followed and its target replaced. Anything else (a device, a FIFO) is
  * written through, as a shell redirection would.
  */
-export function writeFile(host: Host, path: string, text: Text): void {
+function writeFile(host: Host, path: string, text: Text): void {
   let target: string;
   let existing: { mode: number; regular: boolean } | undefined;
   try {

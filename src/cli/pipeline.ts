@@ -4,11 +4,8 @@ import { loadInventory } from '../input/load.js';
 import { buildModel } from '../model/build.js';
 import type { ProxyOptions } from '../model/options.js';
 import type { ProxyModel } from '../model/types.js';
-import { compileIptables } from '../backends/iptables/compile.js';
-import { emitIptables } from '../emit/iptables.js';
 import { parseIptables } from '../parse/iptables.js';
 import { inFile } from '../parse/read.js';
-import type { IptablesRuleset } from '../ir/iptables.js';
 import { nodeHost, type Host } from '../host.js';
 import { readTextFile } from './io.js';
 import { InputError } from '../errors.js';
@@ -34,7 +31,12 @@ export function previousNatChains(host: Host, file: string | undefined): string[
   const bad = names.filter((n) => STALE_PREFIX.test(n) && !CHAIN_NAME.test(n));
   if (bad.length > 0) {
     throw new InputError(
-      bad.map((n) => ({ file, object: 'nat table', message: 'is not a valid iptables chain name (1 to 28 letters, digits, "_", ".", "-")', value: n })),
+      bad.map((n) => ({
+        file,
+        object: 'nat table',
+        message: 'is not a valid iptables chain name (1 to 28 letters, digits, "_", ".", "-")',
+        value: n,
+      })),
     );
   }
   return names;
@@ -42,8 +44,3 @@ export function previousNatChains(host: Host, file: string | undefined): string[
 
 const STALE_PREFIX = /^KUBE-(SVC|SVL|EXT|FW|SEP)-/;
 const CHAIN_NAME = /^[A-Za-z0-9_.-]{1,28}$/;
-
-export function compileIptablesText(host: Host, model: ProxyModel, previousRules?: string): { ruleset: IptablesRuleset; text: string } {
-  const ruleset = compileIptables(model, { previousNatChains: previousNatChains(host, previousRules) });
-  return { ruleset, text: emitIptables(ruleset) };
-}

@@ -4,7 +4,7 @@ import type { IptablesRuleset } from '../ir/iptables.js';
 import type { ProxyOptions } from '../model/options.js';
 import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from '../backends/iptables/names.js';
 import { readRules } from '../parse/read.js';
-import { excerpt } from '../parse/iptables.js';
+import { excerpt } from '../util/text.js';
 import type { RulesSource } from '../apply/execute.js';
 import { readTextFile } from './io.js';
 import type { Host } from '../host.js';
@@ -15,7 +15,12 @@ import type { Host } from '../host.js';
  * refused: loading half a rule set would leave the node with less than either state.
  * Undefined: the file holds manifests (the caller compiles them).
  */
-export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: 'ipv4' | 'ipv6' | undefined): RulesSource | undefined {
+export function fileSource(
+  host: Host,
+  file: string,
+  mode: ProxyOptions['proxyMode'],
+  family: 'ipv4' | 'ipv6' | undefined,
+): RulesSource | undefined {
   const text = readTextFile(host, file);
   const read = readRules(text, file, family);
   if (read.kind === 'manifests') return undefined;
@@ -32,17 +37,33 @@ export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMo
       for (const r of c.rules) {
         // A NAT target whose address did not survive (iptables binaries of two versions on one
         // node): iptables-restore refuses the whole payload, so say which line first.
-        if (r.target?.kind === 'other' && /^-j\s+(DNAT|SNAT)\b/.test(r.target.text) && !/--to-(destination|source)\s+[^\s-]/.test(r.target.text)) {
-          throw new UsageError(`${file}: line ${r.source?.line ?? '?'}: ${t.name} ${c.name}: the NAT target has no readable address (${excerpt(r.target.text, 80)}): iptables-restore would refuse the rule set`);
+        if (
+          r.target?.kind === 'other' &&
+          /^-j\s+(DNAT|SNAT)\b/.test(r.target.text) &&
+          !/--to-(destination|source)\s+[^\s-]/.test(r.target.text)
+        ) {
+          throw new UsageError(
+            `${file}: line ${r.source?.line ?? '?'}: ${t.name} ${c.name}: the NAT target has no readable address (${excerpt(r.target.text, 80)}): iptables-restore would refuse the rule set`,
+          );
         }
       }
     }
   }
   const sets = new Set<string>();
-  for (const t of parsed.tables) for (const c of t.chains) for (const r of c.rules) for (const m of r.matches) if (m.kind === 'other') for (const x of m.text.matchAll(/--match-set\s+(\S+)/g)) sets.add(x[1]!);
-  if (sets.size > 0) host.stderr.write(`ktables: note: ${file}: the rules match ipsets (${[...sets].map((x) => excerpt(x, 40)).join(', ')}): iptables-restore needs them on the target\n`);
+  for (const t of parsed.tables)
+    for (const c of t.chains)
+      for (const r of c.rules)
+        for (const m of r.matches) if (m.kind === 'other') for (const x of m.text.matchAll(/--match-set\s+(\S+)/g)) sets.add(x[1]!);
+  if (sets.size > 0)
+    host.stderr.write(
+      `ktables: note: ${file}: the rules match ipsets (${[...sets].map((x) => excerpt(x, 40)).join(', ')}): iptables-restore needs them on the target\n`,
+    );
   if (parsed.tables.length === 0) throw new UsageError(`${file}: no table: nothing to apply`);
-  return { backend: 'iptables', family: parsed.family, build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }) };
+  return {
+    backend: 'iptables',
+    family: parsed.family,
+    build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }),
+  };
 }
 
 /**
@@ -55,7 +76,9 @@ function withStaleChains(rs: IptablesRuleset, previous: string[]): IptablesRules
   if (!nat) return rs;
   const declared = new Set(nat.chains.map((c) => c.name));
   if (!declared.has(KUBE_SERVICES) || !declared.has(KUBE_NODEPORTS)) return rs;
-  const stale = previous.filter((c) => !declared.has(c) && !nat.deleted.includes(c) && SERVICE_CHAIN_PREFIXES.some((p) => c.startsWith(p))).sort();
+  const stale = previous
+    .filter((c) => !declared.has(c) && !nat.deleted.includes(c) && SERVICE_CHAIN_PREFIXES.some((p) => c.startsWith(p)))
+    .sort();
   if (stale.length === 0) return rs;
   const table = { ...nat, chains: [...nat.chains, ...stale.map((name) => ({ name, rules: [] }))], deleted: [...nat.deleted, ...stale] };
   return { ...rs, tables: rs.tables.map((t) => (t === nat ? table : t)) };

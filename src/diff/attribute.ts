@@ -33,7 +33,13 @@ export function roleOf(chain: string): Role | undefined {
   // Called for every chain and jump of a large rule set: no allocation, few comparisons.
   switch (chain.charCodeAt(5)) {
     case 83: // S
-      return chain.startsWith('KUBE-SVC-') ? 'SVC' : chain.startsWith('KUBE-SEP-') ? 'SEP' : chain.startsWith('KUBE-SVL-') ? 'SVL' : undefined;
+      return chain.startsWith('KUBE-SVC-')
+        ? 'SVC'
+        : chain.startsWith('KUBE-SEP-')
+          ? 'SEP'
+          : chain.startsWith('KUBE-SVL-')
+            ? 'SVL'
+            : undefined;
     case 69: // E
       return chain.startsWith('KUBE-EXT-') ? 'EXT' : undefined;
     case 70: // F
@@ -44,7 +50,7 @@ export function roleOf(chain: string): Role | undefined {
 }
 
 /** Chains in which every service has its own rules, by table. */
-export const SHARED_CHAINS: Record<string, string[]> = {
+const SHARED_CHAINS: Record<string, string[]> = {
   nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS'],
   filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
 };
@@ -223,7 +229,12 @@ const PROTOCOLS = ['tcp', 'udp', 'sctp'];
 /** Beyond this many hash computations, give up on naming stale endpoint chains. */
 const HASH_BUDGET = 200_000;
 
-function recoverByHash(orphans: string[], natChains: Map<string, Chain>, names: string[], own: (chain: string, service: string) => boolean): void {
+function recoverByHash(
+  orphans: string[],
+  natChains: Map<string, Chain>,
+  names: string[],
+  own: (chain: string, service: string) => boolean,
+): void {
   const byHash = new Map<string, string>();
   const portChains = orphans.filter((o) => roleOf(o) !== 'SEP');
   if (portChains.length > 0) {

@@ -1,26 +1,11 @@
 // Two DiffSides → what differs: per service port (status, changes in words, rule diffs per
 // chain, counts) and node-wide. A service port differs when any of its chains' key sequences
 // differ; chain order never matters, rule order within a chain does.
-import { diffKeys, hunks, type Hunk } from './unified.js';
-import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import { diffKeys, hunks } from './unified.js';
+import type { ChainDiff, ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
 import { describeNodeWide, describeService, type Change } from './words.js';
 
-export type { Change } from './words.js';
-
-export interface ChainDiff {
-  id: string;
-  table: string;
-  /** The chain's name on each side; null where a chain of its own has no rules. */
-  oldName: string | null;
-  newName: string | null;
-  label?: string;
-  status: 'added' | 'removed' | 'changed';
-  /** A chain of its own (counted in chain statistics), not a slice of a shared chain. */
-  owned: boolean;
-  rulesAdded: number;
-  rulesRemoved: number;
-  hunks: Hunk[];
-}
+export type { ChainDiff } from './types.js';
 
 export interface Stat {
   rulesAdded: number;
@@ -43,7 +28,7 @@ export interface ServiceDiff {
   stat: Stat;
 }
 
-export interface NodeWideDiff {
+interface NodeWideDiff {
   changes: Change[];
   chains: ChainDiff[];
   stat: Stat;
@@ -91,7 +76,7 @@ function byRank(a: ChainView, b: ChainView): number {
 }
 
 /** Chain-by-chain diff of two lists of chain views, matched by id. */
-export function diffChains(oldChains: ChainView[], newChains: ChainView[], opts: CompareOptions): ChainDiff[] {
+function diffChains(oldChains: ChainView[], newChains: ChainView[], opts: CompareOptions): ChainDiff[] {
   const olds = new Map(oldChains.map((c) => [c.id, c]));
   const news = new Map(newChains.map((c) => [c.id, c]));
   const all = [...new Map([...oldChains, ...newChains].map((c) => [c.id, c])).values()].sort(byRank);
@@ -152,7 +137,12 @@ function unchanged(o: ServiceView | undefined, n: ServiceView | undefined): bool
   return true;
 }
 
-function compareService(name: string, o: ServiceView | undefined, n: ServiceView | undefined, opts: CompareOptions): ServiceDiff | undefined {
+function compareService(
+  name: string,
+  o: ServiceView | undefined,
+  n: ServiceView | undefined,
+  opts: CompareOptions,
+): ServiceDiff | undefined {
   if (unchanged(o, n)) return undefined;
   const chains = diffChains(o?.chains ?? [], n?.chains ?? [], opts);
   if (chains.length === 0) return undefined;
@@ -175,7 +165,12 @@ function compareService(name: string, o: ServiceView | undefined, n: ServiceView
   };
 }
 
-export function compareSides(oldSide: DiffSide, newSide: DiffSide, info: { old: SideInfo; new: SideInfo }, opts: CompareOptions): DiffResult {
+export function compareSides(
+  oldSide: DiffSide,
+  newSide: DiffSide,
+  info: { old: SideInfo; new: SideInfo },
+  opts: CompareOptions,
+): DiffResult {
   const names = [...new Set([...oldSide.services.keys(), ...newSide.services.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const services: ServiceDiff[] = [];
   const totals = { ...zero(), servicePorts: { compared: names.length, added: 0, removed: 0, changed: 0, unchanged: 0 } };

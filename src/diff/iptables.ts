@@ -72,11 +72,23 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
 
   for (const table of rs.tables) {
     const builtins = BUILTIN_CHAINS[table.name] ?? [];
-    const implied = builtins.length > 0 && !table.chains.some((c) => builtins.includes(c.name)) && (table.name === 'filter' || table.name === 'nat');
+    const implied =
+      builtins.length > 0 && !table.chains.some((c) => builtins.includes(c.name)) && (table.name === 'filter' || table.name === 'nat');
     if (implied) {
       for (const b of builtins) {
         const rules = jumpRulesFor(table.name, b);
-        if (rules.length > 0) nodeWide.push(view(ctx, { table: table.name, name: b, id: `${table.name} ${b}`, rank: 0, rules, owned: false, label: 'implied: the jumps kube-proxy ensures' }));
+        if (rules.length > 0)
+          nodeWide.push(
+            view(ctx, {
+              table: table.name,
+              name: b,
+              id: `${table.name} ${b}`,
+              rank: 0,
+              rules,
+              owned: false,
+              label: 'implied: the jumps kube-proxy ensures',
+            }),
+          );
       }
     }
     for (const chain of table.chains) {
@@ -118,7 +130,10 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
         // The NodePort dispatch in nat KUBE-SERVICES must come after every service rule; where
         // it stands among them is otherwise not visible once the chain is split by service.
         const misplaced = mine.map((r, i) =>
-          table.name === 'nat' && chain.name === 'KUBE-SERVICES' && mineIdx[i]! < lastService && (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)))
+          table.name === 'nat' &&
+          chain.name === 'KUBE-SERVICES' &&
+          mineIdx[i]! < lastService &&
+          (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)))
             ? lastService - mineIdx[i]!
             : 0,
         );
@@ -138,7 +153,17 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
         continue;
       }
       const stale = !!roleOf(chain.name);
-      nodeWide.push(view(ctx, { table: table.name, name: chain.name, id, rank: stale ? 3 : 2, rules: chain.rules, owned: true, label: stale ? 'no service port found for it' : undefined }));
+      nodeWide.push(
+        view(ctx, {
+          table: table.name,
+          name: chain.name,
+          id,
+          rank: stale ? 3 : 2,
+          rules: chain.rules,
+          owned: true,
+          label: stale ? 'no service port found for it' : undefined,
+        }),
+      );
     }
   }
 
@@ -148,9 +173,12 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
   const notes: string[] = [];
   if (foreignChains.length > 0) {
     const shown = foreignChains.slice(0, 5).join(', ');
-    notes.push(`not compared: ${foreignChains.length} chain${foreignChains.length === 1 ? '' : 's'} kube-proxy does not own (${shown}${foreignChains.length > 5 ? ', ...' : ''})`);
+    notes.push(
+      `not compared: ${foreignChains.length} chain${foreignChains.length === 1 ? '' : 's'} kube-proxy does not own (${shown}${foreignChains.length > 5 ? ', ...' : ''})`,
+    );
   }
-  if (foreignRules > 0) notes.push(`not compared: ${foreignRules} rule${foreignRules === 1 ? '' : 's'} in built-in chains that do not jump to a KUBE-* chain`);
+  if (foreignRules > 0)
+    notes.push(`not compared: ${foreignRules} rule${foreignRules === 1 ? '' : 's'} in built-in chains that do not jump to a KUBE-* chain`);
   return { backend: 'iptables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0), notes };
 }
 
@@ -270,7 +298,8 @@ class IptablesChainView implements ChainView {
     if (!(other instanceof IptablesChainView)) return false;
     const a = this.spec.rules;
     const b = other.spec.rules;
-    if (a.length !== b.length || this.ctx.family !== other.ctx.family || (this.spec.extraRefs ?? '') !== (other.spec.extraRefs ?? '')) return false;
+    if (a.length !== b.length || this.ctx.family !== other.ctx.family || (this.spec.extraRefs ?? '') !== (other.spec.extraRefs ?? ''))
+      return false;
     if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     // The same rules; their keys also hold what the chains they name resolve to.
     const apart = differentlyResolved(this.ctx, other.ctx);

@@ -21,7 +21,7 @@ import type { NormalRule } from './normalize.js';
 import { summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 
-export interface NftOwner {
+interface NftOwner {
   service: string;
   role: NftRole;
   protocol: string;
@@ -34,7 +34,7 @@ const ENDPOINT_NAME = /^(endpoint|affinity)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/([a-z]
 const portName = (ns: string, name: string, port: string) => (port ? `${ns}/${name}:${port}` : `${ns}/${name}`);
 
 /** What an object's name says about its owner, unless the name was truncated. */
-export function ownerFromName(name: string): NftOwner | undefined {
+function ownerFromName(name: string): NftOwner | undefined {
   if (name.endsWith('...')) return undefined;
   const p = PORT_NAME.exec(name);
   if (p) return { service: portName(p[2]!, p[3]!, p[5]!), role: p[1] as NftRole, protocol: p[4]! };
@@ -50,7 +50,8 @@ function verdictTargets(r: Rule): string[] {
   const out: string[] = [];
   const v = r.verdict;
   if (v && (v.kind === 'jump' || v.kind === 'goto')) out.push(v.chain);
-  if (v?.kind === 'numgen') for (const e of v.entries) if (e.verdict.kind === 'jump' || e.verdict.kind === 'goto') out.push(e.verdict.chain);
+  if (v?.kind === 'numgen')
+    for (const e of v.entries) if (e.verdict.kind === 'jump' || e.verdict.kind === 'goto') out.push(e.verdict.chain);
   for (const e of r.exprs) if (e.kind === 'lookup' || e.kind === 'setUpdate') out.push(e.set);
   return out;
 }
@@ -72,7 +73,10 @@ export function nftablesSide(rs: NftRuleset, family: Family): DiffSide {
   const want = family === 'ipv6' ? 'ip6' : 'ip';
   const notes: string[] = [];
   const others = rs.tables.filter((t) => !(t.name === KUBE_PROXY_TABLE && t.family === want)).map((t) => `${t.family} ${t.name}`);
-  if (others.length > 0) notes.push(`not compared: ${others.length} table${others.length === 1 ? '' : 's'} other than ${want} ${KUBE_PROXY_TABLE} (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''})`);
+  if (others.length > 0)
+    notes.push(
+      `not compared: ${others.length} table${others.length === 1 ? '' : 's'} other than ${want} ${KUBE_PROXY_TABLE} (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''})`,
+    );
   const table = rs.tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === want);
   const services = new Map<string, ServiceView>();
   if (!table) return { backend: 'nftables', family, services, nodeWide: [], notes };
@@ -148,9 +152,23 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
   for (const s of table.sets) {
     const o = owners.get(s.name);
     if (o && o.role === 'affinity') group(o).sets.push({ set: s, owner: o });
-    else decls.push({ key: setKey(s), text: `add ${s.kind} ${prefix} ${s.name} { type ${s.keyType.join(' . ')}${s.dataType ? ` : ${s.dataType}` : ''} ;${s.flags?.length ? ` flags ${s.flags.join(',')} ;` : ''}${s.timeout !== undefined ? ` timeout ${s.timeout}s ;` : ''} }` });
+    else
+      decls.push({
+        key: setKey(s),
+        text: `add ${s.kind} ${prefix} ${s.name} { type ${s.keyType.join(' . ')}${s.dataType ? ` : ${s.dataType}` : ''} ;${s.flags?.length ? ` flags ${s.flags.join(',')} ;` : ''}${s.timeout !== undefined ? ` timeout ${s.timeout}s ;` : ''} }`,
+      });
   }
-  if (decls.length > 0) nodeWide.push(lines(`${prefix} sets`, 'declarations', 'sets and maps', 0, decls.sort((a, b) => cmp(a.key, b.key)), false));
+  if (decls.length > 0)
+    nodeWide.push(
+      lines(
+        `${prefix} sets`,
+        'declarations',
+        'sets and maps',
+        0,
+        decls.sort((a, b) => cmp(a.key, b.key)),
+        false,
+      ),
+    );
 
   // Elements: by the chain they lead to, by their comment, or (cluster-ips) by address.
   const loose = new Map<string, Element[]>();
@@ -160,7 +178,8 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     for (const e of s.elements) {
       let o: { service: string; protocol: string } | undefined;
       if (CHAIN_MAPS.has(s.name) && e.value && (e.value.kind === 'goto' || e.value.kind === 'jump')) o = owners.get(e.value.chain);
-      if (!o && COMMENT_MAPS.has(s.name) && e.comment) o = { service: e.comment, protocol: e.key.length >= 2 ? e.key[e.key.length - 2]! : '' };
+      if (!o && COMMENT_MAPS.has(s.name) && e.comment)
+        o = { service: e.comment, protocol: e.key.length >= 2 ? e.key[e.key.length - 2]! : '' };
       if (!o) {
         loose.set(s.name, [...(loose.get(s.name) ?? []), e]);
         continue;
@@ -223,7 +242,21 @@ function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: 
   for (const { set, owner } of g.sets) {
     // The per-endpoint affinity set: its timeout is the affinity timeout; its name is hashed.
     const key = setKey({ ...set, name: 'affinity' });
-    chains.push(lines(unique(`affinity ${owner.endpoint ?? set.name}`), ctx.prefix, set.name, ROLE_RANK.affinity, [{ key, text: `add set ${ctx.prefix} ${set.name} { type ${set.keyType.join(' . ')} ; flags ${(set.flags ?? []).join(',')} ; timeout ${set.timeout ?? 0}s ; }` }], true));
+    chains.push(
+      lines(
+        unique(`affinity ${owner.endpoint ?? set.name}`),
+        ctx.prefix,
+        set.name,
+        ROLE_RANK.affinity,
+        [
+          {
+            key,
+            text: `add set ${ctx.prefix} ${set.name} { type ${set.keyType.join(' . ')} ; flags ${(set.flags ?? []).join(',')} ; timeout ${set.timeout ?? 0}s ; }`,
+          },
+        ],
+        true,
+      ),
+    );
   }
   let summary: ServiceSummary | undefined;
   const rules: NftServiceRules = {
@@ -235,14 +268,26 @@ function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: 
     ownerOf: (name) => owners.get(name),
     clusterIPs: new Set((clusterIPs?.elements ?? []).map((e) => canonicalAddress(e.key[0]!))),
   };
-  return { name: g.name, protocol: g.protocol, chains: chains.filter((c) => c.size > 0), summary: () => (summary ??= summarizeNftables(rules)) };
+  return {
+    name: g.name,
+    protocol: g.protocol,
+    chains: chains.filter((c) => c.size > 0),
+    summary: () => (summary ??= summarizeNftables(rules)),
+  };
 }
 
 const ruleCache = new WeakMap<Rule, NormalRule>();
 const elementCache = new WeakMap<Element, NormalRule>();
 
 function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean): ChainView {
-  const base = c.base ? [{ key: `base ${baseChainKey(c.base)}`, text: `add chain ${ctx.prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${c.base.priority} ;${c.base.policy === 'drop' ? ' policy drop ;' : ''} }` }] : [];
+  const base = c.base
+    ? [
+        {
+          key: `base ${baseChainKey(c.base)}`,
+          text: `add chain ${ctx.prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${c.base.priority} ;${c.base.policy === 'drop' ? ' policy drop ;' : ''} }`,
+        },
+      ]
+    : [];
   let keys: string[] | undefined;
   return {
     id,

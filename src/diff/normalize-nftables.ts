@@ -24,7 +24,7 @@ function num(text: string): string {
 const values = (vs: string[]) => [...new Set(vs.map(canonicalAddress))].sort().join(',');
 
 /** A key part of an element or a port: canonical address, number, or word as written. */
-export function keyPart(part: string): string {
+function keyPart(part: string): string {
   if (/^\d+$/.test(part)) return String(Number(part));
   if (/^[a-z]+$/.test(part)) return part;
   return canonicalAddress(part);
@@ -134,7 +134,10 @@ export function normalizeNftRule(rule: Rule): NormalRule {
 export function fillNft(n: NormalRule, resolve: (name: string) => string): string {
   let i = 0;
   const filled = n.body.replace(/\u0001/g, () => resolve(n.refs[i++] ?? ''));
-  return filled.replace(/numgen (\d+) \{([^}]*)\}/, (_, mod: string, list: string) => `numgen ${mod} {${list.split(',').sort().join(',')}}`);
+  return filled.replace(
+    /numgen (\d+) \{([^}]*)\}/,
+    (_, mod: string, list: string) => `numgen ${mod} {${list.split(',').sort().join(',')}}`,
+  );
 }
 
 /** An element of map or set `set`, with its verdict's chain as a reference. */

@@ -114,7 +114,7 @@ function portKey(port: string): string {
 }
 
 /** The kernel's fixed-point probability (xt_statistic): what both spellings become. */
-export function probabilityUnits(text: string): number {
+function probabilityUnits(text: string): number {
   return Math.round(Number(text) * 0x80000000);
 }
 
@@ -208,7 +208,12 @@ export function normalizeRule(rule: Rule, family: Family): NormalRule {
         segment.push(`mark${neg(m.negate)}${markKey(m.value, m.mask)}`);
         break;
       case 'conntrack':
-        segment.push(`ct${neg(m.negate)}${[...m.states].map((s) => s.toUpperCase()).sort().join(',')}`);
+        segment.push(
+          `ct${neg(m.negate)}${[...m.states]
+            .map((s) => s.toUpperCase())
+            .sort()
+            .join(',')}`,
+        );
         break;
       case 'statistic':
         segment.push(`prob:${probabilityUnits(m.probability)}`);

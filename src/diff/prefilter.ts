@@ -19,7 +19,17 @@ import { targetChain } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
 import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
 import { rawKey } from './normalize.js';
-import { materialize, rawIptables, rawRules, rawText, readIptablesRules, sameRawText, type RawChain, type RawRuleset, type RuleCache } from './read-iptables.js';
+import {
+  materialize,
+  rawIptables,
+  rawRules,
+  rawText,
+  readIptablesRules,
+  sameRawText,
+  type RawChain,
+  type RawRuleset,
+  type RuleCache,
+} from './read-iptables.js';
 
 type Family = 'ipv4' | 'ipv6';
 
@@ -55,7 +65,12 @@ function referrers(raw: RawRuleset, targets: Set<string>): string[] {
   return out;
 }
 
-export function readIptablesPair(oldText: string, newText: string, families: [Family, Family], cache: RuleCache): [IptablesRuleset, IptablesRuleset] {
+export function readIptablesPair(
+  oldText: string,
+  newText: string,
+  families: [Family, Family],
+  cache: RuleCache,
+): [IptablesRuleset, IptablesRuleset] {
   const a = rawIptables(oldText, families[0]);
   const b = rawIptables(newText, families[1]);
   if (!a || !b) return [readIptablesRules(oldText, families[0], cache), readIptablesRules(newText, families[1], cache)];
@@ -140,7 +155,10 @@ export function readIptablesPair(oldText: string, newText: string, families: [Fa
     const name = queue.pop()!;
     if (seen.has(name)) continue;
     seen.add(name);
-    for (const [side, raw] of [[a, natA.get(name)], [b, natB.get(name)]] as const) {
+    for (const [side, raw] of [
+      [a, natA.get(name)],
+      [b, natB.get(name)],
+    ] as const) {
       if (!raw) continue;
       for (const rule of rawRules(side, 'nat', raw, cache)) {
         const refs = [targetChain(rule), ...rule.matches.map((m) => (m.kind === 'recent' ? m.name : undefined))];

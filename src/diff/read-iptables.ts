@@ -26,7 +26,7 @@ export function newRuleCache(): RuleCache {
 function words(body: string, lineNo: number): string[] {
   // Most lines have no quotes, escapes or runs of blanks: a plain split gives what tokenize
   // would, several times faster.
-  if (!/["\\\t]|  /.test(body)) return body === '' ? [] : body.split(' ');
+  if (!/["\\\t]| {2}/.test(body)) return body === '' ? [] : body.split(' ');
   return tokenize(body, lineNo);
 }
 
@@ -35,7 +35,7 @@ function words(body: string, lineNo: number): string[] {
  * parser keeps what it cannot read as opaque parts; a line it cannot even split into words (a
  * quote that never closes) is one opaque rule, the same on both sides.
  */
-export function parseLine(_table: string, _chain: string, body: string, lineNo: number, line: string, cache: RuleCache): Rule {
+function parseLine(_table: string, _chain: string, body: string, lineNo: number, line: string, cache: RuleCache): Rule {
   let rule = cache.lines.get(body);
   if (rule) return rule;
   try {
@@ -107,7 +107,11 @@ export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: 
     start = end + 1;
     // The common case, without slicing the line: `-A NAME ...` continuing the current run.
     if (text.charCodeAt(lineStart) === 45 && text.charCodeAt(lineStart + 1) === 65 && text.charCodeAt(lineStart + 2) === 32) {
-      if (run && text.charCodeAt(lineStart + 3 + runName.length) === 32 && text.slice(lineStart + 3, lineStart + 3 + runName.length) === runName) {
+      if (
+        run &&
+        text.charCodeAt(lineStart + 3 + runName.length) === 32 &&
+        text.slice(lineStart + 3, lineStart + 3 + runName.length) === runName
+      ) {
         runEnd = end;
         continue;
       }
@@ -181,7 +185,7 @@ export interface RawChain {
   runs: { start: number; end: number; line: number }[];
 }
 
-export interface RawTable {
+interface RawTable {
   name: string;
   chains: Map<string, RawChain>;
   /** In declaration order. */
@@ -327,7 +331,12 @@ export function rawRules(raw: RawRuleset, table: string, c: RawChain, cache: Rul
  * The IR of some chains: in every table those `always` selects (by table name, chain), plus in
  * any table the chains named in `also`. Every other chain is left out entirely.
  */
-export function materialize(raw: RawRuleset, always: (table: string, chain: string) => boolean, also: Iterable<string>, cache: RuleCache): IptablesRuleset {
+export function materialize(
+  raw: RawRuleset,
+  always: (table: string, chain: string) => boolean,
+  also: Iterable<string>,
+  cache: RuleCache,
+): IptablesRuleset {
   const extra = [...also];
   const tables: Table[] = raw.tables.map((t) => {
     const picked = new Set<RawChain>();

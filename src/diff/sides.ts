@@ -47,7 +47,13 @@ export function rulesSide(kind: Backend, text: string, ctx: ReadContext, family:
  * Both sides at once, when both are rule files: reads only what can differ (prefilter.ts), so
  * two large, mostly equal rule sets diff in a fraction of the time.
  */
-export function rulesSidesPair(kind: Backend, oldText: string, newText: string, ctx: ReadContext, families?: [Family, Family]): [DiffSide, DiffSide] {
+export function rulesSidesPair(
+  kind: Backend,
+  oldText: string,
+  newText: string,
+  ctx: ReadContext,
+  families?: [Family, Family],
+): [DiffSide, DiffSide] {
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
   const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables);

@@ -48,7 +48,12 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
   };
   let itp: 'Cluster' | 'Local' | null = null;
   let etp: 'Cluster' | 'Local' | null = null;
-  const ipKind = (ip: string): DestinationKind => (g.clusterIPs.has(canonicalAddress(ip)) ? 'clusterIP' : lbIPs.has(canonicalAddress(ip)) ? 'loadBalancerIP' : 'externalIPOrLoadBalancerIP');
+  const ipKind = (ip: string): DestinationKind =>
+    g.clusterIPs.has(canonicalAddress(ip))
+      ? 'clusterIP'
+      : lbIPs.has(canonicalAddress(ip))
+        ? 'loadBalancerIP'
+        : 'externalIPOrLoadBalancerIP';
 
   for (const e of els('service-ips')) {
     const [ip, , port] = e.key;
@@ -86,7 +91,8 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
   for (const c of g.chains) {
     if (c.role === 'endpoint' && c.endpoint) endpoint(c.endpoint);
     if (c.role === 'firewall') {
-      for (const r of c.rules) for (const x of r.exprs) if (x.kind === 'addr' && x.field === 'saddr' && x.negate) ranges.push(...x.values.map(canonicalAddress));
+      for (const r of c.rules)
+        for (const x of r.exprs) if (x.kind === 'addr' && x.field === 'saddr' && x.negate) ranges.push(...x.values.map(canonicalAddress));
     }
     if (c.role === 'external') {
       const local = c.rules.some((r) => r.exprs.some((x) => x.kind === 'fibLocal') || /short-circuit|local traffic/.test(r.comment ?? ''));
@@ -97,7 +103,8 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
       for (const r of c.rules) {
         const targets: string[] = [];
         const v = r.verdict;
-        if (v?.kind === 'numgen') for (const e of v.entries) if (e.verdict.kind === 'goto' || e.verdict.kind === 'jump') targets.push(e.verdict.chain);
+        if (v?.kind === 'numgen')
+          for (const e of v.entries) if (e.verdict.kind === 'goto' || e.verdict.kind === 'jump') targets.push(e.verdict.chain);
         if (v && (v.kind === 'goto' || v.kind === 'jump')) {
           if (v.chain === 'mark-for-masquerade') masquerade = describeMasquerade(r.exprs);
           else targets.push(v.chain);
@@ -115,7 +122,9 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
   }
   if (masquerade === null && internalSeen) masquerade = 'none';
   const destinations = [...dests.values()].sort(compareDestinations);
-  const vips = new Set(destinations.filter((d) => d.kind === 'loadBalancerIP').map((d) => canonicalAddress(d.address.replace(/^\[?(.*?)\]?:\d+$/, '$1'))));
+  const vips = new Set(
+    destinations.filter((d) => d.kind === 'loadBalancerIP').map((d) => canonicalAddress(d.address.replace(/^\[?(.*?)\]?:\d+$/, '$1'))),
+  );
   return {
     protocol: g.protocol.toUpperCase(),
     destinations,

@@ -21,10 +21,18 @@ export interface IptablesServiceRules {
   ownerOf(chain: string): ChainOwner | undefined;
 }
 
-const KIND_ORDER: DestinationKind[] = ['clusterIP', 'externalIP', 'loadBalancerIP', 'externalIPOrLoadBalancerIP', 'nodePort', 'healthCheckNodePort'];
+const KIND_ORDER: DestinationKind[] = [
+  'clusterIP',
+  'externalIP',
+  'loadBalancerIP',
+  'externalIPOrLoadBalancerIP',
+  'nodePort',
+  'healthCheckNodePort',
+];
 
 function first<K extends Match['kind']>(rule: Rule, kind: K, negate = false): Extract<Match, { kind: K }> | undefined {
-  for (const m of rule.matches) if (m.kind === kind && !!(m as { negate?: boolean }).negate === negate) return m as Extract<Match, { kind: K }>;
+  for (const m of rule.matches)
+    if (m.kind === kind && !!(m as { negate?: boolean }).negate === negate) return m as Extract<Match, { kind: K }>;
   return undefined;
 }
 
@@ -189,7 +197,9 @@ export function summarizeIptables(g: IptablesServiceRules): ServiceSummary {
   const destinations = dests.list();
   // kube-proxy also lets the VIPs themselves in when a range holds the node's IP (traffic the
   // node sends to its own VIP comes back with the VIP as source): not a user-given range.
-  const vips = new Set(destinations.filter((d) => d.kind === 'loadBalancerIP').map((d) => canonicalAddress(d.address.replace(/^\[?(.*?)\]?:\d+$/, '$1'))));
+  const vips = new Set(
+    destinations.filter((d) => d.kind === 'loadBalancerIP').map((d) => canonicalAddress(d.address.replace(/^\[?(.*?)\]?:\d+$/, '$1'))),
+  );
   return {
     protocol: g.protocol.toUpperCase(),
     destinations,

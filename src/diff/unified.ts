@@ -1,7 +1,7 @@
 // Line diff of two key sequences (Myers' O((N+M)D) algorithm) and unified-diff hunks. Keys
 // decide equality; the text shown for each line comes from the side it belongs to.
 
-export type Op = ' ' | '-' | '+';
+type Op = ' ' | '-' | '+';
 
 export interface Edit {
   op: Op;
@@ -11,7 +11,7 @@ export interface Edit {
   b: number;
 }
 
-export interface HunkLine {
+interface HunkLine {
   op: Op;
   text: string;
 }
@@ -139,7 +139,10 @@ export function hunks(edits: Edit[], oldText: (i: number) => string, newText: (i
     }
     i++;
     const slice = edits.slice(start, end + 1);
-    const lines: HunkLine[] = slice.map((e) => ({ op: e.op, text: e.op === '+' ? newText(e.b) : e.op === '-' ? oldText(e.a) : newText(e.b) }));
+    const lines: HunkLine[] = slice.map((e) => ({
+      op: e.op,
+      text: e.op === '+' ? newText(e.b) : e.op === '-' ? oldText(e.a) : newText(e.b),
+    }));
     const oldLines = slice.filter((e) => e.op !== '+').length;
     const newLines = slice.filter((e) => e.op !== '-').length;
     // An edit's a (b) is the count of old (new) lines before it, whatever its op.

@@ -1,9 +1,8 @@
 // What changed, in words a reviewer reads before the rule diffs: one phrase per kind of change,
 // computed from the two semantic summaries (and, when they agree, from the chains).
-import type { ChainDiff } from './compare.js';
-import type { Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from './types.js';
+import type { ChainDiff, Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from './types.js';
 
-export type ChangeKind =
+type ChangeKind =
   | 'added'
   | 'removed'
   | 'protocol'
@@ -32,7 +31,7 @@ export interface Change {
 
 const LIST_MAX = 5;
 
-export function list(items: string[]): string {
+function list(items: string[]): string {
   if (items.length <= LIST_MAX) return items.join(', ');
   return `${items.slice(0, LIST_MAX).join(', ')} and ${items.length - LIST_MAX} more`;
 }
@@ -57,7 +56,7 @@ const KIND_CHANGE: Record<DestinationKind, ChangeKind> = {
   healthCheckNodePort: 'healthCheckNodePort',
 };
 
-export function destinationLabel(d: Destination): string {
+function destinationLabel(d: Destination): string {
   return `${KIND_LABEL[d.kind]} ${d.address}`;
 }
 
@@ -66,7 +65,7 @@ function handlingNote(h: Handling): string {
 }
 
 /** One line describing everything a summary says, for added and removed service ports. */
-export function describeSummary(s: ServiceSummary): string {
+function describeSummary(s: ServiceSummary): string {
   const parts: string[] = [];
   const dests = s.destinations.map((d) => destinationLabel(d) + handlingNote(d.handling));
   parts.push(dests.length > 0 ? list(dests) : 'no destinations');
@@ -162,7 +161,8 @@ function describeRanges(o: string[], n: string[], out: Change[]): void {
   const removed = o.filter((r) => !n.includes(r));
   if (added.length === 0 && removed.length === 0) return;
   if (o.length === 0) out.push({ kind: 'sourceRanges', text: `LoadBalancer traffic now restricted to source ranges ${list(n)}` });
-  else if (n.length === 0) out.push({ kind: 'sourceRanges', text: `LoadBalancer traffic no longer restricted by source ranges (was ${list(o)})` });
+  else if (n.length === 0)
+    out.push({ kind: 'sourceRanges', text: `LoadBalancer traffic no longer restricted by source ranges (was ${list(o)})` });
   else {
     const parts: string[] = [];
     if (added.length > 0) parts.push(`added ${list(added)}`);
@@ -224,7 +224,8 @@ export function describeNodeWide(chains: ChainDiff[]): Change[] {
     const name = `${c.table} ${c.newName ?? c.oldName}`;
     // A slice of a built-in or shared chain is never "added": only its rules are.
     if (c.status === 'added' && c.owned) out.push({ kind: 'chainAdded', text: `${name} added (${plural(c.rulesAdded, 'rule')})` });
-    else if (c.status === 'removed' && c.owned) out.push({ kind: 'chainRemoved', text: `${name} removed (had ${plural(c.rulesRemoved, 'rule')})` });
+    else if (c.status === 'removed' && c.owned)
+      out.push({ kind: 'chainRemoved', text: `${name} removed (had ${plural(c.rulesRemoved, 'rule')})` });
     else if (c.rulesAdded === c.rulesRemoved && sameMultiset(c)) out.push({ kind: 'ruleOrder', text: `${name}: rule order changed` });
     else {
       const parts: string[] = [];

@@ -50,7 +50,7 @@ export function formatMatch(m: Match): string {
   }
 }
 
-export function formatTarget(t: Target): string {
+function formatTarget(t: Target): string {
   switch (t.kind) {
     case 'jump':
       return `-j ${t.chain}`;
@@ -96,7 +96,7 @@ export function formatRule(chain: string, rule: Rule): string {
 
 // Output is produced in pieces of about this many characters, so a large rule set is never
 // held as one giant string: the writer streams each piece out as it comes.
-export const CHUNK = 1 << 16;
+const CHUNK = 1 << 16;
 
 /** The whole iptables-restore payload, in pieces: per table, declarations, rules by chain, -X, COMMIT. */
 export function* emitIptablesChunks(rs: IptablesRuleset): Generator<string, void, undefined> {

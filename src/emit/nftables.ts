@@ -5,7 +5,7 @@
 import type { Chain, Element, Expr, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
 
 /** A double-quoted nft string (Go's %q, which is what knftables writes, for printable text). */
-export function quote(text: string): string {
+function quote(text: string): string {
   return JSON.stringify(text);
 }
 
@@ -62,7 +62,7 @@ export function formatSimpleVerdict(v: SimpleVerdict): string {
   return v.kind === 'jump' || v.kind === 'goto' ? `${v.kind} ${v.chain}` : v.kind;
 }
 
-export function formatVerdict(v: Verdict): string {
+function formatVerdict(v: Verdict): string {
   switch (v.kind) {
     case 'reject':
       return v.with ? `reject with ${v.with}` : 'reject';

@@ -16,7 +16,7 @@ export interface GraphNode {
   kind: NodeKind;
 }
 
-export interface GraphEdge {
+interface GraphEdge {
   from: string;
   to: string;
   label: string;
@@ -109,7 +109,8 @@ class Builder {
       // from its endpoint chain, whatever came after it.
       const decides = b.outcome === 'DROP' || b.outcome === 'REJECT' || b.outcome === 'ACCEPT';
       const keep = (s: TraceStep, last: boolean) =>
-        s.kind === 'rule' && (everything || (last && decides) || serviceChain(s.chain) || DISPATCH.has(s.chain) || MARK_CHAINS.has(s.chain));
+        s.kind === 'rule' &&
+        (everything || (last && decides) || serviceChain(s.chain) || DISPATCH.has(s.chain) || MARK_CHAINS.has(s.chain));
       const steps = b.steps.map((i) => r.path[i]!);
       let at = entry;
       let via: TraceStep | undefined;
@@ -132,7 +133,8 @@ class Builder {
           // Everything random on a service's path is in its one service chain, so the
           // branch's probability is that share.
           if (ENDPOINT_CHAIN.test(s.chain)) shareDrawn = true;
-          if (ENDPOINT_CHAIN.test(s.chain)) words = [...words.split(', ').filter((w) => w && !w.startsWith('random ')), percent(b.probability)].join(', ');
+          if (ENDPOINT_CHAIN.test(s.chain))
+            words = [...words.split(', ').filter((w) => w && !w.startsWith('random ')), percent(b.probability)].join(', ');
           // No deciding match: the chain's unconditional last way on, or it fell through.
           move(n, words || 'otherwise');
         }

@@ -13,13 +13,13 @@ export function wordsContext(model: ProxyModel): WordsContext {
 export const pictureTitle = (service: string, protocol: string) => `${service} ${protocol.toUpperCase()}`;
 
 /** Does a service port match --service ns/name or ns/name:port? */
-export function serviceMatches(displayName: string, wanted: string | undefined): boolean {
+function serviceMatches(displayName: string, wanted: string | undefined): boolean {
   if (!wanted) return true;
   return displayName === wanted || displayName.startsWith(`${wanted}:`);
 }
 
 /** Probes grouped by service port, in model order. */
-export function probesByService(models: ProxyModel[]): Map<string, Probe[]> {
+function probesByService(models: ProxyModel[]): Map<string, Probe[]> {
   const out = new Map<string, Probe[]>();
   for (const p of unionProbes(models).probes) {
     const k = pictureTitle(p.service, p.protocol);

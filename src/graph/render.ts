@@ -21,7 +21,8 @@ const CLASSES: [string, string][] = [
   ['endpoint', 'fill:#e6f4ea,stroke:#188038'],
   ['stop', 'fill:#fce8e6,stroke:#d93025'],
 ];
-const classOf = (n: GraphNode) => (n.kind === 'drop' || n.kind === 'reject' ? 'stop' : n.kind === 'entry' || n.kind === 'masq' || n.kind === 'endpoint' ? n.kind : undefined);
+const classOf = (n: GraphNode) =>
+  n.kind === 'drop' || n.kind === 'reject' ? 'stop' : n.kind === 'entry' || n.kind === 'masq' || n.kind === 'endpoint' ? n.kind : undefined;
 
 export function toMermaid(p: Picture): string {
   const out = ['flowchart LR'];
@@ -41,7 +42,11 @@ export function toMermaid(p: Picture): string {
   return out.join('\n') + '\n';
 }
 
-const dotText = (t: string) => `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\r\n]/g, ' ')}"`;
+const dotText = (t: string) =>
+  `"${t
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/[\r\n]/g, ' ')}"`;
 
 const DOT_SHAPE: Record<NodeKind, string> = {
   entry: 'shape=oval, style=filled, fillcolor="#e8f0fe"',
@@ -55,7 +60,13 @@ const DOT_SHAPE: Record<NodeKind, string> = {
 };
 
 export function toDot(p: Picture): string {
-  const out = [`digraph ${dotText(p.title)} {`, '  rankdir=LR;', '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=9];', `  label=${dotText(p.title)};`];
+  const out = [
+    `digraph ${dotText(p.title)} {`,
+    '  rankdir=LR;',
+    '  node [fontname="Helvetica", fontsize=10];',
+    '  edge [fontname="Helvetica", fontsize=9];',
+    `  label=${dotText(p.title)};`,
+  ];
   for (const n of p.nodes) out.push(`  ${n.id} [label=${dotText(n.label)}, ${DOT_SHAPE[n.kind]}];`);
   for (const e of p.edges) {
     const attrs = [e.label ? `label=${dotText(e.label)}` : '', e.dashed ? 'style=dashed' : ''].filter(Boolean);

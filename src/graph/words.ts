@@ -106,7 +106,12 @@ function nftablesWords(step: TraceStep, ctx: WordsContext): string[] {
   }
   const saddr = /\bip6? saddr (!= )?(\{[^}]*\}|\S+)/.exec(text);
   if (saddr && !saddr[2]!.startsWith('@') && saddr[2] !== '.') {
-    const what = saddr[2]!.replace(/[{}]/g, '').split(',').map((x) => x.trim()).filter(Boolean).join(', ');
+    const what = saddr[2]!
+      .replace(/[{}]/g, '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .join(', ');
     out.push(saddr[1] ? `from outside ${cidrWords(what, ctx)}` : `source in ${cidrWords(what, ctx)}`);
   }
   const daddr = /\bip6? daddr (!= )?(\S+)/.exec(text);

@@ -7,13 +7,13 @@ import { LIMITS, formatBytes } from './limits.js';
 export class ReadRefused extends Error {}
 
 /** A NUL byte: no YAML, JSON or rule file holds one, so the input is binary (/dev/zero, an image). */
-export class BinaryInput extends ReadRefused {
+class BinaryInput extends ReadRefused {
   constructor(readonly offset: number) {
     super(`input holds a NUL byte at offset ${offset}: binary data, not YAML, JSON or rule text`);
   }
 }
 
-export class InputTooLarge extends ReadRefused {
+class InputTooLarge extends ReadRefused {
   constructor(readonly limit: number) {
     super(`input is larger than the ${formatBytes(limit)} limit (see "Limits" in the README)`);
   }

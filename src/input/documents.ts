@@ -128,7 +128,8 @@ function shapeProblem(value: unknown, textLength: number): string | undefined {
   const budget = Math.max(LIMITS.expansionFloor, textLength * LIMITS.expansionPerByte);
   let nodes = 0;
   const walk = (v: unknown, depth: number): string | undefined => {
-    if (++nodes > budget) return `holds more than ${budget} values once its aliases are expanded (limit: ${LIMITS.expansionPerByte} per byte of the document); aliases that repeat a large node many times are refused`;
+    if (++nodes > budget)
+      return `holds more than ${budget} values once its aliases are expanded (limit: ${LIMITS.expansionPerByte} per byte of the document); aliases that repeat a large node many times are refused`;
     if (typeof v !== 'object' || v === null) return undefined;
     if (depth >= LIMITS.depth) return `is nested deeper than ${LIMITS.depth} levels (the limit)`;
     for (const child of Array.isArray(v) ? v : Object.values(v)) {
@@ -147,7 +148,8 @@ function jsonTooDeep(text: string): number | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {

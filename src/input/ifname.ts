@@ -4,7 +4,7 @@
 // carry without changing meaning: printable ASCII without quotes or backslashes (they are
 // iptables-restore and nft syntax), without '*' and '+' (wildcards in nft and iptables) and
 // without '@' (see below).
-export const IFNAMSIZ = 15;
+const IFNAMSIZ = 15;
 
 /** Why NAME cannot be an interface name, or undefined when it can. */
 export function interfaceNameProblem(name: string): string | undefined {
@@ -26,11 +26,12 @@ export function interfaceNameProblem(name: string): string | undefined {
 // bare, so ktables quotes only where nft would otherwise refuse or misread the rule.
 const NFT_WORD = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 const NFT_KEYWORDS = new Set(
-  ('accept add ah arp at bridge chain comment comp continue counter ct dccp delete device devices dnat drop dst dup element ' +
+  (
+    'accept add ah arp at bridge chain comment comp continue counter ct dccp delete device devices dnat drop dst dup element ' +
     'esp exthdr fib flow frag fwd goto handle hbh hook icmp icmpv6 index insert inet ip ip6 ipsec jhash jump last limit log map mark ' +
     'masquerade meta mh netdev notrack numgen offload osf policy position priority queue quota redirect reject return rt rule ' +
-    'sctp secmark set snat symhash synproxy table th tproxy tcp type udp udplite vmap')
-    .split(' '),
+    'sctp secmark set snat symhash synproxy table th tproxy tcp type udp udplite vmap'
+  ).split(' '),
 );
 
 /** True when NAME (a full name, or a prefix followed by '*') must be quoted in nft syntax. */

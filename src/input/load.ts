@@ -20,11 +20,11 @@ import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
-export const PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
-export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
+const PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
-export interface Located<T> {
+interface Located<T> {
   where: string; // "file document N (line L)": for --verbose notes
   object: T;
 }
@@ -125,13 +125,15 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
       ep.addresses.forEach((addr, j) => {
         const field = `endpoints[${i}].addresses[${j}]`;
         if (slice.addressType === 'FQDN') {
-          if (!dns1123Subdomain.safeParse(addr).success) problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
+          if (!dns1123Subdomain.safeParse(addr).success)
+            problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
           return;
         }
         const ip = parseIP(addr);
         const want = slice.addressType === 'IPv4' ? 'ipv4' : 'ipv6';
         if (!ip) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
-        else if (ip.family !== want) problems.push(problemAt(src, field, `must be an ${slice.addressType} address (addressType is ${slice.addressType})`, addr));
+        else if (ip.family !== want)
+          problems.push(problemAt(src, field, `must be an ${slice.addressType} address (addressType is ${slice.addressType})`, addr));
       });
     });
   }
@@ -141,9 +143,11 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
     const seen = new Map<string, number>();
     ports.forEach((p, i) => {
       const key = `${p.name ?? ''}`;
-      if (seen.has(key)) problems.push(problemAt(src, `spec.ports[${i}].name`, `duplicate port name (also spec.ports[${seen.get(key)}])`, p.name ?? ''));
+      if (seen.has(key))
+        problems.push(problemAt(src, `spec.ports[${i}].name`, `duplicate port name (also spec.ports[${seen.get(key)}])`, p.name ?? ''));
       seen.set(key, i);
-      if (ports.length > 1 && !p.name) problems.push(problemAt(src, `spec.ports[${i}].name`, 'must be set when a Service has more than one port', p.name ?? ''));
+      if (ports.length > 1 && !p.name)
+        problems.push(problemAt(src, `spec.ports[${i}].name`, 'must be set when a Service has more than one port', p.name ?? ''));
     });
     for (const p of clusterIPProblems(svc.spec)) problems.push(problemAt(src, p.field, p.message, p.value));
     if (svc.spec.type !== 'ExternalName' && svc.spec.clusterIP !== 'None' && ports.length === 0 && svc.spec.clusterIP) {
@@ -163,7 +167,8 @@ function dedupe(inv: Inventory, problems: Problem[]): void {
     const seen = new Map<string, Located<T>>();
     const out: Located<T>[] = [];
     for (const item of list) {
-      const ns = typeof item.object.metadata.namespace === 'string' && item.object.metadata.namespace ? item.object.metadata.namespace : 'default';
+      const ns =
+        typeof item.object.metadata.namespace === 'string' && item.object.metadata.namespace ? item.object.metadata.namespace : 'default';
       const key = kind === 'Node' ? item.object.metadata.name : `${ns}/${item.object.metadata.name}`;
       const first = seen.get(key);
       if (!first) {
@@ -173,7 +178,11 @@ function dedupe(inv: Inventory, problems: Problem[]): void {
         inv.notes.push(`${kind} ${key} appears twice (${first.where}; ${item.where}): identical, used once`);
       } else {
         const [file, rest] = [item.where.split(' document ')[0]!, item.where];
-        problems.push({ file, object: `${kind} ${key}`, message: `is defined twice with different content (${first.where}; ${rest}); give each object once` });
+        problems.push({
+          file,
+          object: `${kind} ${key}`,
+          message: `is defined twice with different content (${first.where}; ${rest}); give each object once`,
+        });
       }
     }
     return out;
@@ -205,17 +214,31 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
     const kind = src.value['kind'];
     const apiVersion = src.value['apiVersion'];
     if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
-      problems.push(problemAt(src, typeof kind !== 'string' ? 'kind' : 'apiVersion', 'is required on every Kubernetes object', typeof kind !== 'string' ? kind : apiVersion));
+      problems.push(
+        problemAt(
+          src,
+          typeof kind !== 'string' ? 'kind' : 'apiVersion',
+          'is required on every Kubernetes object',
+          typeof kind !== 'string' ? kind : apiVersion,
+        ),
+      );
       continue;
     }
     const entry = SCHEMAS[kind];
-    if (!entry || (kind !== 'EndpointSlice' && apiVersion !== entry.apiVersion) || (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))) {
+    if (
+      !entry ||
+      (kind !== 'EndpointSlice' && apiVersion !== entry.apiVersion) ||
+      (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))
+    ) {
       inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
       continue;
     }
     // v1beta1 EndpointSlices (clusters up to 1.24) are read as the API server converts them.
     const value = kind === 'EndpointSlice' && apiVersion === V1BETA1 ? endpointSliceV1(src.value) : src.value;
-    if (value !== src.value) inv.notes.push(`read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`);
+    if (value !== src.value)
+      inv.notes.push(
+        `read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`,
+      );
     const parsed = entry.schema.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -227,8 +250,14 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
     const before = problems.length;
     crossChecks(src, kind, parsed.data, problems);
     if (problems.length > before) continue;
-    const labels = ((parsed.data as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<string, string>;
-    if ((kind === 'Service' || kind === 'EndpointSlice' || kind === 'Endpoints') && (PROXY_NAME_LABEL in labels || HEADLESS_LABEL in labels)) {
+    const labels = ((parsed.data as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<
+      string,
+      string
+    >;
+    if (
+      (kind === 'Service' || kind === 'EndpointSlice' || kind === 'Endpoints') &&
+      (PROXY_NAME_LABEL in labels || HEADLESS_LABEL in labels)
+    ) {
       const label = PROXY_NAME_LABEL in labels ? PROXY_NAME_LABEL : HEADLESS_LABEL;
       inv.notes.push(`skipped ${describe(src)} (${whereText(src)}): label ${label} hides it from kube-proxy`);
       continue;
@@ -245,7 +274,10 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
   for (const s of inv.slices) {
     const svc = (s.object.metadata.labels ?? {})[SERVICE_NAME_LABEL];
     const key = `${s.object.metadata.namespace ?? 'default'}/${svc}`;
-    if (svc && !services.has(key)) inv.notes.push(`EndpointSlice ${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name} (${s.where}): its Service ${key} is not in the input: no rules for it`);
+    if (svc && !services.has(key))
+      inv.notes.push(
+        `EndpointSlice ${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name} (${s.where}): its Service ${key} is not in the input: no rules for it`,
+      );
   }
   if (problems.length > 0) {
     // Report in reading order: by file as given, then document, whatever stage found them.

@@ -31,7 +31,9 @@ export function locate(text: string, path: readonly PropertyKey[], opts: { key?:
     let best: Node | undefined = (node as Node | null) ?? undefined;
     for (const [i, key] of path.entries()) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key || (isScalar(p.key) && String(p.key.value) === String(key)));
+        const pair = node.items.find(
+          (p) => (isScalar(p.key) ? p.key.value : p.key) === key || (isScalar(p.key) && String(p.key.value) === String(key)),
+        );
         if (!pair) break;
         // A bad key (an unknown name) is pointed at itself, not at its value.
         if (opts.key && i === path.length - 1) {

@@ -13,7 +13,7 @@ export type InputHost = Pick<Host, 'readStdin'> & {
 };
 
 /** A bare stdin reader (older callers) means the real file system. */
-export function inputHost(io: InputHost | (() => string)): InputHost {
+function inputHost(io: InputHost | (() => string)): InputHost {
   return typeof io === 'function' ? { readStdin: io, fs: nodeFs } : io;
 }
 
@@ -32,7 +32,9 @@ function listManifests(fs: InputHost['fs'], dir: string, notes: string[], seen: 
     try {
       st = fs.statSync(path);
     } catch (e) {
-      notes.push(`skipped ${JSON.stringify(path)}: ${errCode(e) === 'ENOENT' ? 'a dangling symbolic link' : errCode(e) === 'ELOOP' ? 'a symbolic link loop' : `cannot read (${errCode(e)})`}`);
+      notes.push(
+        `skipped ${JSON.stringify(path)}: ${errCode(e) === 'ENOENT' ? 'a dangling symbolic link' : errCode(e) === 'ELOOP' ? 'a symbolic link loop' : `cannot read (${errCode(e)})`}`,
+      );
       continue;
     }
     if (st.isDirectory()) {

@@ -3,7 +3,6 @@
 // smuggled into iptables or nft syntax.
 import { z } from 'zod';
 import { parseCIDR, parseIP } from '../util/ip.js';
-import { interfaceNameProblem } from './ifname.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -11,19 +10,13 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*$/;
 
-export const dns1123Label = z
-  .string()
-  .max(63, { message: 'must be a DNS-1123 label of at most 63 characters' })
-  .regex(DNS1123_LABEL, {
-    message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
-  });
+export const dns1123Label = z.string().max(63, { message: 'must be a DNS-1123 label of at most 63 characters' }).regex(DNS1123_LABEL, {
+  message: "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+});
 
-export const dns1035Label = z
-  .string()
-  .max(63, { message: 'must be a DNS-1035 label of at most 63 characters' })
-  .regex(DNS1035_LABEL, {
-    message: "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
-  });
+export const dns1035Label = z.string().max(63, { message: 'must be a DNS-1035 label of at most 63 characters' }).regex(DNS1035_LABEL, {
+  message: "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+});
 
 export const dns1123Subdomain = z
   .string()
@@ -32,12 +25,9 @@ export const dns1123Subdomain = z
     message: "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
   });
 
-export const labelValue = z
-  .string()
-  .max(63, { message: 'must be a label value of at most 63 characters' })
-  .regex(LABEL_VALUE, {
-    message: "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
-  });
+export const labelValue = z.string().max(63, { message: 'must be a label value of at most 63 characters' }).regex(LABEL_VALUE, {
+  message: "must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+});
 
 export const portNumber = z
   .number({ message: 'must be a port number (an integer from 1 to 65535)' })
@@ -80,11 +70,3 @@ export const cidr = z.string({ message: 'must be a CIDR' }).refine((s) => parseC
 export const sourceRange = z
   .string({ message: 'must be a CIDR' })
   .refine((s) => parseCIDR(s.trim()) !== undefined, { message: 'must be a valid CIDR (address/prefix-length)' });
-
-/** A network interface name: the kernel's rules, minus what would change a rule's meaning (ifname.ts). */
-export const interfaceName = z.string().superRefine((v, ctx) => {
-  const why = interfaceNameProblem(v);
-  if (why) ctx.addIssue({ code: 'custom', message: `must be an interface name: ${why}` });
-});
-
-export const labels = z.record(z.string(), z.string().max(63, { message: 'label value too long' })).optional();

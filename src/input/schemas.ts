@@ -26,7 +26,7 @@ const objectMeta = (name: z.ZodType<string>, namespaced: boolean) =>
     annotations: z.record(z.string(), z.string()).optional().nullable(),
   });
 
-export const servicePortSchema = z.object({
+const servicePortSchema = z.object({
   name: portName.optional().nullable(),
   protocol: protocol.optional().nullable(),
   port: portNumber,
@@ -40,16 +40,33 @@ export const serviceSchema = z.object({
   kind: z.literal('Service'),
   metadata: objectMeta(dns1035Label, true),
   spec: z.object({
-    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'], {
-      message: 'must be one of ClusterIP, NodePort, LoadBalancer, ExternalName',
-    }).optional().nullable(),
-    clusterIP: z.union([z.literal(''), z.literal('None'), ipAddress]).optional().nullable(),
-    clusterIPs: z.array(z.union([z.literal('None'), ipAddress])).max(2).optional().nullable(),
-    ipFamilies: z.array(z.enum(['IPv4', 'IPv6'], { message: 'must be IPv4 or IPv6' })).max(2).optional().nullable(),
+    type: z
+      .enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'], {
+        message: 'must be one of ClusterIP, NodePort, LoadBalancer, ExternalName',
+      })
+      .optional()
+      .nullable(),
+    clusterIP: z
+      .union([z.literal(''), z.literal('None'), ipAddress])
+      .optional()
+      .nullable(),
+    clusterIPs: z
+      .array(z.union([z.literal('None'), ipAddress]))
+      .max(2)
+      .optional()
+      .nullable(),
+    ipFamilies: z
+      .array(z.enum(['IPv4', 'IPv6'], { message: 'must be IPv4 or IPv6' }))
+      .max(2)
+      .optional()
+      .nullable(),
     ipFamilyPolicy: z.enum(['SingleStack', 'PreferDualStack', 'RequireDualStack']).optional().nullable(),
     ports: z.array(servicePortSchema).optional().nullable(),
     externalIPs: z.array(ipAddress).optional().nullable(),
-    loadBalancerIP: z.union([z.literal(''), ipAddress]).optional().nullable(),
+    loadBalancerIP: z
+      .union([z.literal(''), ipAddress])
+      .optional()
+      .nullable(),
     loadBalancerSourceRanges: z.array(sourceRange).optional().nullable(),
     externalTrafficPolicy: z.enum(['Cluster', 'Local'], { message: 'must be Cluster or Local' }).optional().nullable(),
     internalTrafficPolicy: z.enum(['Cluster', 'Local'], { message: 'must be Cluster or Local' }).optional().nullable(),
@@ -83,8 +100,14 @@ export const serviceSchema = z.object({
           ingress: z
             .array(
               z.object({
-                ip: z.union([z.literal(''), ipAddress]).optional().nullable(),
-                hostname: z.union([z.literal(''), dns1123Subdomain]).optional().nullable(),
+                ip: z
+                  .union([z.literal(''), ipAddress])
+                  .optional()
+                  .nullable(),
+                hostname: z
+                  .union([z.literal(''), dns1123Subdomain])
+                  .optional()
+                  .nullable(),
                 ipMode: z.enum(['VIP', 'Proxy'], { message: 'must be VIP or Proxy' }).optional().nullable(),
               }),
             )
@@ -118,8 +141,14 @@ export const endpointSliceSchema = z.object({
         hostname: dns1123Label.optional().nullable(),
         hints: z
           .object({
-            forZones: z.array(z.object({ name: labelValue })).optional().nullable(),
-            forNodes: z.array(z.object({ name: dns1123Subdomain })).optional().nullable(),
+            forZones: z
+              .array(z.object({ name: labelValue }))
+              .optional()
+              .nullable(),
+            forNodes: z
+              .array(z.object({ name: dns1123Subdomain }))
+              .optional()
+              .nullable(),
           })
           .optional()
           .nullable(),
@@ -175,7 +204,10 @@ export const nodeSchema = z.object({
     .nullable(),
   status: z
     .object({
-      addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional().nullable(),
+      addresses: z
+        .array(z.object({ type: z.string(), address: z.string() }))
+        .optional()
+        .nullable(),
       // kube-proxy ships with the kubelet: its version is the default --kube-proxy-version.
       nodeInfo: z.object({ kubeletVersion: z.string().optional().nullable() }).optional().nullable(),
     })

@@ -20,13 +20,18 @@ export function clusterIPProblems(spec: ServiceObject['spec']): FieldProblem[] {
     out.push({ field: 'spec.clusterIPs[0]', message: `must be the same as spec.clusterIP (${JSON.stringify(single)})`, value: ips[0] });
   }
   ips.forEach((ip, i) => {
-    if (ip === 'None' && (i > 0 || ips.length > 1)) out.push({ field: `spec.clusterIPs[${i}]`, message: "'None' must be the first and only value", value: ip });
+    if (ip === 'None' && (i > 0 || ips.length > 1))
+      out.push({ field: `spec.clusterIPs[${i}]`, message: "'None' must be the first and only value", value: ip });
   });
   if (ips.length === 2 && ips[0] !== 'None' && ips[1] !== 'None' && familyOf(ips[0]!) === familyOf(ips[1]!)) {
     out.push({ field: 'spec.clusterIPs', message: 'may specify no more than one IP for each IP family', value: ips });
   }
   if (ips.length > 1 && spec.ipFamilyPolicy === 'SingleStack') {
-    out.push({ field: 'spec.ipFamilyPolicy', message: 'must be RequireDualStack or PreferDualStack when multiple cluster IPs are given', value: spec.ipFamilyPolicy });
+    out.push({
+      field: 'spec.ipFamilyPolicy',
+      message: 'must be RequireDualStack or PreferDualStack when multiple cluster IPs are given',
+      value: spec.ipFamilyPolicy,
+    });
   }
   const families = spec.ipFamilies ?? [];
   if (families.length === 2 && families[0] === families[1]) {
@@ -36,7 +41,12 @@ export function clusterIPProblems(spec: ServiceObject['spec']): FieldProblem[] {
     const ip = ips[i];
     if (ip === undefined || ip === 'None') return;
     const fam = familyOf(ip);
-    if (fam && FAMILY_NAME[fam] !== f) out.push({ field: `spec.ipFamilies[${i}]`, message: `must match the IP family of spec.clusterIPs[${i}] (${FAMILY_NAME[fam]})`, value: f });
+    if (fam && FAMILY_NAME[fam] !== f)
+      out.push({
+        field: `spec.ipFamilies[${i}]`,
+        message: `must match the IP family of spec.clusterIPs[${i}] (${FAMILY_NAME[fam]})`,
+        value: f,
+      });
   });
   return out;
 }

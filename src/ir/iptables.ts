@@ -2,8 +2,6 @@
 // target. Backends build it, emit prints it, parse reads iptables-save / restore text into it,
 // and trace, diff and apply work on it, whichever way it was made.
 
-export type IptablesTableName = 'filter' | 'nat' | 'mangle' | 'raw' | 'security';
-
 /**
  * One option of a rule, in the order written. A rule is a sequence of these; `-m tcp` is its
  * own element because kube-proxy writes it apart from the `--dport` it enables.
@@ -22,7 +20,15 @@ export type Match =
   | { kind: 'mark'; value: string; mask?: string; negate?: boolean } // -m mark --mark v[/m]
   | { kind: 'conntrack'; states: string[]; negate?: boolean } // -m conntrack --ctstate
   | { kind: 'statistic'; probability: string } // -m statistic --mode random --probability P
-  | { kind: 'recent'; name: string; action: 'set' | 'rcheck' | 'update' | 'remove'; seconds?: number; reap?: boolean; mask?: string; side?: 'rsource' | 'rdest' }
+  | {
+      kind: 'recent';
+      name: string;
+      action: 'set' | 'rcheck' | 'update' | 'remove';
+      seconds?: number;
+      reap?: boolean;
+      mask?: string;
+      side?: 'rsource' | 'rdest';
+    }
   | { kind: 'nfacct'; name: string }
   | { kind: 'other'; text: string }; // kept verbatim so it can be printed; trace refuses it
 

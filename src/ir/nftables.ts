@@ -48,7 +48,7 @@ export type Expr =
   | { kind: 'other'; text: string }; // kept verbatim so it prints; the tracer refuses it
 
 /** A map value or rule verdict that names where a packet goes next. */
-export type ChainVerdict = { kind: 'jump' | 'goto'; chain: string };
+type ChainVerdict = { kind: 'jump' | 'goto'; chain: string };
 export type SimpleVerdict = { kind: 'accept' | 'drop' | 'return' | 'continue' } | ChainVerdict;
 
 /** What ends a rule: a verdict, a verdict map, or a terminal statement (dnat, masquerade, reject). */

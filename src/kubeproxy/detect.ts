@@ -10,6 +10,7 @@ export function detectNftRelease(t: Table): string | undefined {
   if (t.sets.some((s) => s.name === 'localhost-nodeport-reject-ports') || (t.counters ?? []).length > 0) return '1.37';
   const policyChain = (name: string) => name.startsWith('service-') || name.startsWith('local-');
   if (t.chains.some((c) => policyChain(c.name) && c.rules.some((r) => r.verdict?.kind === 'dnat'))) return '1.37';
-  if (t.chains.some((c) => policyChain(c.name) && c.rules.some((r) => r.verdict?.kind === 'dnatMap' && r.verdict.entries.length === 1))) return '1.36';
+  if (t.chains.some((c) => policyChain(c.name) && c.rules.some((r) => r.verdict?.kind === 'dnatMap' && r.verdict.entries.length === 1)))
+    return '1.36';
   return '1.36+';
 }

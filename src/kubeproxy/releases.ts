@@ -1,7 +1,8 @@
 // kube-proxy's rules by release: the ONE place that knows which release changed what. Each
 // entry names the kube-proxy PR and the first release that has it; backends read the resulting
 // flags (e.g. `r.nftInlineMasqueradeMark`) and never compare versions themselves.
-import type { ProxyMode } from '../model/options.js';
+/** kube-proxy's proxy modes that ktables models (its --proxy-mode). */
+export type ProxyMode = 'iptables' | 'nftables';
 
 /** A kube-proxy release as major.minor; patch levels never change the rules. */
 export interface KubeProxyVersion {
@@ -9,7 +10,7 @@ export interface KubeProxyVersion {
   minor: number;
 }
 
-export interface ReleaseChange {
+interface ReleaseChange {
   key: string;
   mode: ProxyMode | 'both';
   /** First release (minor of 1.x) whose rules have it. */
@@ -19,25 +20,79 @@ export interface ReleaseChange {
 }
 
 /** Newest first within a mode, so the README table reads top-down. */
-export const RELEASE_CHANGES = [
-  { key: 'nftLocalhostNodePortsGate', mode: 'nftables', since: 37, prs: ['#138427'], what: 'feature gate KubeProxyNFTablesLocalhostNodePorts: localhost-nodeport-reject-ports map, localhost-nodeport-reject-<proto> chains and counters' },
-  { key: 'nodePortAddressKeywords', mode: 'both', since: 37, prs: ['#138427'], what: '--nodeport-addresses accepts the keywords primary, localhost and all mixed with CIDRs' },
-  { key: 'nftSingleEndpointDnat', mode: 'nftables', since: 37, prs: ['#140723', '#140960'], what: 'a service chain with one endpoint and no affinity DNATs with `dnat to IP:PORT`' },
+const RELEASE_CHANGES = [
+  {
+    key: 'nftLocalhostNodePortsGate',
+    mode: 'nftables',
+    since: 37,
+    prs: ['#138427'],
+    what: 'feature gate KubeProxyNFTablesLocalhostNodePorts: localhost-nodeport-reject-ports map, localhost-nodeport-reject-<proto> chains and counters',
+  },
+  {
+    key: 'nodePortAddressKeywords',
+    mode: 'both',
+    since: 37,
+    prs: ['#138427'],
+    what: '--nodeport-addresses accepts the keywords primary, localhost and all mixed with CIDRs',
+  },
+  {
+    key: 'nftSingleEndpointDnat',
+    mode: 'nftables',
+    since: 37,
+    prs: ['#140723', '#140960'],
+    what: 'a service chain with one endpoint and no affinity DNATs with `dnat to IP:PORT`',
+  },
   { key: 'nftTruncatedComments', mode: 'nftables', since: 37, prs: ['#139516'], what: 'no-endpoint map element comments cut to 128 bytes' },
-  { key: 'nftInlineMasqueradeMark', mode: 'nftables', since: 36, prs: ['#135800'], what: 'no mark-for-masquerade chain: `mark set mark or MARK` inline; one masquerading rule' },
-  { key: 'nftHairpinSet', mode: 'nftables', since: 36, prs: ['#136499'], what: 'hairpin-connections set and its masquerading rule, instead of a hairpin rule per endpoint chain' },
-  { key: 'nftServicesClusterIPMasquerade', mode: 'nftables', since: 36, prs: ['#136499'], what: 'one ClusterIP masquerade rule at the top of services, on @cluster-ips' },
-  { key: 'nftDirectDnat', mode: 'nftables', since: 36, prs: ['#136499'], what: 'services without affinity DNAT through `numgen ... map`; endpoint chains only for session affinity' },
-  { key: 'iptLocalhostNodePortsNfacct', mode: 'iptables', since: 31, prs: ['#125015'], what: 'the localhost_nps_accepted_pkts nfacct rule for localhost NodePorts' },
-  { key: 'iptInvalidDropNfacct', mode: 'iptables', since: 30, prs: ['#122812'], what: 'nfacct counter ct_state_invalid_dropped_pkts on the INVALID drop rule' },
+  {
+    key: 'nftInlineMasqueradeMark',
+    mode: 'nftables',
+    since: 36,
+    prs: ['#135800'],
+    what: 'no mark-for-masquerade chain: `mark set mark or MARK` inline; one masquerading rule',
+  },
+  {
+    key: 'nftHairpinSet',
+    mode: 'nftables',
+    since: 36,
+    prs: ['#136499'],
+    what: 'hairpin-connections set and its masquerading rule, instead of a hairpin rule per endpoint chain',
+  },
+  {
+    key: 'nftServicesClusterIPMasquerade',
+    mode: 'nftables',
+    since: 36,
+    prs: ['#136499'],
+    what: 'one ClusterIP masquerade rule at the top of services, on @cluster-ips',
+  },
+  {
+    key: 'nftDirectDnat',
+    mode: 'nftables',
+    since: 36,
+    prs: ['#136499'],
+    what: 'services without affinity DNAT through `numgen ... map`; endpoint chains only for session affinity',
+  },
+  {
+    key: 'iptLocalhostNodePortsNfacct',
+    mode: 'iptables',
+    since: 31,
+    prs: ['#125015'],
+    what: 'the localhost_nps_accepted_pkts nfacct rule for localhost NodePorts',
+  },
+  {
+    key: 'iptInvalidDropNfacct',
+    mode: 'iptables',
+    since: 30,
+    prs: ['#122812'],
+    what: 'nfacct counter ct_state_invalid_dropped_pkts on the INVALID drop rule',
+  },
 ] as const satisfies readonly ReleaseChange[];
 
-export type ReleaseKey = (typeof RELEASE_CHANGES)[number]['key'];
+type ReleaseKey = (typeof RELEASE_CHANGES)[number]['key'];
 /** The behaviours of one (mode, release): true where the release has the change. */
 export type Release = { readonly version: string } & { readonly [K in ReleaseKey]: boolean };
 
 /** The releases ktables models, per mode (1.x minors, inclusive). */
-export const SUPPORTED: Record<ProxyMode, { from: number; to: number }> = {
+const SUPPORTED: Record<ProxyMode, { from: number; to: number }> = {
   iptables: { from: 29, to: 37 },
   nftables: { from: 35, to: 37 },
 };

@@ -12,7 +12,11 @@ function byDisplayNameThenProtocol(a: ServicePort, b: ServicePort): number {
 
 /** kube-proxy's state after one full sync, for one IP family: the input of every backend. */
 export function buildModel(inv: Inventory, opts: ProxyOptions, notes: string[] = inv.notes): ProxyModel {
-  const node = nodeContext(opts, inv.nodes.map((n) => n.object), notes);
+  const node = nodeContext(
+    opts,
+    inv.nodes.map((n) => n.object),
+    notes,
+  );
 
   const slices = inv.slices.map((s) => s.object);
   // Legacy Endpoints stand in for a Service only when no EndpointSlice points at it.
@@ -26,11 +30,15 @@ export function buildModel(inv: Inventory, opts: ProxyOptions, notes: string[] =
     slices.push(...mirrorEndpoints(ep));
   }
 
-  const endpoints = endpointsByServicePort(slices, {
-    family: node.family,
-    nodeName: node.nodeName,
-    nodeHints: opts.preferSameTrafficDistribution,
-  }, notes);
+  const endpoints = endpointsByServicePort(
+    slices,
+    {
+      family: node.family,
+      nodeName: node.nodeName,
+      nodeHints: opts.preferSameTrafficDistribution,
+    },
+    notes,
+  );
 
   const servicePorts: ServicePort[] = [];
   for (const { object: svc, where } of inv.services) {

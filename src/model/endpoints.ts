@@ -23,7 +23,11 @@ export interface EndpointOptions {
  * ignored, only the first address of an endpoint counts, and duplicates prefer a
  * non-terminating copy. Each list comes back sorted by endpoint string, byte-wise.
  */
-export function endpointsByServicePort(slices: EndpointSliceObject[], opts: EndpointOptions, notes: string[] = []): Map<string, Endpoint[]> {
+export function endpointsByServicePort(
+  slices: EndpointSliceObject[],
+  opts: EndpointOptions,
+  notes: string[] = [],
+): Map<string, Endpoint[]> {
   const wantType = opts.family === 'ipv4' ? 'IPv4' : 'IPv6';
   const sets = new Map<string, Map<string, Endpoint>>();
   // Slice order must not change the result: walk them by name.

@@ -3,13 +3,22 @@
 import { UsageError } from '../errors.js';
 import type { NodeObject } from '../input/schemas.js';
 import { ZONE_LABEL } from '../input/load.js';
-import { NEWEST, formatVersion, isSupported, parseKubeProxyVersion, releaseBehaviours, supportedRange, type KubeProxyVersion, type Release } from '../kubeproxy/releases.js';
+import {
+  NEWEST,
+  formatVersion,
+  isSupported,
+  parseKubeProxyVersion,
+  releaseBehaviours,
+  supportedRange,
+  type KubeProxyVersion,
+  type Release,
+} from '../kubeproxy/releases.js';
 import { canonicalCIDR, canonicalIP, cidrContains, familyOf, formatCIDR, parseCIDR, parseIP } from '../util/ip.js';
 import type { ProxyOptions } from './options.js';
 import type { LocalDetector, NodeContext } from './types.js';
 
 /** The mark as kube-proxy prints 1<<bit with Go's %#08x: 0x plus eight hex digits (bit 14: 0x00004000). */
-export function formatMark(bit: number): string {
+function formatMark(bit: number): string {
   return `0x${(2 ** bit).toString(16).padStart(8, '0')}`;
 }
 
@@ -34,8 +43,16 @@ function localDetector(opts: ProxyOptions, node: NodeObject | undefined): LocalD
   switch (mode) {
     case 'ClusterCIDR':
     case 'NodeCIDR': {
-      const source = mode === 'ClusterCIDR' ? opts.clusterCIDRs : [...(node?.spec?.podCIDRs ?? []), ...(node?.spec?.podCIDR ? [node.spec.podCIDR] : [])];
-      const cidrs = [...new Set(source.map((c) => parseCIDR(c)).filter((c) => c?.ip.family === family).map((c) => formatCIDR(c!)))];
+      const source =
+        mode === 'ClusterCIDR' ? opts.clusterCIDRs : [...(node?.spec?.podCIDRs ?? []), ...(node?.spec?.podCIDR ? [node.spec.podCIDR] : [])];
+      const cidrs = [
+        ...new Set(
+          source
+            .map((c) => parseCIDR(c))
+            .filter((c) => c?.ip.family === family)
+            .map((c) => formatCIDR(c!)),
+        ),
+      ];
       // kube-proxy uses the first CIDR of the family; without one it detects nothing.
       return cidrs.length > 0 ? { mode, cidrs: [cidrs[0]!] } : { mode: 'None' };
     }
@@ -63,24 +80,35 @@ function resolveRelease(opts: ProxyOptions, node: NodeObject | undefined, notes:
     why = '--kube-proxy-version';
   } else if (kubelet) {
     const v = parseKubeProxyVersion(kubelet);
-    if (!v) throw new UsageError(`Node ${node!.metadata.name}: status.nodeInfo.kubeletVersion ${JSON.stringify(kubelet)} is not a version such as v1.37.1; set --kube-proxy-version`);
+    if (!v)
+      throw new UsageError(
+        `Node ${node!.metadata.name}: status.nodeInfo.kubeletVersion ${JSON.stringify(kubelet)} is not a version such as v1.37.1; set --kube-proxy-version`,
+      );
     version = v;
     why = `Node ${node!.metadata.name} status.nodeInfo.kubeletVersion ${kubelet}`;
   }
   const mode = opts.proxyMode;
   if (!isSupported(mode, version)) {
     const source = why === '--kube-proxy-version' ? '--kube-proxy-version' : `kube-proxy ${formatVersion(version)} (from ${why})`;
-    throw new UsageError(`${source}: ${formatVersion(version)} is not a release ktables models for --proxy-mode ${mode}; supported: ${supportedRange(mode)}${mode === 'nftables' ? ' (older nftables releases are not modelled)' : ''}`);
+    throw new UsageError(
+      `${source}: ${formatVersion(version)} is not a release ktables models for --proxy-mode ${mode}; supported: ${supportedRange(mode)}${mode === 'nftables' ? ' (older nftables releases are not modelled)' : ''}`,
+    );
   }
   notes.push(`kube-proxy version: ${formatVersion(version)} (${why})`);
   return releaseBehaviours(mode, version);
 }
 
 /** The localhost NodePort protocols kube-proxy 1.37+ rejects (and counts) with its gate on. */
-function localhostNodePortRejects(opts: ProxyOptions, release: Release, explicitLoopback: boolean): NodeContext['localhostNodePortRejects'] {
+function localhostNodePortRejects(
+  opts: ProxyOptions,
+  release: Release,
+  explicitLoopback: boolean,
+): NodeContext['localhostNodePortRejects'] {
   if (!opts.localhostNodePortsGate) return [];
   if (!release.nftLocalhostNodePortsGate) {
-    throw new UsageError(`--feature-gates: KubeProxyNFTablesLocalhostNodePorts exists from kube-proxy 1.37 (nftables mode); this is ${opts.proxyMode} ${release.version}`);
+    throw new UsageError(
+      `--feature-gates: KubeProxyNFTablesLocalhostNodePorts exists from kube-proxy 1.37 (nftables mode); this is ${opts.proxyMode} ${release.version}`,
+    );
   }
   // With an explicit loopback NodePort address kube-proxy serves TCP itself (a userspace
   // proxy) and rejects only what that proxy cannot serve.
@@ -91,11 +119,13 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
   const family = opts.ipFamily;
   const node = pickNode(nodes, opts.hostnameOverride);
   const nodeName = (opts.hostnameOverride ?? node?.metadata.name ?? opts.hostname ?? '').toLowerCase();
-  if (opts.hostnameOverride === undefined) notes.push(`node name: ${nodeName} (${node ? 'the Node object in the input' : 'this machine\'s hostname'}; set --hostname-override)`);
+  if (opts.hostnameOverride === undefined)
+    notes.push(`node name: ${nodeName} (${node ? 'the Node object in the input' : "this machine's hostname"}; set --hostname-override)`);
   const release = resolveRelease(opts, node, notes);
 
   const nodeIPs = opts.nodeIPs.length > 0 ? opts.nodeIPs.map((ip) => canonicalIP(ip)!) : nodeAddresses(node);
-  if (opts.nodeIPs.length === 0) notes.push(nodeIPs.length ? `node IPs from the Node object: ${nodeIPs.join(', ')}` : 'no node IPs known (set --node-ip)');
+  if (opts.nodeIPs.length === 0)
+    notes.push(nodeIPs.length ? `node IPs from the Node object: ${nodeIPs.join(', ')}` : 'no node IPs known (set --node-ip)');
   const primaryNodeIP = nodeIPs.find((ip) => familyOf(ip) === family);
 
   // NodePort addresses: kube-proxy's per-mode default, "primary" expanded to the primary IP.
@@ -103,7 +133,9 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
   if (npa === undefined && opts.proxyMode === 'nftables') npa = ['primary'];
   const keyword = npa?.find((c) => c === 'localhost' || c === 'all');
   if (keyword && !release.nodePortAddressKeywords) {
-    throw new UsageError(`--nodeport-addresses: the keyword ${keyword} exists from kube-proxy 1.37; this is ${release.version} (give CIDRs)`);
+    throw new UsageError(
+      `--nodeport-addresses: the keyword ${keyword} exists from kube-proxy 1.37; this is ${release.version} (give CIDRs)`,
+    );
   }
   const loopbackCIDR = family === 'ipv4' ? '127.0.0.0/8' : '::1/128';
   let explicitLoopback = false;
@@ -117,7 +149,8 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
       if (c === 'all') c = family === 'ipv4' ? '0.0.0.0/0' : '::/0';
       if (c === 'localhost') c = loopbackCIDR;
       const parsed = parseCIDR(c);
-      if (parsed && parsed.ip.family === family && parsed.prefix > 0 && cidrContains(parsed, parseIP(loopbackCIDR.split('/')[0]!)!)) explicitLoopback = true;
+      if (parsed && parsed.ip.family === family && parsed.prefix > 0 && cidrContains(parsed, parseIP(loopbackCIDR.split('/')[0]!)!))
+        explicitLoopback = true;
       return parsed && parsed.ip.family === family ? [parsed] : [];
     });
     // NewNodePortAddresses: no CIDR of this family means the zero CIDR, i.e. every address.
@@ -137,7 +170,9 @@ export function nodeContext(opts: ProxyOptions, nodes: NodeObject[], notes: stri
 
   const detector = localDetector(opts, node);
   if (detector.mode === 'None' && (opts.detectLocalMode ?? 'ClusterCIDR') !== 'None') {
-    notes.push(`local traffic detection is off: no ${family} CIDR for --detect-local-mode ${opts.detectLocalMode ?? 'ClusterCIDR'} (set --cluster-cidr)`);
+    notes.push(
+      `local traffic detection is off: no ${family} CIDR for --detect-local-mode ${opts.detectLocalMode ?? 'ClusterCIDR'} (set --cluster-cidr)`,
+    );
   }
   const zone = node?.metadata.labels?.[ZONE_LABEL];
   return {

@@ -1,7 +1,6 @@
-import type { KubeProxyVersion } from '../kubeproxy/releases.js';
+import type { KubeProxyVersion, ProxyMode } from '../kubeproxy/releases.js';
 import type { IPFamily } from '../util/ip.js';
 
-export type ProxyMode = 'iptables' | 'nftables';
 export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix' | 'None';
 
 /**

@@ -18,7 +18,7 @@ export function skipReason(svc: ServiceObject): string | undefined {
 }
 
 /** The cluster IP of the proxier's family, as GetClusterIPByFamily picks it. */
-export function clusterIPFor(svc: ServiceObject, family: IPFamily): string | undefined {
+function clusterIPFor(svc: ServiceObject, family: IPFamily): string | undefined {
   const families = svc.spec.ipFamilies ?? [];
   if (families.length === 0) {
     const ip = svc.spec.clusterIP ?? '';
@@ -46,9 +46,7 @@ export function servicePortsOf(svc: ServiceObject, family: IPFamily): ServicePor
   const name = svc.metadata.name;
   const spec = svc.spec;
 
-  const externalIPs = (spec.externalIPs ?? [])
-    .filter((ip) => familyOf(ip) === family)
-    .map((ip) => canonicalIP(ip)!);
+  const externalIPs = (spec.externalIPs ?? []).filter((ip) => familyOf(ip) === family).map((ip) => canonicalIP(ip)!);
 
   let sourceRanges = (spec.loadBalancerSourceRanges ?? [])
     .map((r) => parseCIDR(r.trim()))
@@ -56,7 +54,7 @@ export function servicePortsOf(svc: ServiceObject, family: IPFamily): ServicePor
   // A zero-prefix range allows everything, which is the same as listing none.
   if (sourceRanges.some((c) => c!.prefix === 0)) sourceRanges = [];
 
-  const vips = ((svc.status?.loadBalancer?.ingress ?? []))
+  const vips = (svc.status?.loadBalancer?.ingress ?? [])
     .filter((ing) => ing.ip && (ing.ipMode ?? 'VIP') === 'VIP' && familyOf(ing.ip) === family)
     .map((ing) => canonicalIP(ing.ip!)!);
 

@@ -5,6 +5,7 @@
 import { RuleError } from '../errors.js';
 import type { Chain, IptablesRuleset, Match, Rule, Table, Target } from '../ir/iptables.js';
 import { scanRules, type RulesFormat } from './scan.js';
+import { excerpt } from '../util/text.js';
 
 /** Splits a rule line into words, honouring "double quotes" and backslash escapes as iptables does. */
 export function tokenize(line: string, lineNo: number): string[] {
@@ -50,23 +51,13 @@ export function tokenSpans(line: string): Span[] | undefined {
   return out;
 }
 
-/**
- * A short, printable excerpt of rule text for messages: control and non-ASCII characters
- * escaped, long text cut, so that a binary or hostile file never reaches the terminal as is.
- */
-export function excerpt(text: string, max = 100): string {
-  let out = '';
-  for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    out += c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0) || c === 0xfffd ? `\\x${c.toString(16).padStart(2, '0')}` : ch;
-    if (out.length > max) return `${out.slice(0, max)}...`;
-  }
-  return out;
-}
-
 class Words {
   i = 0;
-  constructor(readonly words: string[], readonly lineNo: number, readonly text: string) {}
+  constructor(
+    readonly words: string[],
+    readonly lineNo: number,
+    readonly text: string,
+  ) {}
   more(): boolean {
     return this.i < this.words.length;
   }
@@ -158,14 +149,50 @@ function splitMark(v: string): { value: string; mask?: string } {
 }
 
 const NEGATABLE = new Set([
-  '-p', '--protocol', '-s', '--source', '--src', '-d', '--destination', '--dst', '-i', '--in-interface', '-o', '--out-interface',
-  '--dport', '--destination-port', '--sport', '--source-port', '--src-type', '--dst-type', '--mark', '--ctstate',
+  '-p',
+  '--protocol',
+  '-s',
+  '--source',
+  '--src',
+  '-d',
+  '--destination',
+  '--dst',
+  '-i',
+  '--in-interface',
+  '-o',
+  '--out-interface',
+  '--dport',
+  '--destination-port',
+  '--sport',
+  '--source-port',
+  '--src-type',
+  '--dst-type',
+  '--mark',
+  '--ctstate',
 ]);
 
 /** The options every rule has, whatever module is loaded: where an unknown module's options end. */
 const GENERIC = new Set([
-  '-p', '--protocol', '-s', '--source', '--src', '-d', '--destination', '--dst', '-i', '--in-interface', '-o', '--out-interface',
-  '-m', '--match', '-j', '--jump', '-g', '--goto', '-f', '--fragment',
+  '-p',
+  '--protocol',
+  '-s',
+  '--source',
+  '--src',
+  '-d',
+  '--destination',
+  '--dst',
+  '-i',
+  '--in-interface',
+  '-o',
+  '--out-interface',
+  '-m',
+  '--match',
+  '-j',
+  '--jump',
+  '-g',
+  '--goto',
+  '-f',
+  '--fragment',
 ]);
 
 const KNOWN_MODULES = new Set(['comment', 'tcp', 'udp', 'sctp', 'addrtype', 'mark', 'conntrack', 'statistic', 'recent', 'nfacct']);
@@ -184,7 +211,12 @@ const MODULE_OPTIONS: Record<string, Set<string>> = {
 };
 
 const PORT_OPTIONS = new Set(['--dport', '--destination-port', '--sport', '--source-port']);
-const l4 = (matches: Match[]) => matches.some((m) => (m.kind === 'module' && MODULE_OPTIONS[m.name]?.has('--dport')) || (m.kind === 'protocol' && !m.negate && ['tcp', 'udp', 'sctp', '6', '17', '132'].includes(m.protocol)));
+const l4 = (matches: Match[]) =>
+  matches.some(
+    (m) =>
+      (m.kind === 'module' && MODULE_OPTIONS[m.name]?.has('--dport')) ||
+      (m.kind === 'protocol' && !m.negate && ['tcp', 'udp', 'sctp', '6', '17', '132'].includes(m.protocol)),
+  );
 
 /**
  * Parses the words after "-A CHAIN" into matches and a target. The policy for what it does
@@ -205,7 +237,8 @@ export function parseRuleWords(words: string[], lineNo: number, text: string, bo
   // The exact text of words [from, to).
   const textOf = (from: number, to: number): string => {
     if (spans === null) spans = body !== undefined ? tokenSpans(body) : undefined;
-    if (spans && spans.length === words.length && spans.every((s, k) => s.word === words[k])) return body!.slice(spans[from]!.start, spans[to - 1]!.end);
+    if (spans && spans.length === words.length && spans.every((s, k) => s.word === words[k]))
+      return body!.slice(spans[from]!.start, spans[to - 1]!.end);
     return words.slice(from, to).map(quoteWord).join(' ');
   };
   const isGenericAt = (k: number) => GENERIC.has(words[k]!) || (words[k] === '!' && k + 1 < words.length && GENERIC.has(words[k + 1]!));
@@ -417,7 +450,7 @@ export function parseRuleBody(body: string, lineNo: number, text: string): Rule 
   );
 }
 
-export const FORMAT_NAMES: Record<RulesFormat, string> = {
+const FORMAT_NAMES: Record<RulesFormat, string> = {
   'iptables-save': 'iptables-save output',
   'iptables-S': '`iptables -S` output',
   'iptables-fragment': 'iptables rule lines without a table',

@@ -9,7 +9,8 @@ export function nftListingWarnings(rs: NftRuleset): string[] {
     const chains = new Set(t.chains.map((c) => c.name));
     const missing = new Map<string, string[]>(); // chain → where it is named
     const named = (v: SimpleVerdict | Verdict | undefined, where: string) => {
-      if (v && (v.kind === 'jump' || v.kind === 'goto') && !chains.has(v.chain)) missing.set(v.chain, [...(missing.get(v.chain) ?? []), where]);
+      if (v && (v.kind === 'jump' || v.kind === 'goto') && !chains.has(v.chain))
+        missing.set(v.chain, [...(missing.get(v.chain) ?? []), where]);
     };
     for (const s of t.sets) for (const e of s.elements) named(e.value, `map ${s.name}`);
     for (const c of t.chains) {
@@ -21,7 +22,9 @@ export function nftListingWarnings(rs: NftRuleset): string[] {
     if (missing.size > 0) {
       const list = [...missing].map(([chain, where]) => `${chain} (named in ${[...new Set(where)].join(', ')})`);
       const shown = list.length > 5 ? [...list.slice(0, 5), `... (${list.length} in all)`] : list;
-      out.push(`table ${t.family} ${t.name}: ${missing.size} chain${missing.size === 1 ? '' : 's'} named but not in the listing (cut short?): ${shown.join(', ')}`);
+      out.push(
+        `table ${t.family} ${t.name}: ${missing.size} chain${missing.size === 1 ? '' : 's'} named but not in the listing (cut short?): ${shown.join(', ')}`,
+      );
     }
     if (t.name === 'kube-proxy' && t.chains.length > 0 && !t.chains.some((c) => c.base)) {
       out.push(`table ${t.family} ${t.name} has no base chain (no hook): nothing in it sees a packet, so every trace passes untouched`);

@@ -555,8 +555,8 @@ const TYPEOF_TYPES: Record<string, string> = {
   'meta l4proto': 'inet_proto',
   'ip protocol': 'inet_proto',
   'meta mark': 'mark',
-  'iifname': 'ifname',
-  'oifname': 'ifname',
+  iifname: 'ifname',
+  oifname: 'ifname',
   'meta iifname': 'ifname',
   'meta oifname': 'ifname',
 };
@@ -768,12 +768,10 @@ function listSet(r: Reader, s: NftSet, tables: Tables): void {
     if (w === 'type') {
       setType(r, s);
       if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
-    }
-    else if (w === 'typeof') {
+    } else if (w === 'typeof') {
       typeofType(r, s, t.line);
       if (r.peek()?.line === t.line && !r.is(';') && !r.is('}')) r.fail('unexpected words after the set type');
-    }
-    else if (w === 'flags') {
+    } else if (w === 'flags') {
       const flags = [r.word('a flag')];
       while (r.take(',')) flags.push(r.word('a flag'));
       s.flags = flags;

@@ -31,7 +31,7 @@ const FIXED = new Set([
 const HASHED = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-([A-Z2-7]{16})$/;
 const KUBE_ROUTER = /^KUBE-(ROUTER-|NWPLCY-|POD-FW-|SRC-|DST-)/;
 
-export interface Ownership {
+interface Ownership {
   /** Chains named KUBE-* that are not kube-proxy's, as "table chain (owner)". */
   others: string[];
   /** kube-proxy-style hashed chains whose hash does not match the service port their comments name. */
@@ -73,7 +73,7 @@ function hashMatches(kind: string, hash: string, rules: readonly Rule[]): boolea
   return false;
 }
 
-export function ownership(rs: IptablesRuleset): Ownership {
+function ownership(rs: IptablesRuleset): Ownership {
   const others: string[] = [];
   const mismatched: string[] = [];
   let ipvs: string | undefined;
@@ -86,7 +86,10 @@ export function ownership(rs: IptablesRuleset): Ownership {
         const h = HASHED.exec(c.name);
         if (h && hashMatches(h[1]!, h[2]!, c.rules) === false) mismatched.push(`${t.name} ${c.name}`);
       }
-      if (!ipvs && (c.name === 'KUBE-SERVICES' || c.name === 'KUBE-POSTROUTING' || c.name === 'KUBE-NODE-PORT' || c.name === 'KUBE-LOAD-BALANCER')) {
+      if (
+        !ipvs &&
+        (c.name === 'KUBE-SERVICES' || c.name === 'KUBE-POSTROUTING' || c.name === 'KUBE-NODE-PORT' || c.name === 'KUBE-LOAD-BALANCER')
+      ) {
         for (const r of c.rules) {
           const set = r.matches.find((m) => m.kind === 'other' && /--match-set\s+KUBE-[A-Z-]+/.test(m.text));
           if (set && set.kind === 'other') {
@@ -105,9 +108,11 @@ export function ownership(rs: IptablesRuleset): Ownership {
 export function ownershipNotes(rs: IptablesRuleset): string[] {
   const o = ownership(rs);
   const notes: string[] = [];
-  if (o.ipvs) notes.push(`kube-proxy runs in ipvs mode on this node (${o.ipvs}): Service routing is in IPVS (ipvsadm -Ln), not in these rules`);
+  if (o.ipvs)
+    notes.push(`kube-proxy runs in ipvs mode on this node (${o.ipvs}): Service routing is in IPVS (ipvsadm -Ln), not in these rules`);
   if (o.others.length > 0) notes.push(`KUBE-* chains that are not kube-proxy's: ${list(o.others)}`);
-  if (o.mismatched.length > 0) notes.push(`chains named like kube-proxy's whose hash does not match the service port their comments name: ${list(o.mismatched)}`);
+  if (o.mismatched.length > 0)
+    notes.push(`chains named like kube-proxy's whose hash does not match the service port their comments name: ${list(o.mismatched)}`);
   return notes;
 }
 

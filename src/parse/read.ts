@@ -33,11 +33,24 @@ export function readRules(text: string, source: string, family?: 'ipv4' | 'ipv6'
     const { notes, warnings } = scanned;
     if (scanned.format === 'manifests') return { kind: 'manifests', format: 'manifests', notes, warnings };
     if (scanned.tables) {
-      const fam = family ?? (guessIptablesFamily(scanned.text) === 'ipv6' ? 'ipv6' : /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(scanned.text) ? 'ipv4' : fallback);
+      const fam =
+        family ??
+        (guessIptablesFamily(scanned.text) === 'ipv6'
+          ? 'ipv6'
+          : /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(scanned.text)
+            ? 'ipv4'
+            : fallback);
       const r = readIptables(text, fam);
       return { kind: 'iptables', format: r.format, ruleset: r.ruleset, text: scanned.text, notes: r.notes, warnings: r.warnings };
     }
     const ruleset = parseNftables(scanned.text);
-    return { kind: 'nftables', format: scanned.format, ruleset, text: scanned.text, notes, warnings: [...warnings, ...nftListingWarnings(ruleset)] };
+    return {
+      kind: 'nftables',
+      format: scanned.format,
+      ruleset,
+      text: scanned.text,
+      notes,
+      warnings: [...warnings, ...nftListingWarnings(ruleset)],
+    };
   });
 }

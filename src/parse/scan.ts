@@ -9,18 +9,18 @@
 // is read as far as it goes, with a warning naming the line.
 import { RuleError } from '../errors.js';
 import { BUILTIN_CHAINS } from '../ir/iptables.js';
-import { excerpt } from './iptables.js';
+import { excerpt } from '../util/text.js';
 
 export type RulesFormat = 'iptables-save' | 'iptables-S' | 'iptables-fragment' | 'nft-listing' | 'nft-commands' | 'manifests';
 
-export interface ScannedLine {
+interface ScannedLine {
   /** 1-based line in the original text. */
   line: number;
   /** The line as written (counters and CR taken off). */
   text: string;
 }
 
-export interface ScannedChain {
+interface ScannedChain {
   name: string;
   policy?: string;
   rules: { body: string; line: ScannedLine }[];
@@ -90,7 +90,8 @@ export function detectFormat(text: string): RulesFormat {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('*')) return 'iptables-save';
-    if (/^(table|add|flush|delete|create|destroy|insert|replace)\s/.test(line)) return /^table\s.*\{/.test(line) ? 'nft-listing' : 'nft-commands';
+    if (/^(table|add|flush|delete|create|destroy|insert|replace)\s/.test(line))
+      return /^table\s.*\{/.test(line) ? 'nft-listing' : 'nft-commands';
     const op = /^(?:\[\d+:\d+\]\s+)?(-[PNAX]|--append|--new-chain|--policy)\s/.exec(line);
     if (op) {
       if (op[1] === '-P' || op[1] === '-N' || op[1] === '--policy' || op[1] === '--new-chain') return 'iptables-S';
@@ -103,11 +104,6 @@ export function detectFormat(text: string): RulesFormat {
   return sawRuleLine ? 'iptables-fragment' : 'manifests';
 }
 
-/** Is this text rules at all (rather than manifests)? */
-export function isRulesText(text: string): boolean {
-  return detectFormat(cleanText(text).text) !== 'manifests';
-}
-
 /** Cleans and classifies; for iptables forms, splits into tables. */
 export function scanRules(input: string): Scanned {
   const { text, notes, promptTables } = cleanText(input);
@@ -117,7 +113,8 @@ export function scanRules(input: string): Scanned {
   if (format === 'iptables-save') out.tables = scanSave(text, warnings);
   else if (format === 'iptables-S' || format === 'iptables-fragment') {
     out.tables = scanCommands(text, promptTables, notes, warnings);
-    if (format === 'iptables-fragment') notes.push('rule lines without a table (a fragment): each chain read as nat or filter by what it is');
+    if (format === 'iptables-fragment')
+      notes.push('rule lines without a table (a fragment): each chain read as nat or filter by what it is');
     else notes.push('read as `iptables -S` output');
   } else if (format === 'nft-listing' || format === 'nft-commands') {
     let t = text;
@@ -136,7 +133,8 @@ export function scanRules(input: string): Scanned {
 function ruleLine(line: string): { op: string; chain: string; body: string } | undefined {
   const m = /^(?:\[\d+:\d+\]\s+)?(-A|--append|-X|--delete-chain|-P|--policy|-N|--new-chain)\s+(\S+)(?:\s+(.*))?$/.exec(line);
   if (!m) return undefined;
-  const op = m[1] === '--append' ? '-A' : m[1] === '--delete-chain' ? '-X' : m[1] === '--policy' ? '-P' : m[1] === '--new-chain' ? '-N' : m[1]!;
+  const op =
+    m[1] === '--append' ? '-A' : m[1] === '--delete-chain' ? '-X' : m[1] === '--policy' ? '-P' : m[1] === '--new-chain' ? '-N' : m[1]!;
   return { op, chain: m[2]!, body: (m[3] ?? '').trim() };
 }
 
@@ -165,7 +163,9 @@ function scanSave(text: string, warnings: string[]): ScannedTable[] {
     }
     if (line.startsWith('*')) {
       if (table) {
-        warnings.push(`line ${lineNo}: table ${excerpt(line.slice(1), 40)} starts before COMMIT of ${table.name} (line ${tableLine}): read ${table.name} as far as it goes`);
+        warnings.push(
+          `line ${lineNo}: table ${excerpt(line.slice(1), 40)} starts before COMMIT of ${table.name} (line ${tableLine}): read ${table.name} as far as it goes`,
+        );
         tables.push(table);
       }
       table = { name: line.slice(1).trim(), chains: [], deleted: [] };
@@ -220,7 +220,8 @@ const FILTER_TARGET = /(^|\s)-j\s+(REJECT|ACCEPT|DROP)(\s|$)/;
 
 function tableByPolicies(policies: string[]): string | undefined {
   const set = [...new Set(policies)].sort().join(',');
-  for (const [name, chains] of Object.entries(BUILTIN_CHAINS)) if ([...chains].sort().join(',') === set) return name === 'security' ? 'filter' : name;
+  for (const [name, chains] of Object.entries(BUILTIN_CHAINS))
+    if ([...chains].sort().join(',') === set) return name === 'security' ? 'filter' : name;
   if (policies.includes('PREROUTING') || policies.includes('POSTROUTING')) return 'nat';
   if (policies.length > 0) return 'filter';
   return undefined;
@@ -336,7 +337,9 @@ function closeBraces(text: string, warnings: string[]): string {
   const midLine = !text.endsWith('\n') && lastBalancedLine === lines.length;
   const header = /^\s*(table|chain|set|map|flowtable)\b/.test(last) && !last.includes('{');
   if (midLine || header || /[,.:=]\s*$/.test(last) || (opens > 0 && !/\{\s*(#.*)?$/.test(last))) keep = keep.slice(0, -1);
-  warnings.push(`line ${lastBalancedLine}: the nft listing ends inside ${depth} open brace${depth === 1 ? '' : 's'} (cut short): read as far as it goes`);
+  warnings.push(
+    `line ${lastBalancedLine}: the nft listing ends inside ${depth} open brace${depth === 1 ? '' : 's'} (cut short): read as far as it goes`,
+  );
   // Recount what is kept and close it.
   let d = 0;
   for (const l of keep) {

@@ -26,14 +26,28 @@ class Ports {
     const key = `${displayName} ${protocol}`;
     let p = this.byKey.get(key);
     if (!p) {
-      p = { key, displayName, protocol, clusterIP: '', port: 0, externalIPs: [], loadBalancerVIPs: [], loadBalancerSourceRanges: [], nodePort: 0, healthCheckNodePort: 0, endpoints: [] };
+      p = {
+        key,
+        displayName,
+        protocol,
+        clusterIP: '',
+        port: 0,
+        externalIPs: [],
+        loadBalancerVIPs: [],
+        loadBalancerSourceRanges: [],
+        nodePort: 0,
+        healthCheckNodePort: 0,
+        endpoints: [],
+      };
       this.byKey.set(key, p);
     }
     return p;
   }
   /** Sorted as kube-proxy orders service ports: by name, then protocol. */
   list(): ScenarioPort[] {
-    return [...this.byKey.values()].filter((p) => p.clusterIP || p.nodePort || p.externalIPs.length || p.loadBalancerVIPs.length || p.healthCheckNodePort).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return [...this.byKey.values()]
+      .filter((p) => p.clusterIP || p.nodePort || p.externalIPs.length || p.loadBalancerVIPs.length || p.healthCheckNodePort)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }
 
@@ -160,7 +174,7 @@ export function nftablesServices(rs: NftRuleset, family: 'ipv4' | 'ipv6', nodeIP
   // service-HASH-ns/name/proto/portName → "ns/name:portName"
   const portOf = (chain: string | undefined, comment: string | undefined, proto: string, fallback: string) => {
     const m = chain ? /^(?:service|external|firewall|local)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp)\/(.*)$/.exec(chain) : null;
-    const name = m ? `${m[1]}/${m[2]}${m[4] ? `:${m[4]}` : ''}` : comment?.split(' ')[0] ?? fallback;
+    const name = m ? `${m[1]}/${m[2]}${m[4] ? `:${m[4]}` : ''}` : (comment?.split(' ')[0] ?? fallback);
     return ports.get(name, proto.toUpperCase() as Protocol);
   };
   for (const set of table.sets) {
@@ -192,7 +206,10 @@ export function nftablesServices(rs: NftRuleset, family: 'ipv4' | 'ipv6', nodeIP
   }
   for (const c of table.chains) {
     const m = /^endpoint-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp)\/([^_]*)__(.+)\/\d+$/.exec(c.name);
-    if (m) ports.get(`${m[1]}/${m[2]}${m[4] ? `:${m[4]}` : ''}`, m[3]!.toUpperCase() as Protocol).endpoints.push({ ip: m[5]!.replaceAll('.', family === 'ipv6' ? ':' : '.') });
+    if (m)
+      ports
+        .get(`${m[1]}/${m[2]}${m[4] ? `:${m[4]}` : ''}`, m[3]!.toUpperCase() as Protocol)
+        .endpoints.push({ ip: m[5]!.replaceAll('.', family === 'ipv6' ? ':' : '.') });
   }
   let nodePorts: ScenarioNode['nodePorts'] = { matchAll: true };
   let ips = nodeIPs;

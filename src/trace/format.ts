@@ -17,8 +17,7 @@ function packetLine(r: TraceResult): string {
   if (p.sport !== undefined) extra.push(`source port ${p.sport}`);
   if (p.inInterface) extra.push(`in on ${p.inInterface}`);
   if (p.outInterface) extra.push(`out on ${p.outInterface}`);
-  const from =
-    r.entry === 'OUTPUT' ? 'from the node itself: enters at OUTPUT' : 'from outside the node or a pod: enters at PREROUTING';
+  const from = r.entry === 'OUTPUT' ? 'from the node itself: enters at OUTPUT' : 'from outside the node or a pod: enters at PREROUTING';
   return `${p.protocol.toUpperCase()} ${p.src} -> ${dst}${extra.length ? ` (${extra.join(', ')})` : ''}, ${from}`;
 }
 
@@ -60,7 +59,10 @@ function verdictLines(r: TraceResult): string[] {
   if (!many) {
     const b = r.branches[0]!;
     const d = deciding(r, b);
-    const by = (b.outcome === 'DROP' || b.outcome === 'REJECT' || b.outcome === 'ACCEPT') && d ? ` by ${d.kind === 'policy' ? d.text : `${d.table} ${d.chain} #${d.position ?? '?'}${d.line !== undefined ? ` (line ${d.line})` : ''}`}` : '';
+    const by =
+      (b.outcome === 'DROP' || b.outcome === 'REJECT' || b.outcome === 'ACCEPT') && d
+        ? ` by ${d.kind === 'policy' ? d.text : `${d.table} ${d.chain} #${d.position ?? '?'}${d.line !== undefined ? ` (line ${d.line})` : ''}`}`
+        : '';
     return [branchEnd(b, false) + by];
   }
   return r.branches.map((b) => branchEnd(b, true));
@@ -76,7 +78,9 @@ export function formatTrace(r: TraceResult): string {
   if (r.endpoints.length > 0) {
     const w = Math.max(...r.endpoints.map((e) => e.address.length));
     r.endpoints.forEach((e, i) => {
-      out.push(`${i === 0 ? 'endpoints:   ' : '             '}${e.address.padEnd(w)}  ${percent(e.probability).padStart(6)}${e.masquerade ? '  masqueraded' : ''}`);
+      out.push(
+        `${i === 0 ? 'endpoints:   ' : '             '}${e.address.padEnd(w)}  ${percent(e.probability).padStart(6)}${e.masquerade ? '  masqueraded' : ''}`,
+      );
     });
   }
   const some = r.branches.filter((b) => b.outcome !== 'DROP' && b.outcome !== 'REJECT');
@@ -85,7 +89,8 @@ export function formatTrace(r: TraceResult): string {
     `masquerade:  ${masq.length === 0 ? 'no' : masq.length === some.length ? "yes (source NAT to the node's address on the way out)" : `in ${percent(masq.reduce((n, b) => n + b.probability, 0))} of cases`}`,
   );
   const recent = [...new Set(r.branches.flatMap((b) => b.recent))];
-  if (recent.length > 0) out.push(`affinity:    a new client; the connection is recorded in ${recent.join(', ')} so its next ones stick to the same endpoint`);
+  if (recent.length > 0)
+    out.push(`affinity:    a new client; the connection is recorded in ${recent.join(', ')} so its next ones stick to the same endpoint`);
   for (const n of r.notes) out.push(`note:        ${n}`);
   for (const c of r.conditions ?? []) out.push(`conditional: ${c}`);
   out.push('', 'path:');
@@ -150,7 +155,7 @@ function shortVerdict(r: TraceResult): string {
   if (r.branches.length === 1) {
     const b = r.branches[0]!;
     if (b.outcome === 'NONE') return b.delivery === 'local' ? 'no rule (to the node)' : 'no rule (passes)';
-    return b.outcome === 'DNAT' ? b.dnat ?? '' : b.outcome;
+    return b.outcome === 'DNAT' ? (b.dnat ?? '') : b.outcome;
   }
   return r.branches.map((b) => `${b.outcome === 'DNAT' ? b.dnat : b.outcome} ${percent(b.probability)}`).join(', ');
 }
@@ -165,7 +170,14 @@ function masqText(r: TraceResult): string {
 export function formatTable(rows: TableRow[]): string {
   const header = ['SERVICE', 'PROTO', 'DESTINATION', 'FROM', 'RESULT', 'MASQ'];
   // A conditional answer (a rule on the way it could not judge) is marked; the reasons follow the table.
-  const cells = rows.map((r) => [r.service, r.protocol.toUpperCase(), r.destination, r.from, shortVerdict(r.result) + (r.result.conditions ? ' (?)' : ''), masqText(r.result)]);
+  const cells = rows.map((r) => [
+    r.service,
+    r.protocol.toUpperCase(),
+    r.destination,
+    r.from,
+    shortVerdict(r.result) + (r.result.conditions ? ' (?)' : ''),
+    masqText(r.result),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
     c

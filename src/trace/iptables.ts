@@ -30,7 +30,7 @@ import {
 } from './packet.js';
 import { percent } from './format.js';
 
-export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
 /** Tables in the order the kernel calls them at each hook (by hook priority). */
 const TABLES_AT: Record<Hook, string[]> = {
@@ -47,7 +47,8 @@ interface Stage {
 }
 type PlanItem = Stage | 'route';
 
-const stagesOf = (hook: Hook, except: string[] = []): Stage[] => TABLES_AT[hook].filter((t) => !except.includes(t)).map((table) => ({ hook, table }));
+const stagesOf = (hook: Hook, except: string[] = []): Stage[] =>
+  TABLES_AT[hook].filter((t) => !except.includes(t)).map((table) => ({ hook, table }));
 // What follows the routing decision, by where the packet came from and where it goes.
 const AFTER_ROUTE = {
   inLocal: stagesOf('INPUT'),
@@ -56,17 +57,34 @@ const AFTER_ROUTE = {
   outLocal: [...stagesOf('POSTROUTING'), ...stagesOf('INPUT', ['nat'])],
   outAway: stagesOf('POSTROUTING'),
 };
-const START: Record<TraceEntry, PlanItem[]> = { PREROUTING: [...stagesOf('PREROUTING'), 'route'], OUTPUT: [...stagesOf('OUTPUT'), 'route'] };
+const START: Record<TraceEntry, PlanItem[]> = {
+  PREROUTING: [...stagesOf('PREROUTING'), 'route'],
+  OUTPUT: [...stagesOf('OUTPUT'), 'route'],
+};
 
 // Targets that only log and let the packet go on.
 const LOGGING_TARGETS = new Set(['LOG', 'NFLOG', 'ULOG', 'TRACE']);
 // Targets that change something the walk does not follow (checksums, conntrack zones, TTL ...)
 // and let the packet go on: whether such a rule matches decides nothing.
-const PASSING_TARGETS = new Set(['CHECKSUM', 'TCPMSS', 'DSCP', 'TOS', 'TTL', 'HL', 'CLASSIFY', 'AUDIT', 'SECMARK', 'CONNSECMARK', 'IDLETIMER', 'LED', 'NOTRACK']);
+const PASSING_TARGETS = new Set([
+  'CHECKSUM',
+  'TCPMSS',
+  'DSCP',
+  'TOS',
+  'TTL',
+  'HL',
+  'CLASSIFY',
+  'AUDIT',
+  'SECMARK',
+  'CONNSECMARK',
+  'IDLETIMER',
+  'LED',
+  'NOTRACK',
+]);
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
 
 /** Interfaces assumed when a rule asks and the packet does not say (the README names them). */
-export const DEFAULT_INTERFACES = { in: 'eth0', out: 'eth0' };
+const DEFAULT_INTERFACES = { in: 'eth0', out: 'eth0' };
 
 const MAX_DEPTH = 64; // deeper than any sane rule set; catches jump loops
 const MAX_BRANCHES = 100_000;
@@ -168,7 +186,21 @@ interface ChainIndex {
   rest: number[];
 }
 
-const PROTOCOL_NUMBERS: Record<string, number> = { all: 0, '0': 0, tcp: 6, '6': 6, udp: 17, '17': 17, sctp: 132, '132': 132, icmp: 1, '1': 1, icmpv6: 58, 'ipv6-icmp': 58, '58': 58 };
+const PROTOCOL_NUMBERS: Record<string, number> = {
+  all: 0,
+  '0': 0,
+  tcp: 6,
+  '6': 6,
+  udp: 17,
+  '17': 17,
+  sctp: 132,
+  '132': 132,
+  icmp: 1,
+  '1': 1,
+  icmpv6: 58,
+  'ipv6-icmp': 58,
+  '58': 58,
+};
 const PACKET_PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 const CT_STATES = new Set(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'SNAT', 'DNAT']);
@@ -190,8 +222,8 @@ function parseAddressMatch(text: string, family: 'ipv4' | 'ipv6'): { ip: IP; pre
   const mask = parseIP(p);
   if (mask && mask.family === 'ipv4' && family === 'ipv4') {
     const n = ((mask.bytes[12]! << 24) | (mask.bytes[13]! << 16) | (mask.bytes[14]! << 8) | mask.bytes[15]!) >>> 0;
-    const ones = 32 - Math.log2(((~n >>> 0) + 1) || 2 ** 32);
-    if (Number.isInteger(ones) && ((n << ones) >>> 0) === 0) return { ip, prefix: ones };
+    const ones = 32 - Math.log2((~n >>> 0) + 1 || 2 ** 32);
+    if (Number.isInteger(ones) && (n << ones) >>> 0 === 0) return { ip, prefix: ones };
     return `non-contiguous netmask in ${text}`;
   }
   return `bad mask in ${text}`;
@@ -290,7 +322,11 @@ export class IptablesTracer {
   private conditions = new Set<string>();
   private assumed = new Set<string>();
 
-  constructor(readonly ruleset: IptablesRuleset, node: TraceNode, opts: IptablesTraceOptions = {}) {
+  constructor(
+    readonly ruleset: IptablesRuleset,
+    node: TraceNode,
+    opts: IptablesTraceOptions = {},
+  ) {
     this.family = ruleset.family;
     if (node.family !== ruleset.family) throw new UsageError(`the node is ${node.family} but the rules are ${ruleset.family}`);
     this.local = new LocalAddresses(node);
@@ -394,7 +430,8 @@ export class IptablesTracer {
       if (branches.length > MAX_BRANCHES) throw new RuleError(`more than ${MAX_BRANCHES} possible outcomes; giving up`);
     }
     const notes: string[] = [];
-    if (this.addedJumps) notes.push("the built-in chains have no rules (a restore payload): kube-proxy's jump rules were put in (steps marked \"added\")");
+    if (this.addedJumps)
+      notes.push('the built-in chains have no rules (a restore payload): kube-proxy\'s jump rules were put in (steps marked "added")');
     for (const a of this.assumed) notes.push(a);
     const live = branches.filter((b) => b.outcome !== 'DROP' && b.outcome !== 'REJECT');
     const result: TraceResult = {
@@ -536,7 +573,9 @@ export class IptablesTracer {
     } else {
       rest = isLocal ? AFTER_ROUTE.inLocal : AFTER_ROUTE.inForward;
       s.delivery = isLocal ? 'local' : 'forward';
-      text = isLocal ? `${s.dstKey} is a local address: delivered to the node (INPUT)` : `${s.dstKey} is not a local address: forwarded (FORWARD, then POSTROUTING)`;
+      text = isLocal
+        ? `${s.dstKey} is a local address: delivered to the node (INPUT)`
+        : `${s.dstKey} is not a local address: forwarded (FORWARD, then POSTROUTING)`;
     }
     // The plan is shared between branches: replace it, never change it.
     s.plan = [...s.plan.slice(0, s.pi), ...rest];
@@ -547,7 +586,8 @@ export class IptablesTracer {
     const chain = s.stageChain!;
     const policy = chain.policy ?? 'ACCEPT';
     if (policy === 'DROP') {
-      if (this.counted(s)) this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
+      if (this.counted(s))
+        this.addStep(s, path, this.step(s, 'policy', chain.table, chain.name, `policy DROP of ${chain.table} ${chain.name}`));
       this.finish(s, 'DROP');
     } else if (policy !== 'ACCEPT') {
       this.conditions.add(`${chain.table} ${chain.name}: policy ${policy} is not understood: traced as ACCEPT`);
@@ -614,7 +654,10 @@ export class IptablesTracer {
     if (cr.unknown.length > 0) {
       // Everything it can judge matches; the rest decides. Rules whose target decides nothing
       // need no answer.
-      if (!this.passing(cr.rule.target)) this.conditions.add(`${this.where(cr)} could match: ktables cannot judge ${cr.unknown.join('; ')}; traced as not matching: ${cr.text}`);
+      if (!this.passing(cr.rule.target))
+        this.conditions.add(
+          `${this.where(cr)} could match: ktables cannot judge ${cr.unknown.join('; ')}; traced as not matching: ${cr.text}`,
+        );
       return false;
     }
     return true;
@@ -659,7 +702,9 @@ export class IptablesTracer {
             return;
           }
           // A fragment or a dump cut short: what the chain would do is not known.
-          this.conditions.add(`${this.where(cr)} jumps to ${t.chain}, which is not in table ${chain.table} of these rules: traced as if it returned: ${cr.text}`);
+          this.conditions.add(
+            `${this.where(cr)} jumps to ${t.chain}, which is not in table ${chain.table} of these rules: traced as if it returned: ${cr.text}`,
+          );
           this.ruleStep(s, path, chain, cr, joinNotes(note, `${t.chain} is not in the rules: walk goes on`));
           if (t.kind === 'goto') {
             s.frames.pop();
@@ -732,7 +777,13 @@ export class IptablesTracer {
         // the source changes all the same.
         const to = /\s--to-source\s+([^\s-]\S*)/.exec(t.text)?.[1];
         if (chain.table === 'nat' && ((name === 'SNAT' && to) || name === 'MASQUERADE')) {
-          this.ruleStep(s, path, chain, cr, joinNotes(note, name === 'SNAT' ? `source becomes ${to}` : "source becomes the outgoing interface's address"));
+          this.ruleStep(
+            s,
+            path,
+            chain,
+            cr,
+            joinNotes(note, name === 'SNAT' ? `source becomes ${to}` : "source becomes the outgoing interface's address"),
+          );
           if (name === 'SNAT') s.snat = to;
           else s.masquerade = true;
           s.frames = [];
@@ -740,12 +791,16 @@ export class IptablesTracer {
         }
         if (NAT_TARGETS.has(name) && chain.table === 'nat') {
           // A NAT target ends the nat table for this hook whatever it says; what it does is unknown.
-          this.conditions.add(`${this.where(cr)} matches, but its target cannot be read (${t.text}): where the packet goes from here is unknown: ${cr.text}`);
+          this.conditions.add(
+            `${this.where(cr)} matches, but its target cannot be read (${t.text}): where the packet goes from here is unknown: ${cr.text}`,
+          );
           this.ruleStep(s, path, chain, cr, joinNotes(note, 'target not read: the nat table ends here, outcome unknown'));
           s.frames = [];
           return;
         }
-        this.conditions.add(`${this.where(cr)} matches, but ktables does not model its target (${t.text}): traced as if the walk went on: ${cr.text}`);
+        this.conditions.add(
+          `${this.where(cr)} matches, but ktables does not model its target (${t.text}): traced as if the walk went on: ${cr.text}`,
+        );
         this.ruleStep(s, path, chain, cr, joinNotes(note, 'target not modelled: walk goes on'));
         return;
       }
@@ -833,7 +888,9 @@ export class IptablesTracer {
         return neg(() => {
           const sp = this.packet.sport;
           if (sp === undefined) {
-            this.conditions.add(`${this.where(cr)} could match: it matches the source port (give --sport); traced as not matching: ${cr.text}`);
+            this.conditions.add(
+              `${this.where(cr)} could match: it matches the source port (give --sport); traced as not matching: ${cr.text}`,
+            );
             return !m.negate ? false : true;
           }
           return sp >= lo && sp <= hi;
@@ -861,7 +918,7 @@ export class IptablesTracer {
         const v = parseU32(m.value);
         const mask = m.mask === undefined ? 0xffffffff : parseU32(m.mask);
         if (v === undefined || mask === undefined) return fail(`mark ${m.value}${m.mask ? `/${m.mask}` : ''} is not understood`);
-        return neg((s) => ((s.mark & mask) >>> 0) === v, m.negate);
+        return neg((s) => (s.mark & mask) >>> 0 === v, m.negate);
       }
       case 'conntrack': {
         const bad = m.states.find((x) => !CT_STATES.has(x));
@@ -871,7 +928,9 @@ export class IptablesTracer {
           // In raw the packet has no conntrack entry yet: the match sees INVALID.
           if (s.table === 'raw') return want.has('INVALID');
           // The first packet of a connection is NEW; DNAT/SNAT once a NAT rule changed it.
-          return want.has('NEW') || (want.has('DNAT') && s.dnat !== undefined) || (want.has('SNAT') && (s.masquerade || s.snat !== undefined));
+          return (
+            want.has('NEW') || (want.has('DNAT') && s.dnat !== undefined) || (want.has('SNAT') && (s.masquerade || s.snat !== undefined))
+          );
         }, m.negate);
       }
       case 'statistic': {
@@ -943,9 +1002,4 @@ function mergeSorted(a: number[], b: number[] | undefined, c: number[] | undefin
     if (best < 0) return out;
     out.push(lists[best]![pos[best]!++]!);
   }
-}
-
-/** Traces one packet through a rule set. */
-export function traceIptables(rs: IptablesRuleset, node: TraceNode, packet: TracePacket, opts?: IptablesTraceOptions): TraceResult {
-  return new IptablesTracer(rs, node, opts).trace(packet);
 }

@@ -122,7 +122,13 @@ interface HookChain {
 
 const MAX_BRANCHES = 100_000;
 
-const HOOK_NAMES: Record<string, string> = { prerouting: 'PREROUTING', input: 'INPUT', forward: 'FORWARD', output: 'OUTPUT', postrouting: 'POSTROUTING' };
+const HOOK_NAMES: Record<string, string> = {
+  prerouting: 'PREROUTING',
+  input: 'INPUT',
+  forward: 'FORWARD',
+  output: 'OUTPUT',
+  postrouting: 'POSTROUTING',
+};
 
 /** What a chain evaluation ended in. */
 type Outcome = { kind: 'return' | 'accept' | 'drop' | 'reject' };
@@ -191,7 +197,11 @@ class Walker {
       dropped = this.runHook('output', true);
       if (!dropped) {
         const toSelf = this.local.has(s.dst);
-        this.route(toSelf ? `to local address ${formatIP(s.dst)}: out through lo and back in (NAT already decided)` : `to ${formatIP(s.dst)}, not a local address: out`);
+        this.route(
+          toSelf
+            ? `to local address ${formatIP(s.dst)}: out through lo and back in (NAT already decided)`
+            : `to ${formatIP(s.dst)}, not a local address: out`,
+        );
         dropped = this.runHook('postrouting', true);
         if (!dropped && toSelf) {
           // Back in through loopback, past the filter chains only.
@@ -253,7 +263,15 @@ class Walker {
     return undefined;
   }
 
-  private step(t: Indexed, chain: Chain, position: number | undefined, text: string, kind: TraceStep['kind'], note?: string, line?: number): void {
+  private step(
+    t: Indexed,
+    chain: Chain,
+    position: number | undefined,
+    text: string,
+    kind: TraceStep['kind'],
+    note?: string,
+    line?: number,
+  ): void {
     if (!this.recordPath) return;
     const s: RawStep = { kind, hook: this.hook, table: t.label, chain: chain.name, text, level: this.decisions.length };
     if (position !== undefined) s.position = position;
@@ -282,7 +300,8 @@ class Walker {
           notes.push(`random ${pick + 1} of ${verdict.mod}${entry ? `: ${formatSimpleVerdict(entry.verdict)}` : ': no entry'}`);
           verdict = entry?.verdict;
         }
-        if (this.recordPath) this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
+        if (this.recordPath)
+          this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
         const out = this.apply(t, chain, rule, verdict);
         if (out === 'next') continue;
         return out;
@@ -430,7 +449,9 @@ class Walker {
       case 'ifname': {
         let name = e.dir === 'iifname' ? s.iif : this.packet.outInterface;
         if (name === undefined) {
-          this.notes.add(`no ${e.dir === 'iifname' ? '--in-interface' : '--out-interface'} given: the packet is taken not to use interface ${e.name}`);
+          this.notes.add(
+            `no ${e.dir === 'iifname' ? '--in-interface' : '--out-interface'} given: the packet is taken not to use interface ${e.name}`,
+          );
           name = '';
         }
         const hit = e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name;
@@ -517,7 +538,8 @@ export class NftablesTracer {
       }
     }
     // Equal priorities run in registration order in the kernel; name order makes it repeatable.
-    for (const list of this.hooks.values()) list.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || (a.chain.name < b.chain.name ? -1 : 1));
+    for (const list of this.hooks.values())
+      list.sort((a, b) => a.chain.base!.priority - b.chain.base!.priority || (a.chain.name < b.chain.name ? -1 : 1));
     this.local = new LocalAddresses(node);
   }
 

@@ -135,18 +135,22 @@ export function entryOf(local: LocalAddresses, src: IP): TraceEntry {
 
 /** Checks a packet against a family; returns a message when it does not fit. */
 export function packetProblem(p: TracePacket, family: IPFamily): string | undefined {
-  for (const [what, ip] of [['--src', p.src], ['--dst', p.dst]] as const) {
+  for (const [what, ip] of [
+    ['--src', p.src],
+    ['--dst', p.dst],
+  ] as const) {
     const f = familyOf(ip);
     if (!f) return `${what}: ${JSON.stringify(ip)} is not an IP address`;
     if (f !== family) return `${what} ${ip} is ${f === 'ipv4' ? 'IPv4' : 'IPv6'} but the rules are ${family === 'ipv4' ? 'IPv4' : 'IPv6'}`;
   }
   if (!Number.isInteger(p.dport) || p.dport < 1 || p.dport > 65535) return `--dport must be a port number from 1 to 65535 (got ${p.dport})`;
-  if (p.sport !== undefined && (!Number.isInteger(p.sport) || p.sport < 1 || p.sport > 65535)) return `--sport must be a port number from 1 to 65535 (got ${p.sport})`;
+  if (p.sport !== undefined && (!Number.isInteger(p.sport) || p.sport < 1 || p.sport > 65535))
+    return `--sport must be a port number from 1 to 65535 (got ${p.sport})`;
   return undefined;
 }
 
 /** Branch → the string it contributes to the verdict. */
-export function branchVerdict(b: TraceBranch): string {
+function branchVerdict(b: TraceBranch): string {
   switch (b.outcome) {
     case 'DNAT':
       return b.dnat ?? '';

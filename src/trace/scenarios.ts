@@ -46,7 +46,15 @@ interface Source {
 /** What scenarios read of a service port: a compile's model, or what a node's dump shows. */
 export type ScenarioPort = Pick<
   ServicePort,
-  'displayName' | 'protocol' | 'clusterIP' | 'port' | 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges' | 'nodePort' | 'healthCheckNodePort'
+  | 'displayName'
+  | 'protocol'
+  | 'clusterIP'
+  | 'port'
+  | 'externalIPs'
+  | 'loadBalancerVIPs'
+  | 'loadBalancerSourceRanges'
+  | 'nodePort'
+  | 'healthCheckNodePort'
 > & { endpoints: Pick<Endpoint, 'ip'>[] };
 export type ScenarioNode = Pick<NodeContext, 'family' | 'nodeIPs' | 'localDetector' | 'nodePorts'>;
 
@@ -57,13 +65,16 @@ export function serviceScenarios(model: { node: ScenarioNode; servicePorts: Scen
   const familyIPs = node.nodeIPs.filter((ip) => parseIP(ip)?.family === fam);
   const det = node.localDetector;
   const interfaceDetector = det.mode === 'BridgeInterface' || det.mode === 'InterfaceNamePrefix';
-  const podInterface = det.mode === 'BridgeInterface' ? det.interfaceName : det.mode === 'InterfaceNamePrefix' ? `${det.interfacePrefix}0` : undefined;
+  const podInterface =
+    det.mode === 'BridgeInterface' ? det.interfaceName : det.mode === 'InterfaceNamePrefix' ? `${det.interfacePrefix}0` : undefined;
   // With an interface detector every packet from outside needs an interface too; any name the
   // detector does not claim will do.
   const outsideInterface = interfaceDetector ? (podInterface?.startsWith('eth') ? 'ext0' : 'eth0') : undefined;
   const podCIDR = det.mode === 'ClusterCIDR' || det.mode === 'NodeCIDR' ? det.cidrs[0]! : FALLBACK_POD_CIDR[fam];
-  if (!(det.mode === 'ClusterCIDR' || det.mode === 'NodeCIDR')) notes.push(`pod addresses taken from ${podCIDR} (the node context has no pod CIDR)`);
-  if (familyIPs.length === 0) notes.push('no node IP of this family is known (give --node-ip): no rows from the node or to NodePorts on node addresses');
+  if (!(det.mode === 'ClusterCIDR' || det.mode === 'NodeCIDR'))
+    notes.push(`pod addresses taken from ${podCIDR} (the node context has no pod CIDR)`);
+  if (familyIPs.length === 0)
+    notes.push('no node IP of this family is known (give --node-ip): no rows from the node or to NodePorts on node addresses');
   if (interfaceDetector) notes.push(`pods send on ${podInterface}, everything else arrives on ${outsideInterface}`);
 
   const withIface = (s: Source, iface: string | undefined): Source => (iface ? { ...s, inInterface: iface } : s);
@@ -125,10 +136,13 @@ function nodePortAddresses(node: ScenarioNode, familyIPs: string[]): string[] {
 
 function inRanges(ip: string, ranges: string[]): boolean {
   const p = parseIP(ip);
-  return !!p && ranges.some((r) => {
-    const c = parseCIDR(r.trim());
-    return !!c && cidrContains(c, p);
-  });
+  return (
+    !!p &&
+    ranges.some((r) => {
+      const c = parseCIDR(r.trim());
+      return !!c && cidrContains(c, p);
+    })
+  );
 }
 
 function allowedClient(ranges: string[], taken: Set<string>): { ip: string; range: string } | undefined {

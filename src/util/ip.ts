@@ -138,7 +138,7 @@ export function formatIP(ip: IP): string {
   // Longest run of two or more zero groups, first one on ties (Go and RFC 5952).
   let bestStart = -1;
   let bestLen = 1;
-  for (let k = 0; k < 8; ) {
+  for (let k = 0; k < 8;) {
     if (groups[k] !== 0) {
       k++;
       continue;
@@ -154,7 +154,10 @@ export function formatIP(ip: IP): string {
   const hex = (g: number) => g.toString(16);
   if (bestStart < 0) return groups.map(hex).join(':');
   const head = groups.slice(0, bestStart).map(hex).join(':');
-  const tail = groups.slice(bestStart + bestLen).map(hex).join(':');
+  const tail = groups
+    .slice(bestStart + bestLen)
+    .map(hex)
+    .join(':');
   return `${head}::${tail}`;
 }
 
@@ -168,7 +171,7 @@ export function familyOf(text: string): IPFamily | undefined {
   return parseIP(text)?.family;
 }
 
-export function bitLength(family: IPFamily): number {
+function bitLength(family: IPFamily): number {
   return family === 'ipv4' ? 32 : 128;
 }
 
@@ -214,19 +217,9 @@ export function cidrContains(c: CIDR, ip: IP): boolean {
   return true;
 }
 
-/** A single address as a host CIDR (/32 or /128). */
-export function hostCIDR(ip: IP): CIDR {
-  return { ip, prefix: bitLength(ip.family) };
-}
-
 export function isLoopback(ip: IP): boolean {
   if (ip.family === 'ipv4') return ip.bytes[12] === 127;
   return ip.bytes.every((b, k) => (k === 15 ? b === 1 : b === 0));
-}
-
-export function ipEquals(a: IP, b: IP): boolean {
-  for (let k = 0; k < 16; k++) if (a.bytes[k] !== b.bytes[k]) return false;
-  return true;
 }
 
 /** "ip:port", with brackets for IPv6, as Go's net.JoinHostPort writes it. */

@@ -17,11 +17,6 @@ function keyAt(s: string, from: number): number {
 
 const byCodeUnits = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 
-/** A sorted copy of NAMES (code-unit order, same result as [...names].sort()). */
-export function sortStrings(names: readonly string[]): string[] {
-  return sortedBy(names, (s) => s);
-}
-
 /** A copy of ITEMS sorted by NAME(item) in code-unit order; stable. */
 export function sortedBy<T>(items: readonly T[], name: (item: T) => string): T[] {
   const n = items.length;

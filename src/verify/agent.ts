@@ -49,7 +49,7 @@ export interface ProbeBatch {
   probes: ProbeSpec[];
 }
 
-export type AttemptResult = 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
+type AttemptResult = 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
 
 export interface Attempt {
   result: AttemptResult;
@@ -145,7 +145,9 @@ function attemptTcp(p: ProbeSpec, timeoutMs: number): Promise<Attempt> {
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => (data += d));
     sock.on('end', () => finish(parseReply(data, start)));
-    sock.on('error', (e: NodeJS.ErrnoException) => finish({ result: errorResult(e.code), error: e.code ?? e.message, ms: Date.now() - start }));
+    sock.on('error', (e: NodeJS.ErrnoException) =>
+      finish({ result: errorResult(e.code), error: e.code ?? e.message, ms: Date.now() - start }),
+    );
   });
 }
 
@@ -166,7 +168,11 @@ function attemptUdp(p: ProbeSpec, timeoutMs: number): Promise<Attempt> {
       resolve(a);
     };
     const timer = setTimeout(() => finish({ result: 'timeout', ms: Date.now() - start }), timeoutMs);
-    s.on('error', (e: NodeJS.ErrnoException) => e.code !== 'EPERM' && finish({ result: errorResult(e.code), error: e.code ?? e.message, ms: Date.now() - start }));
+    s.on(
+      'error',
+      (e: NodeJS.ErrnoException) =>
+        e.code !== 'EPERM' && finish({ result: errorResult(e.code), error: e.code ?? e.message, ms: Date.now() - start }),
+    );
     s.on('message', (m) => finish(parseReply(m.toString(), start)));
     // A connected socket is told about ICMP port-unreachable (ECONNREFUSED): REJECT shows.
     s.bind({ address: p.src, port: 0 }, () => {
@@ -175,7 +181,8 @@ function attemptUdp(p: ProbeSpec, timeoutMs: number): Promise<Attempt> {
         s.send('probe', (e) => {
           // EPERM: netfilter turned the datagram away on the way out. A REJECT still reports
           // itself (ICMP to this socket, an error event); a DROP runs into the timeout.
-          if (e && (e as NodeJS.ErrnoException).code !== 'EPERM') finish({ result: errorResult((e as NodeJS.ErrnoException).code), error: e.message, ms: Date.now() - start });
+          if (e && (e as NodeJS.ErrnoException).code !== 'EPERM')
+            finish({ result: errorResult((e as NodeJS.ErrnoException).code), error: e.message, ms: Date.now() - start });
         });
       });
     });

@@ -8,7 +8,8 @@
 import type { Attempt } from './agent.js';
 import type { TraceBranch, TraceResult } from '../trace/packet.js';
 
-export type Outcome = { kind: 'endpoint'; address: string; masquerade: boolean } | { kind: 'DROP' | 'REJECT' | 'local' | 'passed' | 'unreachable' };
+type Outcome =
+  { kind: 'endpoint'; address: string; masquerade: boolean } | { kind: 'DROP' | 'REJECT' | 'local' | 'passed' | 'unreachable' };
 
 export interface Observation {
   /** Per attempt, in order. */
@@ -35,7 +36,8 @@ export function observe(attempts: Attempt[], src: string): Observation {
   for (const a of attempts) {
     switch (a.result) {
       case 'ok': {
-        if (a.role === 'endpoint') outcomes.push({ kind: 'endpoint', address: a.server ?? '?', masquerade: hostOf(a.client ?? '') !== src });
+        if (a.role === 'endpoint')
+          outcomes.push({ kind: 'endpoint', address: a.server ?? '?', masquerade: hostOf(a.client ?? '') !== src });
         else if (a.role === 'node') outcomes.push({ kind: 'local' });
         else outcomes.push({ kind: 'passed' });
         break;
@@ -57,7 +59,7 @@ export function observe(attempts: Attempt[], src: string): Observation {
 }
 
 /** `10.0.0.1:80` / `[fd00::1]:80` → the address. */
-export function hostOf(hostPort: string): string {
+function hostOf(hostPort: string): string {
   const m = /^\[(.*)\]:\d+$/.exec(hostPort) ?? /^(.*):\d+$/.exec(hostPort);
   return m ? m[1]! : hostPort;
 }
@@ -121,7 +123,7 @@ function sameOutcome(a: Outcome, b: Outcome): boolean {
 }
 
 /** Attempts needed so that each endpoint is seen with probability ≥ 1 - 1e-6 (capped). */
-export const MAX_TRIES = 400;
+const MAX_TRIES = 400;
 export function triesFor(e: Expectation): number {
   if (e.mustSee.length === 0) return e.allowed.some((o) => o.kind === 'endpoint') ? 3 : 1;
   if (e.minProbability >= 1) return 1;
@@ -142,11 +144,12 @@ export function mismatches(obs: Observation, e: Expectation, tries: number): str
   const seen = new Set(obs.outcomes.flatMap((o) => (o.kind === 'endpoint' ? [o.address] : [])));
   if (e.sticky && seen.size > 1) out.push(`session affinity broken: one client reached ${[...seen].join(', ')}`);
   const enough = tries >= triesFor(e) && triesFor(e) < MAX_TRIES;
-  if (out.length === 0 && enough) for (const a of e.mustSee) if (!seen.has(a)) out.push(`${a} never answered in ${obs.outcomes.length} connections`);
+  if (out.length === 0 && enough)
+    for (const a of e.mustSee) if (!seen.has(a)) out.push(`${a} never answered in ${obs.outcomes.length} connections`);
   return out;
 }
 
-export function describeOutcome(o: Outcome): string {
+function describeOutcome(o: Outcome): string {
   switch (o.kind) {
     case 'endpoint':
       return `${o.address}${o.masquerade ? ' (masq)' : ''}`;

@@ -20,7 +20,7 @@ import type { System } from '../apply/system.js';
 import type { Binding, Role, ServeConfig } from './agent.js';
 import { materializeSctpHelper } from './sctp.js';
 
-export type Family = 'ipv4' | 'ipv6';
+type Family = 'ipv4' | 'ipv6';
 export type Place = 'node' | 'pods' | 'out';
 
 export interface LabSpec {
@@ -60,7 +60,11 @@ function hookExit(): void {
   process.on('exit', () => {
     for (const lab of [...live]) lab.teardownSync();
   });
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(sig, () => {
       for (const lab of [...live]) lab.teardownSync();
       process.exit(code);
@@ -69,7 +73,7 @@ function hookExit(): void {
 }
 
 /** The compiled agent script next to this module (in dist/, also when this file runs from src/). */
-export function agentScript(): string {
+function agentScript(): string {
   const here = fileURLToPath(import.meta.url);
   const candidates = [here.replace(/lab\.(ts|js)$/, 'agent.js'), here.replace(/\/src\/verify\/lab\.ts$/, '/dist/verify/agent.js')];
   const found = candidates.find((c) => existsSync(c));
@@ -148,7 +152,14 @@ export class Lab {
     await this.batch(Object.values(ns).map((n) => `netns add ${n}`));
     // Defaults first: interfaces created afterwards inherit them (send_redirects is OR-ed with
     // the interface's own value, so "all" alone would not do).
-    const common = ['net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.default.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.default.accept_redirects=0'];
+    const common = [
+      'net.ipv4.conf.all.rp_filter=0',
+      'net.ipv4.conf.default.rp_filter=0',
+      'net.ipv4.conf.all.accept_redirects=0',
+      'net.ipv4.conf.default.accept_redirects=0',
+      'net.ipv6.conf.all.accept_redirects=0',
+      'net.ipv6.conf.default.accept_redirects=0',
+    ];
     const nodeSysctls = [
       ...common,
       'net.ipv4.ip_forward=1',
@@ -170,7 +181,10 @@ export class Lab {
       this.sys.run('sysctl', ['-q', '-w', ...sideSysctls, 'net.ipv4.ip_nonlocal_bind=1', 'net.ipv6.ip_nonlocal_bind=1'], { netns: ns.out }),
     ]);
     await this.batch(
-      [`link add ${spec.podInterface} type veth peer name eth0 netns ${ns.pods}`, `link add ${spec.outsideInterface} type veth peer name eth0 netns ${ns.out}`],
+      [
+        `link add ${spec.podInterface} type veth peer name eth0 netns ${ns.pods}`,
+        `link add ${spec.outsideInterface} type veth peer name eth0 netns ${ns.out}`,
+      ],
       { netns: ns.node },
     );
 
@@ -201,18 +215,17 @@ export class Lab {
         { netns: ns.pods },
       ),
       this.batch(
-        [
-          'link set lo up',
-          'link set eth0 up',
-          `addr add ${gw(L.outPeer, 'eth0')}`,
-          ...spec.outsideIPs.map((ip) => addr(ip, 'eth0')),
-        ],
+        ['link set lo up', 'link set eth0 up', `addr add ${gw(L.outPeer, 'eth0')}`, ...spec.outsideIPs.map((ip) => addr(ip, 'eth0'))],
         { netns: ns.out },
       ),
     ]);
     await Promise.all([
       this.batch(
-        [`route add default via ${L.podGateway} dev eth0 onlink`, `route add default via ${L.podGateway} dev eth0 onlink table 100`, ...rules(100)],
+        [
+          `route add default via ${L.podGateway} dev eth0 onlink`,
+          `route add default via ${L.podGateway} dev eth0 onlink table 100`,
+          ...rules(100),
+        ],
         { netns: ns.pods, v6 },
       ),
       this.batch(
@@ -257,7 +270,10 @@ export class Lab {
   private async startServers(): Promise<void> {
     await Promise.all(
       this.serverConfigs().map(async ({ place, role, helper, cfg }) => {
-        const child = this.sys.start(helper.cmd, [...helper.args, 'serve', JSON.stringify(cfg)], { netns: this.ns[place], detached: this.lasting });
+        const child = this.sys.start(helper.cmd, [...helper.args, 'serve', JSON.stringify(cfg)], {
+          netns: this.ns[place],
+          detached: this.lasting,
+        });
         this.servers.push({
           kill: () => child.kill('SIGKILL'),
           release: () => {

@@ -35,7 +35,11 @@ export async function runProbes(sys: System, lab: Lab, probes: PlacedProbe[], o:
       const batch: ProbeBatch = { timeoutMs: o.timeoutMs, concurrency: o.concurrency ?? 64, probes: specs };
       // Worst case: every attempt of the slowest probe times out.
       const bound = specs.reduce((m, s) => Math.max(m, s.tries), 1) * o.timeoutMs * Math.ceil(specs.length / batch.concurrency) + 30_000;
-      const r = await sys.run(helper.cmd, [...helper.args, 'probe'], { netns: lab.ns[place], input: JSON.stringify(batch), timeoutMs: bound });
+      const r = await sys.run(helper.cmd, [...helper.args, 'probe'], {
+        netns: lab.ns[place],
+        input: JSON.stringify(batch),
+        timeoutMs: bound,
+      });
       let outcomes: ProbeOutcome[];
       try {
         outcomes = JSON.parse(r.stdout) as ProbeOutcome[];

@@ -29,7 +29,11 @@ export function formatReport(rep: VerifyReport): string {
     mark(r),
   ]);
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...cells.map((c) => c[i]!.length))));
-  const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : pad(x, widths[i]!))).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : pad(x, widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...cells.map(line)];
   for (const r of rep.rows) {
     const why = [...r.problems, ...(r.flow?.problems.map((p) => `vs kube-proxy: ${p}`) ?? [])];
@@ -62,9 +66,16 @@ export function reportJson(rep: VerifyReport): object {
       from: r.from,
       packet: r.packet,
       namespace: r.place,
-      predicted: r.predicted ? { verdict: r.predicted.verdict, masquerade: r.predicted.masquerade, endpoints: r.predicted.endpoints, summary: predicted(r) } : { error: r.traceError },
+      predicted: r.predicted
+        ? { verdict: r.predicted.verdict, masquerade: r.predicted.masquerade, endpoints: r.predicted.endpoints, summary: predicted(r) }
+        : { error: r.traceError },
       ...(r.flow ? { expected: { output: r.flow.output, masq: r.flow.masq, problems: r.flow.problems } } : {}),
-      observed: { summary: summarize(r.observation), outcomes: r.observation.outcomes, ...(r.observation.notRun ? { notRun: r.observation.notRun } : {}), ...(r.observation.error ? { error: r.observation.error } : {}) },
+      observed: {
+        summary: summarize(r.observation),
+        outcomes: r.observation.outcomes,
+        ...(r.observation.notRun ? { notRun: r.observation.notRun } : {}),
+        ...(r.observation.error ? { error: r.observation.error } : {}),
+      },
       problems: r.problems,
       ok: r.ok,
     })),

@@ -129,7 +129,8 @@ function plan(input: VerifyInput, ifs: { pod: string; outside: string }): { plan
   } else {
     const s = serviceScenarios(model);
     notes.push(...s.notes);
-    for (const sc of s.scenarios) planned.push(withPlace({ service: sc.service, entry: sc.destination, from: sc.from, packet: sc.packet }, sc.from.startsWith('pod ')));
+    for (const sc of s.scenarios)
+      planned.push(withPlace({ service: sc.service, entry: sc.destination, from: sc.from, packet: sc.packet }, sc.from.startsWith('pod ')));
   }
   const family = model.node.family;
   const wrong = planned.filter((p) => familyOf(p.packet.src) !== family || familyOf(p.packet.dst) !== family);
@@ -182,7 +183,9 @@ const RETRY_FACTOR = 3;
 
 /** Why SCTP probes could not run in this lab. */
 function sctpNotRun(lab: Lab): string {
-  return lab.spec.family === 'ipv6' ? 'SCTP over IPv6 is not probed (the raw-socket helper speaks IPv4)' : 'SCTP needs python3 for its raw-socket helper (not installed)';
+  return lab.spec.family === 'ipv6'
+    ? 'SCTP over IPv6 is not probed (the raw-socket helper speaks IPv4)'
+    : 'SCTP needs python3 for its raw-socket helper (not installed)';
 }
 
 export async function runVerify(sys: System, input: VerifyInput): Promise<VerifyReport> {
@@ -202,7 +205,8 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
     const applied = await applyRules(sys, { netns: lab.ns.node }, source);
     // The node setting the rules were compiled for (no INVALID drop); the key exists only once
     // conntrack is loaded, which the rules just did.
-    if (model.node.conntrackTcpBeLiberal) await sys.run('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_be_liberal=1'], { netns: lab.ns.node });
+    if (model.node.conntrackTcpBeLiberal)
+      await sys.run('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_be_liberal=1'], { netns: lab.ns.node });
     notes.push(...applied.notes);
     const tApply = Date.now();
 
@@ -214,7 +218,16 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
     const rows: VerifyRow[] = [];
     const probes: PlacedProbe[] = [];
     planned.forEach((p, id) => {
-      const row: VerifyRow = { service: p.service, entry: p.entry, from: p.from, packet: p.packet, place: p.place, observation: { outcomes: [] }, problems: [], ok: false };
+      const row: VerifyRow = {
+        service: p.service,
+        entry: p.entry,
+        from: p.from,
+        packet: p.packet,
+        place: p.place,
+        observation: { outcomes: [] },
+        problems: [],
+        ok: false,
+      };
       if (p.service === undefined) delete row.service;
       try {
         row.predicted = tracer.trace(p.packet);
@@ -227,7 +240,15 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
       rows.push(row);
       const tries = Math.max(row.expectation ? triesFor(row.expectation) : 1, flowExpectation ? triesFor(flowExpectation) : 1);
       const until = [...new Set([...(row.expectation?.mustSee ?? []), ...(flowExpectation?.mustSee ?? [])])];
-      const spec: ProbeSpec = { id, proto: p.packet.protocol as Proto, src: p.packet.src, dst: p.packet.dst, port: p.packet.dport, tries, until };
+      const spec: ProbeSpec = {
+        id,
+        proto: p.packet.protocol as Proto,
+        src: p.packet.src,
+        dst: p.packet.dst,
+        port: p.packet.dport,
+        tries,
+        until,
+      };
       probes.push({ place: p.place, spec });
     });
 
@@ -255,7 +276,9 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
     if (slow.length > 0) {
       const again = await runProbes(sys, lab, slow, { timeoutMs: timeoutMs * RETRY_FACTOR });
       for (const pr of slow) judge(pr, again.get(pr.spec.id));
-      notes.push(`${slow.length} probe(s) timed out where an answer was predicted and were tried again with a ${timeoutMs * RETRY_FACTOR} ms timeout`);
+      notes.push(
+        `${slow.length} probe(s) timed out where an answer was predicted and were tried again with a ${timeoutMs * RETRY_FACTOR} ms timeout`,
+      );
     }
     const tProbe = Date.now();
 

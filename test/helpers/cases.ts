@@ -36,10 +36,15 @@ export interface Flow {
   masq: boolean;
 }
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : undefined);
+const lines = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : undefined;
 
 /** The folders of a mode: `<mode>/` (kube-proxy v1.35 tests) and every `<mode>-<version>/`. */
-export function kubeProxyFolders(mode: 'iptables' | 'nftables'): string[] {
+function kubeProxyFolders(mode: 'iptables' | 'nftables'): string[] {
   return readdirSync(KUBE_PROXY_FIXTURES, { withFileTypes: true })
     .filter((d) => d.isDirectory() && (d.name === mode || d.name.startsWith(`${mode}-`)))
     .map((d) => d.name)

@@ -7,6 +7,12 @@ import { emitIptables } from '../../src/emit/iptables.js';
 
 export function compileText(yamlText: string, opts: Partial<ProxyOptions> = {}): string {
   const inv = loadInventory(['-'], () => yamlText);
-  const model = buildModel(inv, { ...DEFAULT_OPTIONS, hostnameOverride: 'node-a', nodeIPs: ['192.168.10.5'], clusterCIDRs: ['10.244.0.0/16'], ...opts });
+  const model = buildModel(inv, {
+    ...DEFAULT_OPTIONS,
+    hostnameOverride: 'node-a',
+    nodeIPs: ['192.168.10.5'],
+    clusterCIDRs: ['10.244.0.0/16'],
+    ...opts,
+  });
   return emitIptables(compileIptables(model));
 }

@@ -47,7 +47,9 @@ export function kernelSupport(): KernelSupport {
 /** Says why kernel tests are skipped, where a CI log will show it. */
 export function warnSkipped(what: string, k: KernelSupport): void {
   if (k.ok) return;
-  console.warn(`\n*** SKIPPED ${what}: network namespaces are not available here (${k.reason}). These tests prove the rules with real packets; run them as root on Linux. ***\n`);
+  console.warn(
+    `\n*** SKIPPED ${what}: network namespaces are not available here (${k.reason}). These tests prove the rules with real packets; run them as root on Linux. ***\n`,
+  );
 }
 
 /** A private state directory (apply's record and backups) for one test file. */

@@ -2,7 +2,7 @@
 // namespaces for loading rule sets into a real kernel, and a normal form that ignores how
 // `nft list ruleset` respells what it was given.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
@@ -162,14 +162,22 @@ export function kernelNormalForm(rs: NftRuleset): string {
   const tables = rs.tables.map((t) => ({
     ...t,
     chains: t.chains.map((c) => {
-      const base = c.base ? { type: c.base.type, hook: c.base.hook, priority: c.base.priority, ...(c.base.policy === 'drop' ? { policy: 'drop' as const } : {}) } : undefined;
-      return { name: c.name, ...(base ? { base } : {}), ...(c.comment !== undefined ? { comment: c.comment } : {}), rules: c.rules.map(normalRule) };
+      const base = c.base
+        ? {
+            type: c.base.type,
+            hook: c.base.hook,
+            priority: c.base.priority,
+            ...(c.base.policy === 'drop' ? { policy: 'drop' as const } : {}),
+          }
+        : undefined;
+      return {
+        name: c.name,
+        ...(base ? { base } : {}),
+        ...(c.comment !== undefined ? { comment: c.comment } : {}),
+        rules: c.rules.map(normalRule),
+      };
     }),
     sets: t.sets.map(({ size: _size, ...s }) => s),
   }));
   return emitNftables({ tables });
-}
-
-export function readText(path: string): string {
-  return readFileSync(path, 'utf8');
 }

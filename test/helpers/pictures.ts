@@ -6,7 +6,8 @@ let mermaidP: Promise<{ parse(text: string): Promise<unknown> }> | undefined;
 
 async function mermaid() {
   mermaidP ??= (async () => {
-    const { JSDOM } = (await import('jsdom')) as unknown as { JSDOM: new (html: string) => { window: Window & typeof globalThis } };
+    // @ts-expect-error: jsdom ships no types, and this file needs only its constructor.
+    const { JSDOM } = (await import('jsdom')) as unknown as { JSDOM: new (html: string) => { window: { document: unknown } } };
     const dom = new JSDOM('');
     const g = globalThis as Record<string, unknown>;
     g['window'] ??= dom.window;

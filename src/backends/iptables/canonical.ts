@@ -12,13 +12,6 @@ function chainRank(name: string): number {
   return name.startsWith('KUBE-') ? 2 : 3;
 }
 
-export function compareChainNames(a: string, b: string): number {
-  const ra = chainRank(a);
-  const rb = chainRank(b);
-  if (ra !== rb) return ra - rb;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The comment's service name: its text up to the first space or colon. */
 function serviceNameOf(rule: Rule): string | undefined {
   const c = ruleComment(rule);
@@ -32,7 +25,12 @@ const LAST_RULE_MARKER = 'must be the last rule';
 function sortServiceRules(table: string, chain: Chain): Rule[] {
   const lastChain = table === 'nat' && chain.name === 'KUBE-SERVICES';
   // Keys computed once per rule, not once per comparison.
-  const sorted = chain.rules.map((rule, index) => ({ rule, index, key: serviceNameOf(rule), last: lastChain && (ruleComment(rule) ?? '').includes(LAST_RULE_MARKER) }));
+  const sorted = chain.rules.map((rule, index) => ({
+    rule,
+    index,
+    key: serviceNameOf(rule),
+    last: lastChain && (ruleComment(rule) ?? '').includes(LAST_RULE_MARKER),
+  }));
   sorted.sort((x, y) => {
     if (x.last !== y.last) return x.last ? 1 : -1;
     if (x.key !== undefined && y.key !== undefined && x.key !== y.key) return x.key < y.key ? -1 : 1;
@@ -41,7 +39,7 @@ function sortServiceRules(table: string, chain: Chain): Rule[] {
   return sorted.map((s) => s.rule);
 }
 
-export function canonicalTable(table: Table): Table {
+function canonicalTable(table: Table): Table {
   // Large clusters have ~10^5 chains: group them by rank, then sort each group's names with the
   // keyed sort (far cheaper than the built-in one on this many). Names are unique.
   const groups: Chain[][] = [[], [], [], []];

@@ -23,7 +23,7 @@ import { Shared, TableWriter, addrtype, comment, dport, dst, src } from './write
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 
 /** kube-proxy switches comments off on endpoint rules above this many endpoints. */
-export const LARGE_CLUSTER_ENDPOINTS = 1000;
+const LARGE_CLUSTER_ENDPOINTS = 1000;
 
 export interface IptablesCompileOptions {
   /** Chains present on the node before this sync (from its iptables-save), for stale-chain deletion. */
@@ -49,7 +49,7 @@ function ifNotLocal(d: LocalDetector): Match[] {
 }
 
 /** 1/n with ten decimals, as kube-proxy's %0.10f prints it. */
-export function probability(n: number): string {
+function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
@@ -110,7 +110,10 @@ class Compiler {
     // Masquerading: packets marked by KUBE-MARK-MASQ are SNATed on the way out, once.
     this.nat.add(KUBE_POSTROUTING, [{ kind: 'mark', value: mark, mask: mark, negate: true }], this.verdict('RETURN'));
     this.nat.add(KUBE_POSTROUTING, [], { kind: 'MARK', op: 'xor', value: mark });
-    this.nat.add(KUBE_POSTROUTING, [comment('kubernetes service traffic requiring SNAT')], { kind: 'MASQUERADE', randomFully: n.randomFully });
+    this.nat.add(KUBE_POSTROUTING, [comment('kubernetes service traffic requiring SNAT')], {
+      kind: 'MASQUERADE',
+      randomFully: n.randomFully,
+    });
     this.nat.add(KUBE_MARK_MASQ, [], { kind: 'MARK', op: 'or', value: mark });
 
     // localhost NodePorts need route_localnet, which opens 127/8 to martians: block them.
@@ -118,7 +121,12 @@ class Compiler {
       this.filter.declare(KUBE_FIREWALL);
       this.filter.add(
         KUBE_FIREWALL,
-        [comment('block incoming localnet connections'), dst('127.0.0.0/8'), src('127.0.0.0/8', true), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED', 'DNAT'], negate: true }],
+        [
+          comment('block incoming localnet connections'),
+          dst('127.0.0.0/8'),
+          src('127.0.0.0/8', true),
+          { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED', 'DNAT'], negate: true },
+        ],
         this.verdict('DROP'),
       );
     }
@@ -148,8 +156,16 @@ class Compiler {
       if (n.nfacct && n.release.iptInvalidDropNfacct) m.push({ kind: 'nfacct', name: NFACCT_INVALID_DROPPED });
       this.filter.add(KUBE_FORWARD, m, this.verdict('DROP'));
     }
-    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }], this.verdict('ACCEPT'));
-    this.filter.add(KUBE_FORWARD, [comment('kubernetes forwarding conntrack rule'), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }], this.verdict('ACCEPT'));
+    this.filter.add(
+      KUBE_FORWARD,
+      [comment('kubernetes forwarding rules'), { kind: 'mark', value: mark, mask: mark }],
+      this.verdict('ACCEPT'),
+    );
+    this.filter.add(
+      KUBE_FORWARD,
+      [comment('kubernetes forwarding conntrack rule'), { kind: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }],
+      this.verdict('ACCEPT'),
+    );
 
     const tables: Table[] = [
       { name: 'filter', chains: this.filter.list(), deleted: [] },
@@ -206,14 +222,19 @@ class Compiler {
     // External IPs.
     for (const ip of sp.externalIPs) {
       if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} external IP`), ...toPort(ip, sp.port)], this.jump(extChain));
-      if (!hasExternalEndpoints) this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
+      if (!hasExternalEndpoints)
+        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
     }
 
     // LoadBalancer VIPs.
     for (const ip of sp.loadBalancerVIPs) {
       if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} loadbalancer IP`), ...toPort(ip, sp.port)], this.jump(lbChain));
       if (usesFWChain) {
-        this.filter.add(KUBE_PROXY_FIREWALL, [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)], this.verdict('DROP'));
+        this.filter.add(
+          KUBE_PROXY_FIREWALL,
+          [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)],
+          this.verdict('DROP'),
+        );
       }
     }
     if (!hasExternalEndpoints) {
@@ -235,13 +256,21 @@ class Compiler {
         this.nat.add(KUBE_NODEPORTS, [comment(name), ...this.proto(p), dport(sp.nodePort)], this.jump(extChain));
       }
       if (!hasExternalEndpoints) {
-        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), addrtype('dst'), ...this.proto(p), dport(sp.nodePort)], externalFilter.target);
+        this.filter.add(
+          KUBE_EXTERNAL_SERVICES,
+          [comment(externalFilter.comment), addrtype('dst'), ...this.proto(p), dport(sp.nodePort)],
+          externalFilter.target,
+        );
       }
     }
 
     // Health check node port: accepted whether or not there are local endpoints.
     if (sp.healthCheckNodePort !== 0) {
-      this.filter.add(KUBE_NODEPORTS, [comment(`${name} health check node port`), ...this.proto('tcp'), dport(sp.healthCheckNodePort)], this.verdict('ACCEPT'));
+      this.filter.add(
+        KUBE_NODEPORTS,
+        [comment(`${name} health check node port`), ...this.proto('tcp'), dport(sp.healthCheckNodePort)],
+        this.verdict('ACCEPT'),
+      );
     }
 
     // Internal traffic: masquerade what does not come from a local pod.
@@ -258,10 +287,18 @@ class Compiler {
         this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], this.markMasq);
       } else {
         if (n.localDetector.mode !== 'None') {
-          this.nat.add(extChain, [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)], this.jump(clusterPolicyChain));
+          this.nat.add(
+            extChain,
+            [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)],
+            this.jump(clusterPolicyChain),
+          );
         }
         this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], this.markMasq);
-        this.nat.add(extChain, [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')], this.jump(clusterPolicyChain));
+        this.nat.add(
+          extChain,
+          [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')],
+          this.jump(clusterPolicyChain),
+        );
       }
       if (hasExternalEndpoints) this.nat.add(extChain, [], this.jump(externalPolicyChain));
     }
@@ -308,7 +345,10 @@ class Compiler {
         const epChain = this.sepChain(sp, ep);
         this.nat.add(
           chain,
-          [...this.endpointComment(`${sp.displayName} -> ${ep.address}`), { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true }],
+          [
+            ...this.endpointComment(`${sp.displayName} -> ${ep.address}`),
+            { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true },
+          ],
           this.jump(epChain),
         );
       }

@@ -2,20 +2,11 @@
 import { hashPrefix } from '../../util/hash.js';
 import type { Endpoint, ServicePort } from '../../model/types.js';
 
-function portChain(prefix: string, sp: ServicePort): string {
-  return prefix + hashPrefix(sp.displayName + sp.protocol.toLowerCase(), 16);
-}
-
 /** All four per-port chain names, hashing once. */
 export function portChains(sp: ServicePort): { svc: string; svl: string; ext: string; fw: string } {
   const h = hashPrefix(sp.displayName + sp.protocol.toLowerCase(), 16);
   return { svc: `KUBE-SVC-${h}`, svl: `KUBE-SVL-${h}`, ext: `KUBE-EXT-${h}`, fw: `KUBE-FW-${h}` };
 }
-
-export const serviceChain = (sp: ServicePort) => portChain('KUBE-SVC-', sp);
-export const localChain = (sp: ServicePort) => portChain('KUBE-SVL-', sp);
-export const externalChain = (sp: ServicePort) => portChain('KUBE-EXT-', sp);
-export const firewallChain = (sp: ServicePort) => portChain('KUBE-FW-', sp);
 
 export function endpointChain(sp: ServicePort, ep: Endpoint): string {
   return 'KUBE-SEP-' + hashPrefix(sp.displayName + sp.protocol.toLowerCase() + ep.address, 16);

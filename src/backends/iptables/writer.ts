@@ -42,7 +42,14 @@ export class Shared {
   /** `-m tcp -p tcp` */
   proto(p: string): Match[] {
     let m = this.protos.get(p);
-    if (!m) this.protos.set(p, (m = [{ kind: 'module', name: p }, { kind: 'protocol', protocol: p }]));
+    if (!m)
+      this.protos.set(
+        p,
+        (m = [
+          { kind: 'module', name: p },
+          { kind: 'protocol', protocol: p },
+        ]),
+      );
     return m;
   }
 

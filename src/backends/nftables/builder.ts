@@ -65,8 +65,21 @@ export class TableBuilder {
 }
 
 // Small constructors so the backend reads like the rules it writes.
-export const addr = (l3: L3, field: 'saddr' | 'daddr', value: string, negate = false): Expr => ({ kind: 'addr', l3, field, values: [value], negate });
-export const anonSet = (l3: L3, field: 'saddr' | 'daddr', values: string[], sep: string, negate = false): Expr => ({ kind: 'addr', l3, field, values, negate, set: { sep } });
+export const addr = (l3: L3, field: 'saddr' | 'daddr', value: string, negate = false): Expr => ({
+  kind: 'addr',
+  l3,
+  field,
+  values: [value],
+  negate,
+});
+export const anonSet = (l3: L3, field: 'saddr' | 'daddr', values: string[], sep: string, negate = false): Expr => ({
+  kind: 'addr',
+  l3,
+  field,
+  values,
+  negate,
+  set: { sep },
+});
 export const lookup = (l3: L3, field: 'saddr' | 'daddr', set: string): Expr => ({ kind: 'lookup', l3, field, set });
 export const fibLocal = (field: 'saddr' | 'daddr'): Expr => ({ kind: 'fibLocal', field });
 export const ctNew: Expr = { kind: 'ctState', states: ['new'] };

@@ -7,7 +7,7 @@ import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLo
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 import { nftNeedsQuote } from '../../input/ifname.js';
-import { TableBuilder, addr, anonSet, drop, fibLocal, goto, jump } from './builder.js';
+import { TableBuilder, addr, anonSet, drop, fibLocal, goto } from './builder.js';
 import { addFixedObjects, addrTypeOf, l3Of, masqueradeStatement } from './fixed.js';
 import {
   CLUSTER_IPS_SET,
@@ -34,7 +34,13 @@ function localMatch(d: LocalDetector, l3: L3, negate: boolean): Expr | undefined
     case 'BridgeInterface':
       return { kind: 'ifname', dir: 'iifname', name: d.interfaceName, negate, quoted: nftNeedsQuote(d.interfaceName) || undefined };
     case 'InterfaceNamePrefix':
-      return { kind: 'ifname', dir: 'iifname', name: `${d.interfacePrefix}*`, negate, quoted: nftNeedsQuote(`${d.interfacePrefix}*`) || undefined };
+      return {
+        kind: 'ifname',
+        dir: 'iifname',
+        name: `${d.interfacePrefix}*`,
+        negate,
+        quoted: nftNeedsQuote(`${d.interfacePrefix}*`) || undefined,
+      };
     case 'None':
       return undefined;
   }
@@ -122,7 +128,8 @@ class Compiler {
     const filterVerdict: SimpleVerdict = hasEndpoints ? drop : goto(REJECT_CHAIN);
 
     const key = (ip: string) => [ip, proto, String(sp.port)];
-    const name = r.nftTruncatedComments && sp.displayName.length > COMMENT_LENGTH_MAX ? sp.displayName.slice(0, COMMENT_LENGTH_MAX) : sp.displayName;
+    const name =
+      r.nftTruncatedComments && sp.displayName.length > COMMENT_LENGTH_MAX ? sp.displayName.slice(0, COMMENT_LENGTH_MAX) : sp.displayName;
 
     b.element(CLUSTER_IPS_SET, [sp.clusterIP]);
     if (hasInternal) b.element(SERVICE_IPS_MAP, key(sp.clusterIP), goto(internalChain));
@@ -144,7 +151,8 @@ class Compiler {
 
     if (sp.nodePort !== 0) {
       const np = [proto, String(sp.nodePort)];
-      if (node.localhostNodePortRejects.includes(proto as 'tcp')) b.element(LOCALHOST_NODEPORT_REJECT_MAP, np, goto(localhostNodePortRejectChain(proto)));
+      if (node.localhostNodePortRejects.includes(proto as 'tcp'))
+        b.element(LOCALHOST_NODEPORT_REJECT_MAP, np, goto(localhostNodePortRejectChain(proto)));
       if (hasEndpoints) b.element(SERVICE_NODEPORTS_MAP, np, goto(names.external));
       if (!hasExternal) b.element(NO_ENDPOINT_NODEPORTS_MAP, np, filterVerdict, name);
     }
@@ -178,7 +186,12 @@ class Compiler {
     }
 
     if (sp.sessionAffinity) {
-      const set = { kind: 'set' as const, keyType: [addrTypeOf(node)], flags: ['dynamic', 'timeout'], timeout: sp.sessionAffinity.timeoutSeconds };
+      const set = {
+        kind: 'set' as const,
+        keyType: [addrTypeOf(node)],
+        flags: ['dynamic', 'timeout'],
+        timeout: sp.sessionAffinity.timeoutSeconds,
+      };
       for (const ep of sel.allReachable) b.set({ ...set, name: epOf(ep).affinitySet });
     }
 

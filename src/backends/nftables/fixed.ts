@@ -3,7 +3,7 @@
 // "no endpoints" reject helper, and the declarations of every shared set and map.
 import type { BaseChain, Expr, KeyPart, L3 } from '../../ir/nftables.js';
 import type { NodeContext } from '../../model/types.js';
-import { TableBuilder, addr, anonSet, ctNew, fibLocal, jump, lookup } from './builder.js';
+import { type TableBuilder, addr, anonSet, ctNew, fibLocal, jump, lookup } from './builder.js';
 import {
   CLUSTER_IPS_CHECK_CHAIN,
   CLUSTER_IPS_SET,
@@ -62,7 +62,9 @@ const protoPort: KeyPart[] = [{ kind: 'l4proto' }, { kind: 'thDport' }];
 
 /** kube-proxy's masquerade statement: a jump before 1.36, the mark set inline since. */
 export function masqueradeStatement(node: NodeContext): { exprs: Expr[]; verdict?: ReturnType<typeof jump> } {
-  return node.release.nftInlineMasqueradeMark ? { exprs: [{ kind: 'markSet', op: 'or', value: node.masqueradeMark }] } : { exprs: [], verdict: jump(MARK_MASQ_CHAIN) };
+  return node.release.nftInlineMasqueradeMark
+    ? { exprs: [{ kind: 'markSet', op: 'or', value: node.masqueradeMark }] }
+    : { exprs: [], verdict: jump(MARK_MASQ_CHAIN) };
 }
 
 export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: Expr | undefined): void {
@@ -86,7 +88,14 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: 
 
   // Marked packets are masqueraded once, on the way out.
   if (r.nftInlineMasqueradeMark) {
-    b.rule(MASQUERADING_CHAIN, [{ kind: 'markMatch', mask: mark, value: '0', negate: true }, { kind: 'markSet', op: 'xor', value: mark }], { kind: 'masquerade', fullyRandom: true });
+    b.rule(
+      MASQUERADING_CHAIN,
+      [
+        { kind: 'markMatch', mask: mark, value: '0', negate: true },
+        { kind: 'markSet', op: 'xor', value: mark },
+      ],
+      { kind: 'masquerade', fullyRandom: true },
+    );
   } else {
     b.rule(MARK_MASQ_CHAIN, [{ kind: 'markSet', op: 'or', value: mark }]);
     b.rule(MASQUERADING_CHAIN, [{ kind: 'markMatch', mask: mark, value: '0' }], { kind: 'return' });
@@ -95,16 +104,43 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: 
   }
   if (r.nftHairpinSet) {
     // A pod that reaches itself through its Service: DNATed back to its own address.
-    b.set({ kind: 'set', name: HAIRPIN_SET, keyType: [addrType, addrType, 'inet_proto', 'inet_service'], comment: 'service hairpin connections' });
-    const hairpinKey: KeyPart[] = [{ kind: 'addr', l3, field: 'saddr' }, { kind: 'addr', l3, field: 'daddr' }, { kind: 'l4proto' }, { kind: 'thDport' }];
-    b.rule(MASQUERADING_CHAIN, [{ kind: 'ctStatus', statuses: ['dnat'] }, { kind: 'concatLookup', key: hairpinKey, set: HAIRPIN_SET }], { kind: 'masquerade', fullyRandom: true });
+    b.set({
+      kind: 'set',
+      name: HAIRPIN_SET,
+      keyType: [addrType, addrType, 'inet_proto', 'inet_service'],
+      comment: 'service hairpin connections',
+    });
+    const hairpinKey: KeyPart[] = [
+      { kind: 'addr', l3, field: 'saddr' },
+      { kind: 'addr', l3, field: 'daddr' },
+      { kind: 'l4proto' },
+      { kind: 'thDport' },
+    ];
+    b.rule(
+      MASQUERADING_CHAIN,
+      [
+        { kind: 'ctStatus', statuses: ['dnat'] },
+        { kind: 'concatLookup', key: hairpinKey, set: HAIRPIN_SET },
+      ],
+      { kind: 'masquerade', fullyRandom: true },
+    );
   }
 
   b.set({ kind: 'set', name: CLUSTER_IPS_SET, keyType: [addrType], comment: 'Active ClusterIPs' });
-  b.rule(CLUSTER_IPS_CHECK_CHAIN, [lookup(l3, 'daddr', CLUSTER_IPS_SET)], { kind: 'reject' }, 'Reject traffic to invalid ports of ClusterIPs');
+  b.rule(
+    CLUSTER_IPS_CHECK_CHAIN,
+    [lookup(l3, 'daddr', CLUSTER_IPS_SET)],
+    { kind: 'reject' },
+    'Reject traffic to invalid ports of ClusterIPs',
+  );
   if (node.serviceCIDRs.length > 0) {
     // kube-proxy joins the CIDRs into one word with bare commas.
-    b.rule(CLUSTER_IPS_CHECK_CHAIN, [anonSet(l3, 'daddr', node.serviceCIDRs, ',')], { kind: 'drop' }, 'Drop traffic to unallocated ClusterIPs');
+    b.rule(
+      CLUSTER_IPS_CHECK_CHAIN,
+      [anonSet(l3, 'daddr', node.serviceCIDRs, ',')],
+      { kind: 'drop' },
+      'Drop traffic to unallocated ClusterIPs',
+    );
   }
 
   // kube-proxy adds and then deletes nodeport-ips when every local address takes NodePorts.
@@ -117,7 +153,11 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: 
   }
 
   b.set({ ...ipServiceMap, name: NO_ENDPOINT_SERVICES_MAP, comment: 'vmap to drop or reject packets to services with no endpoints' });
-  b.set({ ...portServiceMap, name: NO_ENDPOINT_NODEPORTS_MAP, comment: 'vmap to drop or reject packets to service nodeports with no endpoints' });
+  b.set({
+    ...portServiceMap,
+    name: NO_ENDPOINT_NODEPORTS_MAP,
+    comment: 'vmap to drop or reject packets to service nodeports with no endpoints',
+  });
   b.chain(REJECT_CHAIN, { comment: 'helper for @no-endpoint-services / @no-endpoint-nodeports' });
   b.rule(REJECT_CHAIN, [], { kind: 'reject' });
   b.rule(SERVICE_ENDPOINTS_CHECK_CHAIN, [], { kind: 'vmap', key: ipProtoPort(l3), map: NO_ENDPOINT_SERVICES_MAP });
@@ -131,7 +171,11 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: 
     for (const proto of node.localhostNodePortRejects) {
       b.counter(localhostNodePortRejectCounter(proto));
       b.chain(localhostNodePortRejectChain(proto));
-      b.rule(localhostNodePortRejectChain(proto), [{ kind: 'counter', text: `counter name ${JSON.stringify(localhostNodePortRejectCounter(proto))}` }], { kind: 'reject' });
+      b.rule(
+        localhostNodePortRejectChain(proto),
+        [{ kind: 'counter', text: `counter name ${JSON.stringify(localhostNodePortRejectCounter(proto))}` }],
+        { kind: 'reject' },
+      );
     }
     const localhost: Expr = l3 === 'ip' ? addr(l3, 'daddr', '127.0.0.0/8') : addr(l3, 'daddr', '::1');
     b.rule(NODEPORT_ENDPOINTS_CHECK_CHAIN, [localhost], { kind: 'vmap', key: protoPort, map: LOCALHOST_NODEPORT_REJECT_MAP });
@@ -147,8 +191,13 @@ export function addFixedObjects(b: TableBuilder, node: NodeContext, ifNotLocal: 
     const masq = masqueradeStatement(node);
     const toClusterIP = lookup(l3, 'daddr', CLUSTER_IPS_SET);
     if (node.masqueradeAll) b.rule(SERVICES_CHAIN, [toClusterIP, ...masq.exprs], masq.verdict, 'masquerade all clusterIP traffic');
-    else if (ifNotLocal) b.rule(SERVICES_CHAIN, [toClusterIP, ifNotLocal, ...masq.exprs], masq.verdict, 'masquerade clusterIP traffic from outside cluster');
+    else if (ifNotLocal)
+      b.rule(SERVICES_CHAIN, [toClusterIP, ifNotLocal, ...masq.exprs], masq.verdict, 'masquerade clusterIP traffic from outside cluster');
   }
   b.rule(SERVICES_CHAIN, [], { kind: 'vmap', key: ipProtoPort(l3), map: SERVICE_IPS_MAP });
-  b.rule(SERVICES_CHAIN, matchAll ? [fibLocal('daddr'), noLocalhost] : nodePortDest, { kind: 'vmap', key: protoPort, map: SERVICE_NODEPORTS_MAP });
+  b.rule(SERVICES_CHAIN, matchAll ? [fibLocal('daddr'), noLocalhost] : nodePortDest, {
+    kind: 'vmap',
+    key: protoPort,
+    map: SERVICE_NODEPORTS_MAP,
+  });
 }

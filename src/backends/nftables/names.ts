@@ -7,7 +7,7 @@ import { hashPrefix } from '../../util/hash.js';
 /** knftables' name limit (256) minus room for the longest prefix ("endpoint-", "firewall-"...). */
 const BASE_LENGTH_MAX = 256 - 16;
 
-export function hashAndTruncate(name: string): string {
+function hashAndTruncate(name: string): string {
   const full = `${hashPrefix(name, 8)}-${name}`;
   return full.length > BASE_LENGTH_MAX ? `${full.slice(0, BASE_LENGTH_MAX - 3)}...` : full;
 }

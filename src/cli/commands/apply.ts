@@ -37,7 +37,9 @@ export async function run(argv: ApplyArgs, host: Host): Promise<void> {
   for (const n of r.notes) say(n);
   if (argv['dry-run']) {
     writeStdout(host, r.change ?? '');
-    say(`dry run: the rules passed ${r.plan.checks.map((c) => [c.cmd, ...c.args].join(' ')).join(', ')}; ${targetName(target)} was not changed`);
+    say(
+      `dry run: the rules passed ${r.plan.checks.map((c) => [c.cmd, ...c.args].join(' ')).join(', ')}; ${targetName(target)} was not changed`,
+    );
     return;
   }
   say(`applied ${source.backend} (${source.family}) rules to ${targetName(target)}; previous state saved in ${r.backup}`);

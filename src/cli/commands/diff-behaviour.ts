@@ -26,15 +26,16 @@ function versionText(v: unknown): string | null {
   return String(v);
 }
 
-type Args = CompileFlags & Record<string, unknown> & {
-  old: string;
-  new: string;
-  format: 'text' | 'json' | 'markdown';
-  stat?: boolean;
-  'exit-code'?: boolean;
-  output?: string;
-  verbose?: boolean;
-};
+type Args = CompileFlags &
+  Record<string, unknown> & {
+    old: string;
+    new: string;
+    format: 'text' | 'json' | 'markdown';
+    stat?: boolean;
+    'exit-code'?: boolean;
+    output?: string;
+    verbose?: boolean;
+  };
 
 /** The compile flags of one side: the shared ones, each overridden by its --old-X / --new-X. */
 function sideFlags(argv: Args, side: Side, specs: FlagSpec[]): CompileFlags {
@@ -71,11 +72,18 @@ function readSide(host: Host, arg: string, side: Side, argv: Args, specs: FlagSp
   const kind = text === undefined ? undefined : detectRules(text);
   if (kind && text !== undefined) {
     const mode = flags['proxy-mode'];
-    if (mode && mode !== kind) throw new UsageError(`${arg} holds ${kind} rules but --${argv[`${side}-proxy-mode`] ? `${side}-` : ''}proxy-mode is ${mode}`);
+    if (mode && mode !== kind)
+      throw new UsageError(`${arg} holds ${kind} rules but --${argv[`${side}-proxy-mode`] ? `${side}-` : ''}proxy-mode is ${mode}`);
     const nodeIPs = flags['node-ip'] ? proxyOptions({ 'node-ip': flags['node-ip'] }, host).nodeIPs : undefined;
     const family = flags['ip-family'] as 'ipv4' | 'ipv6' | undefined;
     return {
-      info: { source: arg, input: kind === 'iptables' ? 'iptables-rules' : 'nftables-rules', proxyMode: kind, kubeProxyVersion: version === undefined ? null : String(version), family: family ?? 'ipv4' },
+      info: {
+        source: arg,
+        input: kind === 'iptables' ? 'iptables-rules' : 'nftables-rules',
+        proxyMode: kind,
+        kubeProxyVersion: version === undefined ? null : String(version),
+        family: family ?? 'ipv4',
+      },
       rules: { kind, text, ...(nodeIPs ? { nodeIPs } : {}), ...(family ? { family } : {}) },
     };
   }
@@ -94,7 +102,8 @@ function readSide(host: Host, arg: string, side: Side, argv: Args, specs: FlagSp
     source: arg,
     input: 'manifests',
     proxyMode: opts.proxyMode,
-    kubeProxyVersion: versionText((opts as { kubeProxyVersion?: unknown }).kubeProxyVersion) ?? (version === undefined ? null : String(version)),
+    kubeProxyVersion:
+      versionText((opts as { kubeProxyVersion?: unknown }).kubeProxyVersion) ?? (version === undefined ? null : String(version)),
     family: model.node.family,
   };
   if (opts.nodePortAddresses !== undefined) info.nodePortAddresses = opts.nodePortAddresses;
@@ -105,7 +114,8 @@ function readSide(host: Host, arg: string, side: Side, argv: Args, specs: FlagSp
 /** A side flag without --behaviour would be ignored by the rule diff: say so instead. */
 export function checkSideFlags(argv: Record<string, unknown>): void {
   const given = Object.keys(argv).filter((k) => /^(old|new)-/.test(k) && argv[k] !== undefined);
-  if (given.length > 0) throw new UsageError(`--${given[0]} sets one side of a behaviour diff: add --behaviour (the rule diff compiles both sides alike)`);
+  if (given.length > 0)
+    throw new UsageError(`--${given[0]} sets one side of a behaviour diff: add --behaviour (the rule diff compiles both sides alike)`);
 }
 
 export function behaviourDiff(argv: Args, host: Host): number {
@@ -118,7 +128,9 @@ export function behaviourDiff(argv: Args, host: Host): number {
   const sides = [readSide(host, argv.old, 'old', argv, specs, notes, texts), readSide(host, argv.new, 'new', argv, specs, notes, texts)];
   const models = sides.flatMap((s) => (s.model ? [s.model] : []));
   if (models.length === 0) {
-    throw new UsageError('--behaviour needs manifests on at least one side: they say which Services and entry points to try (two rule files alone do not)');
+    throw new UsageError(
+      '--behaviour needs manifests on at least one side: they say which Services and entry points to try (two rule files alone do not)',
+    );
   }
   // A rule file's node listens where the manifests would in its mode (NodePort addresses are
   // per-mode defaults): the manifests compiled for that mode give its entry points.
@@ -126,7 +138,9 @@ export function behaviourDiff(argv: Args, host: Host): number {
   for (const s of sides) {
     if (!s.rules || s.rules.kind === sides[manifestSide]!.info.proxyMode) continue;
     const m = SIDES[manifestSide]!;
-    models.push(readSide(host, sides[manifestSide]!.info.source, m, { ...argv, [`${m}-proxy-mode`]: s.rules.kind } as Args, specs, [], texts).model!);
+    models.push(
+      readSide(host, sides[manifestSide]!.info.source, m, { ...argv, [`${m}-proxy-mode`]: s.rules.kind } as Args, specs, [], texts).model!,
+    );
   }
   for (const s of sides) {
     if (!s.rules) continue;
@@ -137,9 +151,17 @@ export function behaviourDiff(argv: Args, host: Host): number {
     s.info.family = t.family;
   }
   const fams = new Set(sides.map((s) => s.info.family));
-  if (fams.size > 1) throw new UsageError(`${argv.old} is ${sides[0]!.info.family} and ${argv.new} ${sides[1]!.info.family}: compare one IP family (use --ip-family)`);
+  if (fams.size > 1)
+    throw new UsageError(
+      `${argv.old} is ${sides[0]!.info.family} and ${argv.new} ${sides[1]!.info.family}: compare one IP family (use --ip-family)`,
+    );
   const { probes, notes: probeNotes } = unionProbes(models);
-  const result = compareBehaviour(probes, { old: sides[0]!.tracer!, new: sides[1]!.tracer! }, { old: sides[0]!.info, new: sides[1]!.info }, probeNotes);
+  const result = compareBehaviour(
+    probes,
+    { old: sides[0]!.tracer!, new: sides[1]!.tracer! },
+    { old: sides[0]!.info, new: sides[1]!.info },
+    probeNotes,
+  );
   if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   const text =
     argv.format === 'json'
@@ -149,7 +171,10 @@ export function behaviourDiff(argv: Args, host: Host): number {
             const title = pictureTitle(service, protocol);
             const these = probes.filter((p) => p.service === service && p.protocol.toUpperCase() === protocol);
             const ctx = wordsContext(models[0]!);
-            return { old: toMermaid(servicePicture(title, these, sides[0]!.tracer!, ctx)), new: toMermaid(servicePicture(title, these, sides[1]!.tracer!, ctx)) };
+            return {
+              old: toMermaid(servicePicture(title, these, sides[0]!.tracer!, ctx)),
+              new: toMermaid(servicePicture(title, these, sides[1]!.tracer!, ctx)),
+            };
           })
         : formatBehaviourText(result);
   writeOutput(host, text, outputFlag(argv.output));

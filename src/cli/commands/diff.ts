@@ -11,7 +11,7 @@ import { compareSides, type DiffResult, type SideInfo } from '../../diff/compare
 import { formatJson } from '../../diff/format/json.js';
 import { formatMarkdown } from '../../diff/format/markdown.js';
 import { formatText } from '../../diff/format/text.js';
-import { compiledNftablesSide, familyOfRules, newReadContext, rulesSide, rulesSidesPair, type ReadContext } from '../../diff/sides.js';
+import { compiledNftablesSide, familyOfRules, newReadContext, rulesSide, rulesSidesPair } from '../../diff/sides.js';
 import type { Backend, DiffSide, Family } from '../../diff/types.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
 import { outputFlag, readStdin, readTextFile, writeOutput } from '../io.js';
@@ -95,12 +95,16 @@ export function run(argv: DiffArgs, host: Host): number {
   // Every side as rule text where the backend has a pair reader (iptables): manifests as
   // `ktables compile` writes them. Two texts diff by what changed between them, so a compile
   // output against the manifests it came from costs no more than two rule files.
-  const texts = inputs.map((input) => (input.rules ? { rules: input.rules, text: input.text!, family: input.family! } : compiledText(host, input, opts, argv, notes)));
+  const texts = inputs.map((input) =>
+    input.rules ? { rules: input.rules, text: input.text!, family: input.family! } : compiledText(host, input, opts, argv, notes),
+  );
   const [o, n] = texts;
   const sides =
     o && n && o.rules === n.rules
       ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family])
-      : inputs.map((input, i) => texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family) : sideOf(host, input, opts, notes));
+      : inputs.map((input, i) =>
+          texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family) : sideOf(host, input, opts, notes),
+        );
   if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   const info = inputs.map((input, i): SideInfo => ({
     source: input.arg,
@@ -126,7 +130,10 @@ function render(host: Host, r: DiffResult, argv: DiffArgs): string {
  */
 function optionsFor(host: Host, argv: DiffArgs, inputs: readonly Input[]): ProxyOptions {
   const kinds = [...new Set(inputs.map((i) => i.rules).filter((k): k is Backend => k !== undefined))];
-  if (kinds.length > 1) throw new UsageError(`${argv.old} holds ${inputs[0]!.rules} rules and ${argv.new} ${inputs[1]!.rules} rules: compare rule sets of one proxy mode`);
+  if (kinds.length > 1)
+    throw new UsageError(
+      `${argv.old} holds ${inputs[0]!.rules} rules and ${argv.new} ${inputs[1]!.rules} rules: compare rule sets of one proxy mode`,
+    );
   const mode = kinds[0];
   if (mode && argv['proxy-mode'] && argv['proxy-mode'] !== mode) {
     const which = inputs.find((i) => i.rules === mode)!.arg;
@@ -154,7 +161,13 @@ function compile(host: Host, input: Input, opts: ProxyOptions, notes: string[]):
 }
 
 /** Manifests compiled for iptables, as the text `ktables compile` prints; undefined for nftables. */
-function compiledText(host: Host, input: Input, opts: ProxyOptions, argv: DiffArgs, notes: string[]): { rules: Backend; text: string; family: Family } | undefined {
+function compiledText(
+  host: Host,
+  input: Input,
+  opts: ProxyOptions,
+  argv: DiffArgs,
+  notes: string[],
+): { rules: Backend; text: string; family: Family } | undefined {
   if (opts.proxyMode !== 'iptables') return undefined;
   const model = compile(host, input, opts, notes);
   const rs = compileIptables(model, { previousNatChains: previousNatChains(host, argv['previous-rules']) });

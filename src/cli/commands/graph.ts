@@ -36,7 +36,8 @@ export function renderTracePicture(r: TraceResult, format: 'mermaid' | 'dot', ct
 
 export function run(argv: GraphArgs, host: Host): void {
   const paths = argv.paths ?? [];
-  if (paths.length === 0 && argv.rules) throw new UsageError('--rules draws a rule file, but the Services and their entry points come from manifests: give them too');
+  if (paths.length === 0 && argv.rules)
+    throw new UsageError('--rules draws a rule file, but the Services and their entry points come from manifests: give them too');
   let opts = proxyOptions(argv, host);
   let rulesText: string | undefined;
   let kind: 'iptables' | 'nftables' | undefined;
@@ -44,16 +45,18 @@ export function run(argv: GraphArgs, host: Host): void {
     rulesText = readTextFile(host, argv.rules);
     kind = detectRules(rulesText);
     if (!kind) throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
-    if (argv['proxy-mode'] && argv['proxy-mode'] !== kind) throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
+    if (argv['proxy-mode'] && argv['proxy-mode'] !== kind)
+      throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
     // The manifests' entry points as a node in the file's mode has them.
     opts = { ...opts, proxyMode: kind };
   }
   const loaded = loadModel(paths, opts, host);
   if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
   const model = loaded.model;
-  const tracer = rulesText && kind
-    ? tracerForRules(kind, rulesText, model.node.nodeIPs, argv['ip-family'] ? opts.ipFamily : model.node.family)
-    : tracerForModel(model, opts.proxyMode, opts.proxyMode === 'iptables' ? previousNatChains(host, argv['previous-rules']) : undefined);
+  const tracer =
+    rulesText && kind
+      ? tracerForRules(kind, rulesText, model.node.nodeIPs, argv['ip-family'] ? opts.ipFamily : model.node.family)
+      : tracerForModel(model, opts.proxyMode, opts.proxyMode === 'iptables' ? previousNatChains(host, argv['previous-rules']) : undefined);
   const pictures = modelPictures([model], tracer, argv.service);
   if (pictures.length === 0) {
     throw new UsageError(argv.service ? `no service port matches --service ${argv.service}` : 'no service ports to draw');

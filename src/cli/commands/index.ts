@@ -65,7 +65,8 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
     },
     {
       command: 'cleanup',
-      describe: 'Remove everything kube-proxy and ktables installed: jump rules, KUBE-* chains, the kube-proxy nftables table, nfacct counters',
+      describe:
+        'Remove everything kube-proxy and ktables installed: jump rules, KUBE-* chains, the kube-proxy nftables table, nfacct counters',
       builder: (y: Argv) =>
         y
           .option('netns', { type: 'string', describe: 'Clean this network namespace (ip netns) instead of the host' })
@@ -79,10 +80,17 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
         withCompileFlags(
           y
             .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories; - for stdin' })
-            .option('flows', { type: 'string', describe: 'Probe the packets in this flows file (kube-proxy conformance format) instead of every entry point' })
+            .option('flows', {
+              type: 'string',
+              describe: 'Probe the packets in this flows file (kube-proxy conformance format) instead of every entry point',
+            })
             .option('keep', { type: 'boolean', describe: 'Leave the lab up afterwards and say how to enter it' })
             .option('down', { type: 'string', describe: 'Remove a lab left up by --keep (its id) and exit' })
-            .option('timeout', { type: 'number', default: 1000, describe: 'Milliseconds a connection may take before it counts as dropped' })
+            .option('timeout', {
+              type: 'number',
+              default: 1000,
+              describe: 'Milliseconds a connection may take before it counts as dropped',
+            })
             .option('json', { type: 'boolean', describe: 'Print JSON' })
             .option('verbose', { type: 'boolean', describe: 'Show every command run' }),
         ),
@@ -95,20 +103,45 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
         withCompileFlags(
           y
             .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories to compile first; - for stdin' })
-            .option('src', { type: 'string', group: PACKET, describe: 'Source address (a node address or loopback: the packet starts on the node)' })
+            .option('src', {
+              type: 'string',
+              group: PACKET,
+              describe: 'Source address (a node address or loopback: the packet starts on the node)',
+            })
             .option('dst', { type: 'string', group: PACKET, describe: 'Destination address' })
             .option('dport', { type: 'number', group: PACKET, describe: 'Destination port' })
             .option('protocol', { type: 'string', group: PACKET, default: 'TCP', describe: 'TCP, UDP or SCTP' })
             .option('sport', { type: 'number', group: PACKET, describe: 'Source port (only if a rule matches on it)' })
-            .option('in-interface', { type: 'string', group: PACKET, describe: 'Interface the packet arrives on (interface-based local detection)' })
-            .option('out-interface', { type: 'string', group: PACKET, describe: 'Interface the packet leaves by (only if a rule matches on it)' })
-            .option('rules', { type: 'string', describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling" })
+            .option('in-interface', {
+              type: 'string',
+              group: PACKET,
+              describe: 'Interface the packet arrives on (interface-based local detection)',
+            })
+            .option('out-interface', {
+              type: 'string',
+              group: PACKET,
+              describe: 'Interface the packet leaves by (only if a rule matches on it)',
+            })
+            .option('rules', {
+              type: 'string',
+              describe: "Trace this rule set (a compile output or a node's iptables-save) instead of compiling",
+            })
             .option('all', { type: 'boolean', describe: 'Trace the usual packets for every service port and print one table' })
             .option('json', { type: 'boolean', describe: 'Print JSON' })
-            .option('format', { type: 'string', choices: ['text', 'json', 'mermaid', 'dot'], describe: "Output format; mermaid and dot draw one packet's path (not with --all)" })
+            .option('format', {
+              type: 'string',
+              choices: ['text', 'json', 'mermaid', 'dot'],
+              describe: "Output format; mermaid and dot draw one packet's path (not with --all)",
+            })
             .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
-            .example('$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80', 'a pod connects to a cluster IP')
-            .example('$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080', "a node's real rules")
+            .example(
+              '$0 trace svc.yaml --node-ip 192.168.0.2 --src 10.0.0.2 --dst 172.30.0.41 --dport 80',
+              'a pod connects to a cluster IP',
+            )
+            .example(
+              '$0 trace --rules node.iptables-save --node-ip 192.168.0.2 --src 203.0.113.2 --dst 192.168.0.2 --dport 30080',
+              "a node's real rules",
+            )
             .example('$0 trace --all svc.yaml --node-ip 192.168.0.2', 'what kube-proxy does with every Service on this node'),
         ),
       handler: lazy(host, done, () => import('./trace.js')),
@@ -121,10 +154,20 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
           withBehaviourFlags(y)
             .positional('old', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
             .positional('new', { type: 'string', describe: 'Rule file, manifest file or directory; - for stdin' })
-            .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', describe: 'Output format (json: docs/diff-json.md)' })
+            .option('format', {
+              type: 'string',
+              choices: ['text', 'json', 'markdown'],
+              default: 'text',
+              describe: 'Output format (json: docs/diff-json.md)',
+            })
             .option('stat', { type: 'boolean', describe: 'Only counts per service port and totals (rules, chains, endpoints)' })
             .option('exit-code', { type: 'boolean', describe: 'Exit 1 when there are differences, 0 when none' })
-            .option('color', { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', describe: 'Colour text output (auto: on a terminal, unless NO_COLOR is set)' })
+            .option('color', {
+              type: 'string',
+              choices: ['auto', 'always', 'never'],
+              default: 'auto',
+              describe: 'Colour text output (auto: on a terminal, unless NO_COLOR is set)',
+            })
             .option('context', { alias: 'U', type: 'number', default: 3, describe: 'Unchanged rules shown around each change' })
             .option('output', { alias: 'o', type: 'string', describe: 'Write to FILE (atomically) instead of stdout' })
             .option('verbose', { type: 'boolean', describe: 'Say what was skipped while compiling manifests' })
@@ -139,9 +182,17 @@ export function commands(host: Host, done: (status: number) => void): CommandMod
         withCompileFlags(
           y
             .positional('paths', { type: 'string', array: true, describe: 'Manifest files or directories; - for stdin' })
-            .option('rules', { type: 'string', describe: "Draw this rule set (a compile output or a node's dump); the manifests give the Services and entry points" })
+            .option('rules', {
+              type: 'string',
+              describe: "Draw this rule set (a compile output or a node's dump); the manifests give the Services and entry points",
+            })
             .option('service', { type: 'string', describe: 'Only this Service (ns/name) or service port (ns/name:port)' })
-            .option('format', { type: 'string', choices: ['mermaid', 'dot'], default: 'mermaid', describe: 'Mermaid (several pictures: a Markdown page) or Graphviz DOT' })
+            .option('format', {
+              type: 'string',
+              choices: ['mermaid', 'dot'],
+              default: 'mermaid',
+              describe: 'Mermaid (several pictures: a Markdown page) or Graphviz DOT',
+            })
             .option('output', { alias: 'o', type: 'string', describe: 'Write to FILE (atomically) instead of stdout' })
             .option('verbose', { type: 'boolean', describe: 'Say what was skipped and which defaults were assumed' })
             .example('$0 graph examples/cluster.yaml --service shop/storefront', 'one Service as a Mermaid flowchart')

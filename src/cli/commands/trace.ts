@@ -40,9 +40,11 @@ export interface TraceArgs extends CompileFlags {
 export function run(argv: TraceArgs, host: Host): void {
   const opts = proxyOptions(argv, host);
   const paths = argv.paths ?? [];
-  if (argv.all && (argv.format === 'mermaid' || argv.format === 'dot')) throw new UsageError(`--format ${argv.format} draws one packet's path: for every Service use ktables graph`);
+  if (argv.all && (argv.format === 'mermaid' || argv.format === 'dot'))
+    throw new UsageError(`--format ${argv.format} draws one packet's path: for every Service use ktables graph`);
   if (argv.all) {
-    for (const f of ['src', 'dst', 'dport'] as const) if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
+    for (const f of ['src', 'dst', 'dport'] as const)
+      if (argv[f] !== undefined) throw new UsageError(`--all chooses the packets itself: drop --${f}`);
   }
   if (argv['previous-rules'] && opts.proxyMode === 'nftables') throw new UsageError('--previous-rules applies to --proxy-mode iptables');
 
@@ -72,7 +74,9 @@ export function run(argv: TraceArgs, host: Host): void {
         const others = rs.tables.filter((t) => t.name !== 'kube-proxy').map((t) => `${t.family} ${t.name}`);
         if (others.length > 0) fileNotes.push(`tables that are not kube-proxy's (not traced): ${others.join(', ')}`);
         if (rs.tables.some((t) => t.name === 'filter' || t.name === 'nat') && !rs.tables.some((t) => t.name === 'kube-proxy')) {
-          fileNotes.push("no kube-proxy table: this listing is iptables-nft's translation of iptables rules; trace the node's iptables-save instead");
+          fileNotes.push(
+            "no kube-proxy table: this listing is iptables-nft's translation of iptables rules; trace the node's iptables-save instead",
+          );
         }
       }
       node = { family, addresses: dump?.node.nodeIPs ?? opts.nodeIPs };
@@ -103,14 +107,22 @@ export function run(argv: TraceArgs, host: Host): void {
     if (dump) notes.unshift(`${dump.servicePorts.length} service port${dump.servicePorts.length === 1 ? '' : 's'} found in the rules`);
     // The table shows outcomes only: skip recording paths (much less to allocate on big clusters).
     // A rule-file error (a jump loop ...) names the file.
-    const outcome = (p: TracePacket) => (argv.rules ? inFile(argv.rules, () => tracer.trace(p, { path: false })) : tracer.trace(p, { path: false }));
-    const rows: TableRow[] = found.scenarios.map((s) => ({ service: s.service, protocol: s.protocol, destination: s.destination, from: s.from, result: outcome(s.packet) }));
+    const outcome = (p: TracePacket) =>
+      argv.rules ? inFile(argv.rules, () => tracer.trace(p, { path: false })) : tracer.trace(p, { path: false });
+    const rows: TableRow[] = found.scenarios.map((s) => ({
+      service: s.service,
+      protocol: s.protocol,
+      destination: s.destination,
+      from: s.from,
+      result: outcome(s.packet),
+    }));
     // Each reason a row is conditional, once, with how many rows it concerns.
     const conditions = new Map<string, number>();
     for (const r of rows) for (const c of r.result.conditions ?? []) conditions.set(c, (conditions.get(c) ?? 0) + 1);
     // Interfaces the rows assumed (rules that match one), once each.
     for (const r of rows) for (const n of r.result.notes) if (n.includes(': assumed ') && !notes.includes(n)) notes.push(n);
-    if (argv.json || argv.format === 'json') writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
+    if (argv.json || argv.format === 'json')
+      writeStdout(host, JSON.stringify({ rows: tableJson(rows), notes, conditions: [...conditions.keys()] }, null, 2) + '\n');
     else {
       writeStdout(host, rows.length > 0 ? formatTable(rows) : 'no service ports to trace\n');
       for (const [c, n] of conditions) writeStdout(host, `conditional (?, ${n} row${n === 1 ? '' : 's'}): ${c}\n`);
@@ -134,12 +146,15 @@ function packetFromFlags(argv: TraceArgs, family: 'ipv4' | 'ipv6'): TracePacket 
   const missing = (['src', 'dst', 'dport'] as const).filter((f) => argv[f] === undefined);
   if (missing.length > 0) throw new UsageError(`trace needs ${missing.map((f) => `--${f}`).join(', ')} (or --all)`);
   const protocol = String(argv.protocol ?? 'TCP').toLowerCase();
-  if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp') throw new UsageError(`--protocol must be TCP, UDP or SCTP (got ${argv.protocol})`);
+  if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp')
+    throw new UsageError(`--protocol must be TCP, UDP or SCTP (got ${argv.protocol})`);
   for (const f of ['src', 'dst'] as const) {
     const fam = familyOf(argv[f]!);
     if (!fam) throw new UsageError(`--${f}: ${JSON.stringify(argv[f])} is not an IP address`);
     if (fam !== family) {
-      throw new UsageError(`--${f} ${argv[f]} is ${fam === 'ipv4' ? 'IPv4' : 'IPv6'} but the rules are ${family === 'ipv4' ? 'IPv4' : 'IPv6'}${argv.rules ? '' : ' (use --ip-family)'}`);
+      throw new UsageError(
+        `--${f} ${argv[f]} is ${fam === 'ipv4' ? 'IPv4' : 'IPv6'} but the rules are ${family === 'ipv4' ? 'IPv4' : 'IPv6'}${argv.rules ? '' : ' (use --ip-family)'}`,
+      );
     }
   }
   const packet: TracePacket = { src: argv.src!, dst: argv.dst!, dport: argv.dport!, protocol: protocol as TraceProtocol };

@@ -48,7 +48,8 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
   const sys = new System(argv.verbose ? say : undefined);
   if (argv.down) {
-    if (!/^kt[0-9a-f]{6}$/.test(argv.down)) throw new UsageError(`--down takes a lab id such as kt1a2b3c (got ${JSON.stringify(argv.down)})`);
+    if (!/^kt[0-9a-f]{6}$/.test(argv.down))
+      throw new UsageError(`--down takes a lab id such as kt1a2b3c (got ${JSON.stringify(argv.down)})`);
     const removed = destroyLab(sys, argv.down);
     forgetTarget({ netns: labNames(argv.down).node });
     say(removed.length > 0 ? `removed ${removed.join(', ')}` : `no lab ${argv.down}`);
@@ -59,7 +60,14 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   if (!(argv.timeout! > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
   const { model, notes } = loadModel(argv.paths ?? [], opts, host);
   if (argv.verbose) for (const n of notes) say(n);
-  const input = { model, mode: opts.proxyMode, keep: argv.keep, timeoutMs: argv.timeout, say, ...(argv.flows ? { flows: readFlows(host, argv.flows) } : {}) };
+  const input = {
+    model,
+    mode: opts.proxyMode,
+    keep: argv.keep,
+    timeoutMs: argv.timeout,
+    say,
+    ...(argv.flows ? { flows: readFlows(host, argv.flows) } : {}),
+  };
   const report = await runVerify(sys, input);
   writeStdout(host, argv.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
   if (!report.ok) {

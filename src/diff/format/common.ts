@@ -11,22 +11,26 @@ export const STATUS_MARK = { added: '+', removed: '-', changed: '~' } as const;
 /** "3 service ports differ (1 added, 1 removed, 1 changed), 9 unchanged; node-wide rules differ". */
 export function verdictLine(r: DiffResult): string {
   const sp = r.totals.servicePorts;
-  if (r.identical) return `no semantic difference: ${sp.compared} service port${sp.compared === 1 ? '' : 's'} and the node-wide rules are the same`;
+  if (r.identical)
+    return `no semantic difference: ${sp.compared} service port${sp.compared === 1 ? '' : 's'} and the node-wide rules are the same`;
   const differ = sp.added + sp.removed + sp.changed;
   const parts: string[] = [];
-  if (differ > 0) parts.push(`${differ} service port${differ === 1 ? '' : 's'} differ${differ === 1 ? 's' : ''} (${sp.added} added, ${sp.removed} removed, ${sp.changed} changed), ${sp.unchanged} unchanged`);
+  if (differ > 0)
+    parts.push(
+      `${differ} service port${differ === 1 ? '' : 's'} differ${differ === 1 ? 's' : ''} (${sp.added} added, ${sp.removed} removed, ${sp.changed} changed), ${sp.unchanged} unchanged`,
+    );
   else parts.push(`no service port differs (${sp.unchanged} compared)`);
   parts.push(r.nodeWide.chains.length > 0 ? 'node-wide rules differ' : 'node-wide rules are the same');
   return parts.join('; ');
 }
 
-export function chainSide(c: ChainDiff, side: 'old' | 'new'): string {
+function chainSide(c: ChainDiff, side: 'old' | 'new'): string {
   const name = side === 'old' ? c.oldName : c.newName;
   if (name === null) return '/dev/null';
   return `${c.table} ${name}${c.label ? ` (${c.label})` : ''}`;
 }
 
-export function hunkHeader(h: { oldStart: number; oldLines: number; newStart: number; newLines: number }): string {
+function hunkHeader(h: { oldStart: number; oldLines: number; newStart: number; newLines: number }): string {
   const range = (start: number, lines: number) => (lines === 1 ? `${start}` : `${start},${lines}`);
   return `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`;
 }

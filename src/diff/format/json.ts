@@ -3,7 +3,7 @@
 import type { ChainDiff, DiffResult, Stat } from '../compare.js';
 import type { ServiceSummary } from '../types.js';
 
-export const JSON_SCHEMA = 'ktables.diff/v1';
+const JSON_SCHEMA = 'ktables.diff/v1';
 
 const stat = (s: Stat) => ({
   rulesAdded: s.rulesAdded,
@@ -72,7 +72,11 @@ export function formatJson(r: DiffResult, o: { stat: boolean }): string {
     ),
     nodeWide: o.stat
       ? { stat: stat(r.nodeWide.stat) }
-      : { changes: r.nodeWide.changes.map((c) => ({ kind: c.kind, text: c.text })), stat: stat(r.nodeWide.stat), chains: r.nodeWide.chains.map(chain) },
+      : {
+          changes: r.nodeWide.changes.map((c) => ({ kind: c.kind, text: c.text })),
+          stat: stat(r.nodeWide.stat),
+          chains: r.nodeWide.chains.map(chain),
+        },
     notes: { old: r.notes.old, new: r.notes.new },
   };
   return JSON.stringify(doc, null, 2) + '\n';

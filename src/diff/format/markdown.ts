@@ -5,7 +5,7 @@ import type { ChainDiff, DiffResult } from '../compare.js';
 import { describeSide, statText, unifiedLines, verdictLine } from './common.js';
 
 /** Diff blocks longer than this many lines are collapsed. */
-export const COLLAPSE_LINES = 25;
+const COLLAPSE_LINES = 25;
 
 /** Text safe inside a table cell or a list item: no pipes, no HTML, no line breaks. */
 function cell(text: string): string {
@@ -26,7 +26,13 @@ function diffBlock(chains: ChainDiff[]): string[] {
   if (lines.length <= COLLAPSE_LINES) return block;
   const added = chains.reduce((n, c) => n + c.rulesAdded, 0);
   const removed = chains.reduce((n, c) => n + c.rulesRemoved, 0);
-  return [`<details><summary>Rule diff: ${chains.length} chain${chains.length === 1 ? '' : 's'}, +${added} −${removed} rules</summary>`, '', ...block, '', '</details>'];
+  return [
+    `<details><summary>Rule diff: ${chains.length} chain${chains.length === 1 ? '' : 's'}, +${added} −${removed} rules</summary>`,
+    '',
+    ...block,
+    '',
+    '</details>',
+  ];
 }
 
 const STATUS = { added: 'added', removed: 'removed', changed: 'changed' } as const;
@@ -38,7 +44,10 @@ export function formatMarkdown(r: DiffResult, o: { stat: boolean }): string {
   out.push(`${describeSide(r.old, code)} → ${describeSide(r.new, code)}`);
   out.push('');
   out.push(`**${cell(verdictLine(r))}**`);
-  for (const [side, notes] of [['old', r.notes.old], ['new', r.notes.new]] as const) {
+  for (const [side, notes] of [
+    ['old', r.notes.old],
+    ['new', r.notes.new],
+  ] as const) {
     if (notes.length > 0) out.push('');
     for (const n of notes) out.push(`> note (${side}): ${cell(n)}`);
   }
@@ -49,7 +58,9 @@ export function formatMarkdown(r: DiffResult, o: { stat: boolean }): string {
     out.push('| Service port | Status | Rules | Chains | Endpoints |');
     out.push('|---|---|--:|--:|--:|');
     for (const s of r.services) {
-      out.push(`| ${code(s.name)} | ${STATUS[s.status]} | +${s.stat.rulesAdded} −${s.stat.rulesRemoved} | +${s.stat.chainsAdded} −${s.stat.chainsRemoved} | +${s.stat.endpointsAdded} −${s.stat.endpointsRemoved} |`);
+      out.push(
+        `| ${code(s.name)} | ${STATUS[s.status]} | +${s.stat.rulesAdded} −${s.stat.rulesRemoved} | +${s.stat.chainsAdded} −${s.stat.chainsRemoved} | +${s.stat.endpointsAdded} −${s.stat.endpointsRemoved} |`,
+      );
     }
     if (r.nodeWide.chains.length > 0) {
       const s = r.nodeWide.stat;
@@ -64,7 +75,9 @@ export function formatMarkdown(r: DiffResult, o: { stat: boolean }): string {
   out.push('|---|---|---|--:|');
   for (const s of r.services) {
     const name = `${code(s.name)}${s.protocol ? ` ${s.protocol}` : ''}`;
-    out.push(`| ${name} | ${STATUS[s.status]} | ${cell(s.changes.map((c) => c.text).join('; '))} | +${s.stat.rulesAdded} −${s.stat.rulesRemoved} |`);
+    out.push(
+      `| ${name} | ${STATUS[s.status]} | ${cell(s.changes.map((c) => c.text).join('; '))} | +${s.stat.rulesAdded} −${s.stat.rulesRemoved} |`,
+    );
   }
   if (r.nodeWide.chains.length > 0) {
     const s = r.nodeWide.stat;

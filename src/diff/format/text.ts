@@ -22,7 +22,11 @@ export function formatText(r: DiffResult, o: TextOptions): string {
   const out: string[] = [];
   const markStyle = { added: 'green', removed: 'red', changed: 'yellow' } as const;
   out.push(paint('bold', `ktables diff: ${describeSide(r.old)} → ${describeSide(r.new)}`));
-  for (const [side, notes] of [['old', r.notes.old], ['new', r.notes.new]] as const) for (const n of notes) out.push(paint('dim', `note (${side}): ${n}`));
+  for (const [side, notes] of [
+    ['old', r.notes.old],
+    ['new', r.notes.new],
+  ] as const)
+    for (const n of notes) out.push(paint('dim', `note (${side}): ${n}`));
   if (o.stat) return statTable(r, out, paint).join('\n') + '\n';
   if (r.identical) {
     out.push(verdictLine(r));
@@ -33,7 +37,8 @@ export function formatText(r: DiffResult, o: TextOptions): string {
   for (const s of r.services) {
     out.push(`${paint(markStyle[s.status], STATUS_MARK[s.status])} ${paint('bold', title(s))}: ${s.changes.map((c) => c.text).join('; ')}`);
   }
-  if (r.nodeWide.chains.length > 0) out.push(`${paint('yellow', '~')} ${paint('bold', 'node-wide')}: ${r.nodeWide.changes.map((c) => c.text).join('; ')}`);
+  if (r.nodeWide.chains.length > 0)
+    out.push(`${paint('yellow', '~')} ${paint('bold', 'node-wide')}: ${r.nodeWide.changes.map((c) => c.text).join('; ')}`);
   out.push('');
   out.push(verdictLine(r));
 
@@ -50,9 +55,18 @@ export function formatText(r: DiffResult, o: TextOptions): string {
     }
   };
   for (const s of r.services) {
-    section(`${STATUS_MARK[s.status]} ${title(s)}`, s.changes.map((c) => c.text), s.chains);
+    section(
+      `${STATUS_MARK[s.status]} ${title(s)}`,
+      s.changes.map((c) => c.text),
+      s.chains,
+    );
   }
-  if (r.nodeWide.chains.length > 0) section('~ node-wide', r.nodeWide.changes.map((c) => c.text), r.nodeWide.chains);
+  if (r.nodeWide.chains.length > 0)
+    section(
+      '~ node-wide',
+      r.nodeWide.changes.map((c) => c.text),
+      r.nodeWide.chains,
+    );
   return out.join('\n') + '\n';
 }
 
