@@ -17,6 +17,23 @@ describe('ktables compile', () => {
     expect(res.stdout.endsWith('COMMIT\n')).toBe(true);
   });
 
+  it('a single-valued flag given twice: the last one wins, as with kube-proxy (pflag)', async () => {
+    const once = await runCliAsync(['compile', '--hostname-override', 'worker-1', '--nfacct=true', example]);
+    const twice = await runCliAsync([
+      'compile',
+      '--hostname-override',
+      'node-x',
+      '--hostname-override',
+      'worker-1',
+      '--nfacct=false',
+      '--nfacct=true',
+      example,
+    ]);
+    expect(twice.stderr).toBe('');
+    expect(twice.status).toBe(0);
+    expect(twice.stdout).toBe(once.stdout);
+  });
+
   it('reads stdin with - and when no path is given', async () => {
     const text = readFileSync(example, 'utf8');
     const a = await runCliAsync(['compile', '-'], { input: text });

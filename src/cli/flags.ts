@@ -31,7 +31,18 @@ function checkCIDRs(flag: string, values: string[], allowKeywords = false): stri
 }
 
 /** Flags (over --config, over kube-proxy's defaults) → validated options. */
-export function proxyOptions(f: CompileFlags, host: Host = nodeHost()): ProxyOptions {
+/** The flags that may be given more than once and add up (the others: the last one wins, as with pflag). */
+const REPEATABLE = new Set(['node-ip', 'cluster-cidr', 'nodeport-addresses', 'service-cluster-ip-range']);
+
+/** A single-valued flag given twice comes from yargs as an array: keep the last, as kube-proxy's flag library does. */
+function lastWins(flags: CompileFlags): CompileFlags {
+  const out: Record<string, unknown> = { ...flags };
+  for (const [k, v] of Object.entries(out)) if (Array.isArray(v) && !REPEATABLE.has(k)) out[k] = v[v.length - 1];
+  return out as CompileFlags;
+}
+
+export function proxyOptions(given: CompileFlags, host: Host = nodeHost()): ProxyOptions {
+  const f = lastWins(given);
   const fromConfig = f.config ? readProxyConfig(host, f.config) : {};
   const o: ProxyOptions = { ...DEFAULT_OPTIONS, ...fromConfig, hostname: host.hostname() };
   if (f['proxy-mode']) o.proxyMode = f['proxy-mode'] as ProxyOptions['proxyMode'];
