@@ -109,13 +109,21 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
           if (v.chain === 'mark-for-masquerade') masquerade = describeMasquerade(r.exprs);
           else targets.push(v.chain);
         }
+        const reached = (address: string) => {
+          const e = endpoint(address);
+          if (c.role === 'service') e.cluster = true;
+          else e.local = true;
+        };
         for (const t of targets) {
           const o = g.ownerOf(t);
-          if (o?.role === 'endpoint' && o.endpoint) {
-            const e = endpoint(o.endpoint);
-            if (c.role === 'service') e.cluster = true;
-            else e.local = true;
-          }
+          if (o?.role === 'endpoint' && o.endpoint) reached(o.endpoint);
+        }
+        // kube-proxy 1.36+ DNATs from the service chain itself when there is no session
+        // affinity: through a numgen map, or (1.37, one endpoint) a plain `dnat to`.
+        if (v?.kind === 'dnatMap') for (const e of v.entries) reached(hostPort(e.ip, String(e.port)));
+        if (v?.kind === 'dnat') {
+          const m = /^\[?(.*?)\]?:(\d+)$/.exec(v.to);
+          if (m) reached(hostPort(m[1]!, m[2]!));
         }
       }
     }
