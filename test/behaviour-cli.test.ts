@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 
 const EX = 'examples/cluster.yaml';
 const MODES = ['--old-proxy-mode', 'iptables', '--new-proxy-mode', 'nftables'];
@@ -25,8 +25,8 @@ interface Json {
   }[];
   unchanged: number;
 }
-const json = (args: string[]) => {
-  const r = runCli(['diff', '--behaviour', ...args, '--format', 'json']);
+const json = async (args: string[]) => {
+  const r = await runCliAsync(['diff', '--behaviour', ...args, '--format', 'json']);
   expect(r.stderr).toBe('');
   return JSON.parse(r.stdout) as Json;
 };
@@ -43,8 +43,8 @@ const flat = (j: Json) =>
   );
 
 describe('ktables diff --behaviour', () => {
-  it('iptables -> nftables on the example: exactly the documented differences that apply, with reasons', () => {
-    const j = json([EX, EX, ...MODES]);
+  it('iptables -> nftables on the example: exactly the documented differences that apply, with reasons', async () => {
+    const j = await json([EX, EX, ...MODES]);
     expect(j.old).toMatchObject({ proxyMode: 'iptables', kubeProxyVersion: null });
     expect(j.new).toMatchObject({ proxyMode: 'nftables', kubeProxyVersion: null });
     expect(flat(j)).toEqual([
@@ -76,8 +76,8 @@ describe('ktables diff --behaviour', () => {
     expect(j.unchanged).toBe(25);
   });
 
-  it('text: each change with old, new, why, its source and the flag that keeps the old behaviour', () => {
-    const r = runCli(['diff', '--behaviour', EX, EX, ...MODES, '--exit-code']);
+  it('text: each change with old, new, why, its source and the flag that keeps the old behaviour', async () => {
+    const r = await runCliAsync(['diff', '--behaviour', EX, EX, ...MODES, '--exit-code']);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(
       '  NodePort 127.0.0.1:30800 from localhost\n    old: REJECT\n    new: not handled (delivered to the node)\n    why: nftables mode does not accept NodePort connections on 127.0.0.1',
@@ -88,20 +88,20 @@ describe('ktables diff --behaviour', () => {
     );
   });
 
-  it('names the flag that keeps the old behaviour: NodePorts on a second node address', () => {
+  it('names the flag that keeps the old behaviour: NodePorts on a second node address', async () => {
     const node = ['--node-ip', '172.18.0.3', '--node-ip', '10.1.0.5'];
-    const j = json([EX, EX, ...MODES, ...node]);
+    const j = await json([EX, EX, ...MODES, ...node]);
     const second = j.services.flatMap((s) => s.changes).filter((c) => c.entry.startsWith('NodePort 10.1.0.5:'));
     expect(second.length).toBe(6); // two NodePort services, three clients each
     for (const c of second)
       expect(c.why).toMatchObject({ id: 'nodeport-addresses-default', keep: expect.stringContaining('--nodeport-addresses 0.0.0.0/0') });
     // ... and the flag does keep it: only the localhost and health-check differences remain.
-    const kept = json([EX, EX, ...MODES, ...node, '--new-nodeport-addresses', '0.0.0.0/0']);
+    const kept = await json([EX, EX, ...MODES, ...node, '--new-nodeport-addresses', '0.0.0.0/0']);
     expect(flat(kept).map((c) => c.why)).toEqual(['localhost-nodeports', 'localhost-nodeports', 'health-check-accept']);
   });
 
-  it('nftables -> iptables: the same differences the other way round, with the iptables flags', () => {
-    const j = json([EX, EX, '--old-proxy-mode', 'nftables', '--new-proxy-mode', 'iptables']);
+  it('nftables -> iptables: the same differences the other way round, with the iptables flags', async () => {
+    const j = await json([EX, EX, '--old-proxy-mode', 'nftables', '--new-proxy-mode', 'iptables']);
     expect(flat(j).map((c) => [c.old, c.new, c.why])).toEqual([
       ['', 'REJECT', 'localhost-nodeports'],
       ['', '10.244.1.30:8443, 10.244.2.31:8443', 'localhost-nodeports'],
@@ -110,14 +110,14 @@ describe('ktables diff --behaviour', () => {
     expect(j.services[0]!.changes[0]!.why!.keep).toBe('--iptables-localhost-nodeports=false on the iptables side');
   });
 
-  it('same cluster, same mode: no difference, exit 0 with --exit-code', () => {
-    const r = runCli(['diff', '--behaviour', EX, EX, '--proxy-mode', 'nftables', '--exit-code']);
+  it('same cluster, same mode: no difference, exit 0 with --exit-code', async () => {
+    const r = await runCliAsync(['diff', '--behaviour', EX, EX, '--proxy-mode', 'nftables', '--exit-code']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('no difference in behaviour (26 packets traced on both sides)');
   });
 
-  it('a change that is no mode difference is reported as not documented (--new-masquerade-all)', () => {
-    const j = json([EX, EX, '--new-masquerade-all']);
+  it('a change that is no mode difference is reported as not documented (--new-masquerade-all)', async () => {
+    const j = await json([EX, EX, '--new-masquerade-all']);
     const changes = j.services.flatMap((s) => s.changes);
     expect(changes.length).toBeGreaterThan(0);
     for (const c of changes) {
@@ -126,9 +126,9 @@ describe('ktables diff --behaviour', () => {
     }
   });
 
-  it('--old-kube-proxy-version / --new-kube-proxy-version: no change between releases in nftables mode, or a clear refusal until this build has --kube-proxy-version', () => {
-    const has = runCli(['compile', '--help']).stdout.includes('--kube-proxy-version');
-    const r = runCli([
+  it('--old-kube-proxy-version / --new-kube-proxy-version: no change between releases in nftables mode, or a clear refusal until this build has --kube-proxy-version', async () => {
+    const has = (await runCliAsync(['compile', '--help'])).stdout.includes('--kube-proxy-version');
+    const r = await runCliAsync([
       'diff',
       '--behaviour',
       EX,
@@ -154,20 +154,20 @@ describe('ktables diff --behaviour', () => {
     }
   });
 
-  it("a rule file on one side (a compile output, either mode) against manifests: the file's own entry points count", () => {
+  it("a rule file on one side (a compile output, either mode) against manifests: the file's own entry points count", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktables-behaviour-'));
     const ipt = join(dir, 'ex.rules');
-    writeFileSync(ipt, runCli(['compile', EX]).stdout);
+    writeFileSync(ipt, (await runCliAsync(['compile', EX])).stdout);
     const nft = join(dir, 'ex.nft');
-    writeFileSync(nft, runCli(['compile', '--proxy-mode', 'nftables', EX]).stdout);
+    writeFileSync(nft, (await runCliAsync(['compile', '--proxy-mode', 'nftables', EX])).stdout);
     const expected = ['localhost-nodeports', 'localhost-nodeports', 'health-check-accept'];
-    const a = json([ipt, EX, '--new-proxy-mode', 'nftables']);
+    const a = await json([ipt, EX, '--new-proxy-mode', 'nftables']);
     expect(a.old.proxyMode).toBe('iptables');
     expect(flat(a).map((c) => c.why)).toEqual(expected);
-    expect(flat(json([EX, nft])).map((c) => c.why)).toEqual(expected);
-    expect(json([ipt, EX]).services).toEqual([]);
+    expect(flat(await json([EX, nft])).map((c) => c.why)).toEqual(expected);
+    expect((await json([ipt, EX])).services).toEqual([]);
     // Manifests on stdin.
-    const r = runCli(['diff', '--behaviour', nft, '-', '--format', 'json'], { input: readFileSync(EX, 'utf8') });
+    const r = await runCliAsync(['diff', '--behaviour', nft, '-', '--format', 'json'], { input: readFileSync(EX, 'utf8') });
     expect(flat(JSON.parse(r.stdout) as Json).map((c) => [c.old, c.why])).toEqual([
       ['', 'localhost-nodeports'],
       ['', 'localhost-nodeports'],
@@ -175,8 +175,8 @@ describe('ktables diff --behaviour', () => {
     ]);
   });
 
-  it('markdown: a table per changed service port and the reasons once, with sources', () => {
-    const r = runCli(['diff', '--behaviour', EX, EX, ...MODES, '--format', 'markdown']);
+  it('markdown: a table per changed service port and the reasons once, with sources', async () => {
+    const r = await runCliAsync(['diff', '--behaviour', EX, EX, ...MODES, '--format', 'markdown']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('| entry | client | old | new | why |');
     expect(r.stdout).toContain(
@@ -186,17 +186,17 @@ describe('ktables diff --behaviour', () => {
     expect(r.stdout.match(/^\d\. \*\*/gm)).toHaveLength(2);
   });
 
-  it('trouble is exit 2 with one message: two rule files, a mode that contradicts the file, stdin twice', () => {
+  it('trouble is exit 2 with one message: two rule files, a mode that contradicts the file, stdin twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktables-behaviour-'));
     const ipt = join(dir, 'ex.rules');
-    writeFileSync(ipt, runCli(['compile', EX]).stdout);
+    writeFileSync(ipt, (await runCliAsync(['compile', EX])).stdout);
     for (const [args, msg] of [
       [[ipt, ipt], '--behaviour needs manifests on at least one side'],
       [[ipt, EX, '--old-proxy-mode', 'nftables'], 'holds iptables rules but --old-proxy-mode is nftables'],
       [['-', '-'], 'only one side can be read from stdin'],
       [[EX, EX, '--stat'], '--stat counts rules'],
     ] as const) {
-      const r = runCli(['diff', '--behaviour', ...args, '--exit-code']);
+      const r = await runCliAsync(['diff', '--behaviour', ...args, '--exit-code']);
       expect(r.status, msg).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(msg);
@@ -205,7 +205,7 @@ describe('ktables diff --behaviour', () => {
     for (const [args, msg] of [
       [[EX, EX, '--new-proxy-mode', 'nftables'], '--new-proxy-mode sets one side of a behaviour diff: add --behaviour'],
     ] as const) {
-      const r = runCli(['diff', ...args]);
+      const r = await runCliAsync(['diff', ...args]);
       expect(r.status, msg).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(msg);

@@ -13,7 +13,7 @@ import { modelPictures } from '../src/graph/pictures.js';
 import { toDot, toMermaid } from '../src/graph/render.js';
 import { allClusters, parseFlags } from './behaviour-support.js';
 import { ROOT } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { haveDot, mermaidBlocks, parseMermaid, renderDot } from './helpers/pictures.js';
 
 const EX = 'examples/cluster.yaml';
@@ -22,10 +22,10 @@ const golden = (f: string) => readFileSync(join(ROOT, 'golden', 'graph', f), 'ut
 describe('ktables graph on the bundled example', () => {
   for (const mode of ['iptables', 'nftables']) {
     it(`${mode}: matches the goldens, renders with Graphviz and parses with Mermaid`, async () => {
-      const md = runCli(['graph', '--proxy-mode', mode, EX]);
+      const md = await runCliAsync(['graph', '--proxy-mode', mode, EX]);
       expect(md.stderr).toBe('');
       expect(md.stdout).toBe(golden(`cluster.${mode}.md`));
-      const dot = runCli(['graph', '--proxy-mode', mode, '--format', 'dot', EX]);
+      const dot = await runCliAsync(['graph', '--proxy-mode', mode, '--format', 'dot', EX]);
       expect(dot.stdout).toBe(golden(`cluster.${mode}.dot`));
       const blocks = mermaidBlocks(md.stdout);
       expect(blocks).toHaveLength(5); // five service ports
@@ -39,8 +39,8 @@ describe('ktables graph on the bundled example', () => {
     });
   }
 
-  it('says what decides in words: source ranges, cluster CIDR, local-only branch, masquerade mark, shares, DROP', () => {
-    const r = runCli(['graph', EX, '--service', 'shop/storefront', '--cluster-cidr', '10.244.0.0/16']);
+  it('says what decides in words: source ranges, cluster CIDR, local-only branch, masquerade mark, shares, DROP', async () => {
+    const r = await runCliAsync(['graph', EX, '--service', 'shop/storefront', '--cluster-cidr', '10.244.0.0/16']);
     expect(r.status).toBe(0);
     const out = r.stdout;
     expect(out.startsWith('flowchart LR\n')).toBe(true); // one picture: bare Mermaid
@@ -55,24 +55,24 @@ describe('ktables graph on the bundled example', () => {
     expect(out).toContain('|"pod, node, external inside source ranges, external outside source ranges"|');
   });
 
-  it('--rules draws a rule file with the entry points of the manifests: the same picture as compiling them', () => {
+  it('--rules draws a rule file with the entry points of the manifests: the same picture as compiling them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktables-graph-'));
     for (const mode of ['iptables', 'nftables']) {
       const file = join(dir, `ex.${mode}`);
-      writeFileSync(file, runCli(['compile', '--proxy-mode', mode, EX]).stdout);
-      const fromRules = runCli(['graph', '--rules', file, EX]);
+      writeFileSync(file, (await runCliAsync(['compile', '--proxy-mode', mode, EX])).stdout);
+      const fromRules = await runCliAsync(['graph', '--rules', file, EX]);
       expect(fromRules.stderr).toBe('');
       expect(fromRules.stdout).toBe(golden(`cluster.${mode}.md`));
     }
   });
 
-  it('trouble: exit 2 and one message', () => {
+  it('trouble: exit 2 and one message', async () => {
     for (const [args, msg] of [
       [['graph', EX, '--service', 'shop/nope'], 'no service port matches --service shop/nope'],
       [['graph', '--rules', 'golden/graph/cluster.iptables.dot'], 'the Services and their entry points come from manifests'],
       [['trace', '--all', EX, '--format', 'dot'], 'for every Service use ktables graph'],
     ] as const) {
-      const r = runCli([...args]);
+      const r = await runCliAsync([...args]);
       expect(r.status, msg).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(msg);
@@ -84,7 +84,7 @@ describe('the README', () => {
   it('shows `ktables graph examples/cluster.yaml --service shop/storefront` as it is, and Mermaid parses it', async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const block = mermaidBlocks(readme)[0]!;
-    expect(block).toBe(runCli(['graph', EX, '--service', 'shop/storefront']).stdout);
+    expect(block).toBe((await runCliAsync(['graph', EX, '--service', 'shop/storefront'])).stdout);
     expect(await parseMermaid(block)).toBe('flowchart-v2');
   });
 });
@@ -93,12 +93,12 @@ describe('trace --format mermaid|dot: one packet', () => {
   it('draws the path through every chain, parsed by both tools', async () => {
     for (const mode of ['iptables', 'nftables']) {
       const pkt = ['--proxy-mode', mode, EX, '--src', '203.0.113.2', '--dst', '172.18.0.3', '--dport', '30443'];
-      const m = runCli(['trace', ...pkt, '--format', 'mermaid']);
+      const m = await runCliAsync(['trace', ...pkt, '--format', 'mermaid']);
       expect(m.status).toBe(0);
       expect(await parseMermaid(m.stdout)).toBe('flowchart-v2');
       expect(m.stdout).toContain('[("10.244.1.30:8443")]');
       expect(m.stdout).toContain(mode === 'iptables' ? 'KUBE-NODEPORTS' : 'NodePort 30443');
-      const d = runCli(['trace', ...pkt, '--format', 'dot']);
+      const d = await runCliAsync(['trace', ...pkt, '--format', 'dot']);
       if (haveDot) expect(renderDot(d.stdout)).toMatchObject({ status: 0, stderr: '' });
     }
   });
@@ -106,7 +106,7 @@ describe('trace --format mermaid|dot: one packet', () => {
 
 describe('diff --behaviour --format markdown', () => {
   it('shows before/after pictures of each changed Service (few of them), all valid Mermaid', async () => {
-    const r = runCli([
+    const r = await runCliAsync([
       'diff',
       '--behaviour',
       EX,

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/cases.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsync, type RunResult } from './helpers/cli.js';
 import { kernelSupport, warnSkipped } from './helpers/kernel.js';
 import { readRules } from '../src/parse/read.js';
 import { tokenSpans } from '../src/parse/iptables.js';
@@ -25,21 +25,23 @@ const files: string[] = realworldFiles();
 
 describe('real nodes: trace --all, diff (golden/realworld)', () => {
   for (const file of files) {
-    it(file, () => {
+    it(file, async () => {
       const golden = join(ROOT, 'golden', 'realworld', `${file}.txt`);
       expect(existsSync(golden), `missing ${golden}: run npm run golden`).toBe(true);
-      const parts = (COMMANDS(file) as string[][]).map((args) => record(args, runCli(args, { cwd: FIXTURES })));
-      expect(parts.join('\n')).toBe(readFileSync(golden, 'utf8'));
+      const runs: [string[], RunResult][] = [];
+      for (const args of COMMANDS(file) as string[][]) runs.push([args, await runCliAsync(args, { cwd: FIXTURES })]);
+      expect(runs.map(([args, res]) => record(args, res)).join('\n')).toBe(readFileSync(golden, 'utf8'));
       // Never refused as a whole, never a crash.
-      for (const args of COMMANDS(file) as string[][]) expect(runCli(args, { cwd: FIXTURES }).status, args.join(' ')).toBe(0);
+      for (const [args, res] of runs) expect(res.status, args.join(' ')).toBe(0);
     });
   }
 
-  it('the bar: trace --all --rules succeeds on every file of ../shared/realworld', () => {
+  it('the bar: trace --all --rules succeeds on every file of ../shared/realworld', async () => {
     const shared = join(ROOT, '..', 'shared', 'realworld');
     if (!existsSync(shared)) return;
     const names = readdirSync(shared).filter((f) => f !== 'README.md');
-    const ok = names.filter((f) => runCli(['trace', '--all', '--rules', join(shared, f)]).status === 0);
+    const ok: string[] = [];
+    for (const f of names) if ((await runCliAsync(['trace', '--all', '--rules', join(shared, f)])).status === 0) ok.push(f);
     expect(ok).toEqual(names);
   });
 });
