@@ -1,5 +1,4 @@
 import type { Host } from '../../host.js';
-import yaml from 'js-yaml';
 import { InputError, UsageError, VerifyFailed } from '../../errors.js';
 import { System } from '../../apply/system.js';
 import { forgetTarget } from '../../apply/state.js';
@@ -8,7 +7,8 @@ import { formatReport, reportJson } from '../../verify/report.js';
 import { runVerify, type Flow } from '../../verify/verify.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
 import { loadModel } from '../pipeline.js';
-import { writeStdout } from '../io.js';
+import { readTextFile, writeStdout } from '../io.js';
+import { parseFlows } from '../../input/flows.js';
 
 export interface VerifyArgs extends CompileFlags {
   paths?: string[];
@@ -20,28 +20,11 @@ export interface VerifyArgs extends CompileFlags {
   verbose?: boolean;
 }
 
-/** A flows file as kube-proxy's conformance cases hold them (flows.yaml / flows.json). */
+/** The flows of `--flows FILE` (YAML or JSON), validated; any problem is exit 2. */
 function readFlows(host: Host, file: string): Flow[] {
-  let raw: unknown;
-  try {
-    raw = yaml.load(host.fs.readFileSync(file, 'utf8'), { schema: yaml.CORE_SCHEMA });
-  } catch (e) {
-    throw new InputError([{ file, message: `cannot read flows: ${(e as Error).message}` }]);
-  }
-  if (!Array.isArray(raw)) throw new InputError([{ file, message: 'expected a list of flows' }]);
-  return raw.map((f, i) => {
-    const o = f as Record<string, unknown>;
-    const bad = (field: string) => new InputError([{ file, field: `[${i}].${field}`, message: 'missing or invalid', value: o[field] }]);
-    if (typeof o['sourceIP'] !== 'string') throw bad('sourceIP');
-    if (typeof o['destIP'] !== 'string') throw bad('destIP');
-    if (typeof o['destPort'] !== 'number') throw bad('destPort');
-    const flow: Flow = { sourceIP: o['sourceIP'], destIP: o['destIP'], destPort: o['destPort'] };
-    if (typeof o['name'] === 'string') flow.name = o['name'];
-    if (typeof o['protocol'] === 'string') flow.protocol = o['protocol'];
-    if (typeof o['output'] === 'string') flow.output = o['output'];
-    if (typeof o['masq'] === 'boolean') flow.masq = o['masq'];
-    return flow;
-  });
+  const r = parseFlows(file === '-' ? '<stdin>' : file, readTextFile(host, file));
+  if ('problems' in r) throw new InputError(r.problems);
+  return r.flows;
 }
 
 export async function run(argv: VerifyArgs, host: Host): Promise<void> {
@@ -58,7 +41,13 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   const opts = proxyOptions(argv, host);
   if (argv['previous-rules']) throw new UsageError('verify builds a fresh node: drop --previous-rules');
   if (!(argv.timeout! > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
-  const { model, notes } = loadModel(argv.paths ?? [], opts, host);
+  // yargs reads `--flows -` as an empty value.
+  const flowsFile = argv.flows === '' ? '-' : argv.flows;
+  const paths = argv.paths ?? [];
+  if (flowsFile === '-' && (paths.length === 0 || paths.includes('-')))
+    throw new UsageError('only one of the manifests and --flows can be read from stdin');
+  const flows = flowsFile !== undefined ? readFlows(host, flowsFile) : undefined;
+  const { model, notes } = loadModel(paths, opts, host);
   if (argv.verbose) for (const n of notes) say(n);
   const input = {
     model,
@@ -66,7 +55,7 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
     keep: argv.keep,
     timeoutMs: argv.timeout,
     say,
-    ...(argv.flows ? { flows: readFlows(host, argv.flows) } : {}),
+    ...(flows ? { flows } : {}),
   };
   const report = await runVerify(sys, input);
   writeStdout(host, argv.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
