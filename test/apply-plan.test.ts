@@ -11,8 +11,9 @@ import {
   planIptablesApply,
   emptyCreated,
 } from '../src/apply/plan.js';
-import { readSaved } from '../src/apply/saved.js';
-import { describeChange, diffLines, simulateRestore } from '../src/apply/change.js';
+import { chainBodies, chainOf, readNodeRules } from '../src/apply/node-rules.js';
+import { afterRestore } from '../src/apply/restore.js';
+import { describeChange } from '../src/apply/change.js';
 import { System } from '../src/apply/system.js';
 import { kubeProxyJumpRules } from '../src/backends/iptables/jumps.js';
 import { compileIptables } from '../src/backends/iptables/compile.js';
@@ -20,6 +21,10 @@ import { loadInventory } from '../src/input/load.js';
 import { buildModel } from '../src/model/build.js';
 import { DEFAULT_OPTIONS } from '../src/model/options.js';
 import { ROOT } from './helpers/cases.js';
+
+/** iptables-save text as apply reads a node's. */
+const readSaved = (text: string) => readNodeRules(text, 'ipv4', 'iptables-save');
+const bodies = (rs: ReturnType<typeof readSaved>, table: string, chain: string) => chainBodies(chainOf(rs, table, chain));
 
 function exampleRules(nfacct = true) {
   const inv = loadInventory([join(ROOT, 'examples', 'cluster.yaml')], () => '');
@@ -75,7 +80,7 @@ COMMIT
 
 describe('apply payload', () => {
   it('inserts every jump rule on a bare node, at position 1 in kube-proxy list order', () => {
-    const p = iptablesPayload(exampleRules(), readSaved('', 'ipv4'));
+    const p = iptablesPayload(exampleRules(), readSaved(''));
     const inserts = p.text.split('\n').filter((l) => l.startsWith('-I '));
     expect(inserts).toHaveLength(14);
     expect(inserts[0]).toBe(
@@ -91,7 +96,7 @@ describe('apply payload', () => {
   });
 
   it('inserts nothing that iptables-save already shows, however it spells it', () => {
-    const p = iptablesPayload(exampleRules(), readSaved(SAVED_JUMPS, 'ipv4'));
+    const p = iptablesPayload(exampleRules(), readSaved(SAVED_JUMPS));
     expect(p.text).not.toMatch(/^-I /m);
     expect(p.insertedJumps).toEqual([]);
   });
@@ -99,11 +104,11 @@ describe('apply payload', () => {
   it('creates a jump target that neither the node nor the payload has (kube-proxy -N), and records it', () => {
     const rs = exampleRules();
     const noFirewall = { ...rs, tables: rs.tables.map((t) => ({ ...t, chains: t.chains.filter((c) => c.name !== 'KUBE-FIREWALL') })) };
-    const p = iptablesPayload(noFirewall, readSaved('', 'ipv4'));
+    const p = iptablesPayload(noFirewall, readSaved(''));
     expect(p.text).toContain(':KUBE-FIREWALL - [0:0]');
     expect(p.createdChains).toEqual(['filter/KUBE-FIREWALL']);
     // An existing KUBE-FIREWALL (kubelet's) is neither declared (that would flush it) nor claimed.
-    const again = iptablesPayload(noFirewall, readSaved(SAVED_JUMPS, 'ipv4'));
+    const again = iptablesPayload(noFirewall, readSaved(SAVED_JUMPS));
     expect(again.text).not.toContain(':KUBE-FIREWALL');
     expect(again.createdChains).toEqual([]);
   });
@@ -112,7 +117,7 @@ describe('apply payload', () => {
     const plan = planIptablesApply({
       family: 'ipv4',
       desired: exampleRules(),
-      current: readSaved('', 'ipv4'),
+      current: readSaved(''),
       nfacct: ['ct_state_invalid_dropped_pkts'],
       routeLocalnet: '0',
     });
@@ -137,28 +142,29 @@ describe('apply payload', () => {
 });
 
 describe('rollback payload', () => {
-  const backup = readSaved(SAVED_JUMPS, 'ipv4');
+  const backup = readSaved(SAVED_JUMPS);
 
   it('puts back exactly the touched chains that changed, and nothing else', () => {
     const p = iptablesPayload(exampleRules(), backup);
-    const after = simulateRestore(backup, p.text.replace(/^(-A KUBE-SERVICES .*)$/m, '$1'));
+    const after = afterRestore(backup, p.tables);
     const rb = iptablesRollbackPayload(backup, after, p.touched);
     expect(rb.problems).toEqual([]);
     expect(rb.text).toBeDefined();
     expect(rb.text).not.toContain('DOCKER-USER');
     expect(rb.text).not.toMatch(/^-[AD] (INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) /m);
     // Applying the rollback to the state after apply gives the backup back.
-    const restored = simulateRestore(after, rb.text!);
-    for (const [t, table] of backup.tables)
-      for (const [c, chain] of table.chains) expect(restored.tables.get(t)?.chains.get(c)?.rules, `${t} ${c}`).toEqual(chain.rules);
-    for (const [t, table] of restored.tables)
-      for (const c of table.chains.keys()) expect(backup.tables.get(t)?.chains.has(c), `${t} ${c} should be gone`).toBe(true);
+    const restored = afterRestore(after, rb.tables);
+    for (const table of backup.tables)
+      for (const chain of table.chains)
+        expect(bodies(restored, table.name, chain.name), `${table.name} ${chain.name}`).toEqual(chainBodies(chain));
+    for (const table of restored.tables)
+      for (const c of table.chains) expect(chainOf(backup, table.name, c.name), `${table.name} ${c.name} should be gone`).toBeDefined();
   });
 
   it('deletes inserted jump rules with their saved text, and the chains apply created', () => {
-    const empty = readSaved('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n', 'ipv4');
+    const empty = readSaved('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
     const p = iptablesPayload(exampleRules(), empty);
-    const after = simulateRestore(empty, p.text);
+    const after = afterRestore(empty, p.tables);
     const rb = iptablesRollbackPayload(empty, after, p.touched);
     expect(rb.text).toMatch(/^-D INPUT -j KUBE-FIREWALL$/m);
     expect(rb.text).toMatch(/^-X KUBE-SERVICES$/m);
@@ -173,31 +179,34 @@ describe('rollback payload', () => {
 
 describe('cleanup payload', () => {
   it("removes kube-proxy's chains and the jumps to them; leaves kubelet's KUBE-FIREWALL and everyone else's rules", () => {
-    const now = readSaved(SAVED_JUMPS, 'ipv4');
+    const now = readSaved(SAVED_JUMPS);
     const p = iptablesCleanupPayload(now, emptyCreated());
     expect(p.problems).toEqual([]);
     expect(p.removed).toContain('nat/KUBE-SVC-OLDOLDOLDOLDOLD1');
     expect(p.removed).not.toContain('filter/KUBE-FIREWALL');
     expect(p.text).not.toContain('DOCKER');
     expect(p.text).not.toContain('-D INPUT -j KUBE-FIREWALL');
-    const after = simulateRestore(now, p.text!);
-    expect([...after.tables.get('filter')!.chains.keys()]).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'DOCKER-USER', 'KUBE-FIREWALL']);
-    expect(after.tables.get('filter')!.chains.get('INPUT')!.rules).toEqual([
-      '-j KUBE-FIREWALL',
-      '-m physdev --physdev-is-bridged -j ACCEPT',
+    const after = afterRestore(now, p.tables);
+    expect(after.tables.find((t) => t.name === 'filter')!.chains.map((c) => c.name)).toEqual([
+      'INPUT',
+      'FORWARD',
+      'OUTPUT',
+      'DOCKER-USER',
+      'KUBE-FIREWALL',
     ]);
-    expect(after.tables.get('nat')!.chains.get('POSTROUTING')!.rules).toEqual(['-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE']);
+    expect(bodies(after, 'filter', 'INPUT')).toEqual(['-j KUBE-FIREWALL', '-m physdev --physdev-is-bridged -j ACCEPT']);
+    expect(bodies(after, 'nat', 'POSTROUTING')).toEqual(['-s 172.17.0.0/16 ! -o docker0 -j MASQUERADE']);
   });
 
   it('removes KUBE-FIREWALL too when the record says ktables made it', () => {
-    const p = iptablesCleanupPayload(readSaved(SAVED_JUMPS, 'ipv4'), { ...emptyCreated(), chains: ['filter/KUBE-FIREWALL'] });
+    const p = iptablesCleanupPayload(readSaved(SAVED_JUMPS), { ...emptyCreated(), chains: ['filter/KUBE-FIREWALL'] });
     expect(p.removed).toContain('filter/KUBE-FIREWALL');
     expect(p.text).toContain('-D OUTPUT -j KUBE-FIREWALL');
   });
 
   it('reports, and leaves alone, a foreign chain that jumps into a kube-proxy chain', () => {
     const text = SAVED_JUMPS.replace('-A DOCKER-USER -j RETURN', '-A DOCKER-USER -j KUBE-FORWARD');
-    const p = iptablesCleanupPayload(readSaved(text, 'ipv4'), emptyCreated());
+    const p = iptablesCleanupPayload(readSaved(text), emptyCreated());
     expect(p.problems).toEqual(["filter DOCKER-USER jumps to KUBE-FORWARD, which is not kube-proxy's chain: left in place"]);
   });
 });
@@ -209,28 +218,21 @@ describe('nftables and dry run', () => {
     );
   });
 
-  it('diffs lines by their meaning, not their spelling', () => {
-    const ops = diffLines(['-d 10.0.0.1/32 -p tcp -m tcp --dport 80 -j A', 'x'], ['-m tcp -p tcp -d 10.0.0.1 --dport 80 -j A', 'y'], (s) =>
-      s.includes('10.0.0.1') ? 'same' : s,
-    );
-    expect(ops.map((o) => o.op)).toEqual([' ', '-', '+']);
-  });
-
   it("says 'no change' when the node already has the rules, else what changes, through ktables diff", () => {
     const rules = exampleRules();
     const plan = planIptablesApply({
       family: 'ipv4',
       desired: rules,
-      current: readSaved('', 'ipv4'),
+      current: readSaved(''),
       nfacct: [],
       routeLocalnet: undefined,
     });
-    const node = simulateRestore(readSaved('', 'ipv4'), plan.payload);
+    const node = afterRestore(readSaved(''), plan.restore!);
     const again = planIptablesApply({ family: 'ipv4', desired: rules, current: node, nfacct: [], routeLocalnet: undefined });
-    expect(describeChange({ backend: 'iptables', family: 'ipv4', current: node, desired: rules, plan: again })).toBe(
-      'no change: ipv4 iptables already hold these rules\n',
-    );
-    const first = describeChange({ backend: 'iptables', family: 'ipv4', current: readSaved('', 'ipv4'), desired: rules, plan });
+    expect(
+      describeChange({ backend: 'iptables', family: 'ipv4', current: node, after: afterRestore(node, again.restore!), plan: again }),
+    ).toBe('no change: ipv4 iptables already hold these rules\n');
+    const first = describeChange({ backend: 'iptables', family: 'ipv4', current: readSaved(''), after: node, plan });
     expect(first).toContain('ktables diff: now (iptables rules, ipv4) → after apply (iptables rules, ipv4)');
     expect(first).toMatch(
       /^\+ shop\/catalog:http \(TCP\): added: cluster IP 10\.96\.120\.15:80, 2 endpoints, session affinity ClientIP 10800s$/m,
@@ -256,6 +258,6 @@ describe('system', () => {
 
 // Keeps the fixture honest: the saved text is what iptables-save prints for these jumps.
 it('SAVED_JUMPS fixture parses', () => {
-  expect(readSaved(SAVED_JUMPS, 'ipv4').tables.get('filter')!.chains.get('INPUT')!.rules).toHaveLength(5);
+  expect(bodies(readSaved(SAVED_JUMPS), 'filter', 'INPUT')).toHaveLength(5);
   expect(readFileSync(join(ROOT, 'examples', 'cluster.yaml'), 'utf8')).toContain('kind: Service');
 });

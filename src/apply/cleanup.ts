@@ -18,7 +18,7 @@ export interface CleanupResult {
 
 export async function cleanup(sys: System, t: Target): Promise<CleanupResult> {
   preflight(sys, 'cleanup', t.netns ? ['ip'] : [], t);
-  const record = readRecord(t);
+  const record = readRecord(sys.host, t);
   const removed: string[] = [];
   const problems: string[] = [];
   const families: Family[] = ['ipv4', 'ipv6'];
@@ -27,7 +27,7 @@ export async function cleanup(sys: System, t: Target): Promise<CleanupResult> {
     const save = iptablesTool(family, 'save');
     if (!sys.which(save) || !sys.which(iptablesTool(family, 'restore'))) continue;
     const now = await readIptables(sys, t, family);
-    const p = iptablesCleanupPayload(now.saved, record);
+    const p = iptablesCleanupPayload(now.rules, record);
     problems.push(...p.problems.map((x) => `${family}: ${x}`));
     if (p.text) {
       await sys.run(iptablesTool(family, 'restore'), ['--noflush', '--wait'], { netns: t.netns, input: p.text });
@@ -59,7 +59,7 @@ export async function cleanup(sys: System, t: Target): Promise<CleanupResult> {
     await sys.run('sysctl', ['-q', '-w', `${key}=${value}`], { netns: t.netns });
     removed.push(`sysctl ${key} set back to ${value}`);
   }
-  if (problems.length === 0) clearRecord(t);
+  if (problems.length === 0) clearRecord(sys.host, t);
   return { removed, problems };
 }
 

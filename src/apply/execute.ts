@@ -1,7 +1,6 @@
 // Running a plan against a node: back up what is there, change it step by step, and if any
 // step fails put everything back and check that it is back. Used by `ktables apply` and by
 // verify's lab (apply --netns).
-import { existsSync } from 'node:fs';
 import { KtablesError, SystemError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { NftRuleset } from '../ir/nftables.js';
@@ -17,7 +16,8 @@ import {
   type Family,
   type Step,
 } from './plan.js';
-import { comparableSave, type SavedRules } from './saved.js';
+import { sameRules } from './node-rules.js';
+import { afterRestore } from './restore.js';
 import {
   addToRecord,
   readIptables,
@@ -62,8 +62,8 @@ export interface ApplyOptions {
 }
 
 export type PlannedChange =
-  | { backend: 'iptables'; family: Family; current: SavedRules; desired: IptablesRuleset; plan: ApplyPlan }
-  | { backend: 'nftables'; family: Family; current: string | undefined; plan: ApplyPlan };
+  | { backend: 'iptables'; family: Family; current: IptablesRuleset; after: IptablesRuleset; plan: ApplyPlan }
+  | { backend: 'nftables'; family: Family; current: string | undefined; desired?: NftRuleset; plan: ApplyPlan };
 
 export interface ApplyResult {
   plan: ApplyPlan;
@@ -85,7 +85,7 @@ function toolsFor(backend: 'iptables' | 'nftables', family: Family, t: Target): 
 export function preflight(sys: System, what: string, tools: string[], t: Target): void {
   requireRoot(what);
   sys.requireTools(tools);
-  requireNetns(t, (name) => existsSync(`/run/netns/${name}`));
+  requireNetns(t, (name) => sys.host.fs.existsSync(`/run/netns/${name}`));
 }
 
 /** localhost NodePorts are on when kube-proxy wrote its martian guard for them. */
@@ -109,7 +109,7 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
     notes.push(
       `nfacct is not available on ${targetName(t)}: the rules are compiled without the nfacct counter matches, as kube-proxy does`,
     );
-  const previousNatChains = [...(before.saved.tables.get('nat')?.chains.keys() ?? [])];
+  const previousNatChains = before.rules.tables.find((x) => x.name === 'nat')?.chains.map((c) => c.name) ?? [];
   const built = source.build({ previousNatChains, nfacct: nfacct !== undefined });
   notes.push(...built.notes);
   const needLocalnet = wantsRouteLocalnet(built.ruleset);
@@ -117,7 +117,7 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
   const plan = planIptablesApply({
     family,
     desired: built.ruleset,
-    current: before.saved,
+    current: before.rules,
     nfacct,
     routeLocalnet: needLocalnet ? await readSysctl(sys, t, ROUTE_LOCALNET) : undefined,
   });
@@ -125,31 +125,31 @@ async function applyIptables(sys: System, t: Target, source: IptablesSource, o: 
 
   if (o.dryRun) {
     for (const c of plan.checks) await sys.run(c.cmd, c.args, { netns: t.netns, input: c.input });
-    const change = o.describeChange?.({ backend: 'iptables', family, current: before.saved, desired: built.ruleset, plan });
+    const after = afterRestore(before.rules, plan.restore ?? []);
+    const change = o.describeChange?.({ backend: 'iptables', family, current: before.rules, after, plan });
     return { plan, notes, change, ruleset: built.ruleset };
   }
 
-  const backup = writeBackup(t, `${family}.iptables-save`, before.text);
+  const backup = writeBackup(sys.host, t, `${family}.iptables-save`, before.text);
   const nftBefore = await iptablesNftObjects(sys, t, family);
   await runSteps(sys, t, plan, {
     iptables: async () => {
       const now = await readIptables(sys, t, family);
-      const rb = iptablesRollbackPayload(before.saved, now.saved, plan.touched);
+      const rb = iptablesRollbackPayload(before.rules, now.rules, plan.touched);
       if (rb.text) await sys.run(iptablesTool(family, 'restore'), ['--noflush', '--wait'], { netns: t.netns, input: rb.text });
       await dropCreatedNftObjects(sys, t, family, newObjects(nftBefore, await iptablesNftObjects(sys, t, family)));
       return rb.problems;
     },
     check: async () => {
       const after = await readIptables(sys, t, family);
-      if (comparableSave(after.text) !== comparableSave(before.text))
-        return `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
+      if (!sameRules(after.rules, before.rules)) return `${iptablesTool(family, 'save')} differs from the backup in ${backup}`;
       const left = newObjects(nftBefore, await iptablesNftObjects(sys, t, family));
       return left.length === 0 ? undefined : `left in nftables: ${left.join(', ')}`;
     },
     say: o.say,
   });
   plan.created.iptablesNft = newObjects(nftBefore, await iptablesNftObjects(sys, t, family)).map((x) => `${family}/${x}`);
-  addToRecord(t, plan.created);
+  addToRecord(sys.host, t, plan.created);
   return { plan, notes, backup, ruleset: built.ruleset };
 }
 
@@ -159,10 +159,16 @@ async function applyNft(sys: System, t: Target, source: NftSource, o: ApplyOptio
   const plan = planNftApply({ family, payload: source.payload });
   if (o.dryRun) {
     for (const c of plan.checks) await sys.run(c.cmd, c.args, { netns: t.netns, input: c.input });
-    const change = o.describeChange?.({ backend: 'nftables', family, current: before, plan });
+    const change = o.describeChange?.({
+      backend: 'nftables',
+      family,
+      current: before,
+      ...(source.ruleset ? { desired: source.ruleset } : {}),
+      plan,
+    });
     return { plan, notes: [], change };
   }
-  const backup = writeBackup(t, `${family}.nft`, before ?? '');
+  const backup = writeBackup(sys.host, t, `${family}.nft`, before ?? '');
   await runSteps(sys, t, plan, {
     nftables: async () => {
       await sys.run('nft', ['-f', '-'], { netns: t.netns, input: nftReplaceInput(family, before) });

@@ -4,7 +4,8 @@
 // table or `PREROUTING` chain that only `nft list ruleset` reveals. These helpers find what
 // apply brought into being at that level and take it away again once it is empty.
 import { iptablesTool, nftFamily, type Family } from './plan.js';
-import { isBuiltin, isUnusedTable, type SavedRules } from './saved.js';
+import type { IptablesRuleset } from '../ir/iptables.js';
+import { chainOf, isBuiltin, isUnusedTable } from './node-rules.js';
 import { readIptables, type Target } from './state.js';
 import type { System } from './system.js';
 
@@ -32,8 +33,8 @@ export async function iptablesNftObjects(sys: System, t: Target, family: Family)
   return out;
 }
 
-function emptyBuiltin(saved: SavedRules, table: string, chain: string): boolean {
-  const c = saved.tables.get(table)?.chains.get(chain);
+function emptyBuiltin(saved: IptablesRuleset, table: string, chain: string): boolean {
+  const c = chainOf(saved, table, chain);
   return !c || (c.rules.length === 0 && (c.policy ?? 'ACCEPT') === 'ACCEPT');
 }
 
@@ -45,7 +46,7 @@ export async function dropCreatedNftObjects(sys: System, t: Target, family: Fami
   if (created.length === 0 || !sys.which('nft')) return [];
   const now = await iptablesNftObjects(sys, t, family);
   if (!now) return [];
-  const saved = (await readIptables(sys, t, family)).saved;
+  const saved = (await readIptables(sys, t, family)).rules;
   const fam = nftFamily(family);
   const deleted: string[] = [];
   const tablesGone = new Set<string>();

@@ -1,9 +1,9 @@
 // What apply, rollback and cleanup will run, assembled from the rules wanted and the node's
 // current state. Pure: the commands and their payloads are data, so they can be printed,
 // tested and reversed; execute.ts runs them.
-import type { IptablesRuleset, Rule, Table } from '../ir/iptables.js';
+import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
-import { emitIptables, formatRuleBody } from '../emit/iptables.js';
+import { isOpaque } from '../parse/iptables.js';
 import { kubeProxyJumpRules, type JumpRule } from '../backends/iptables/jumps.js';
 import {
   KUBE_EXTERNAL_SERVICES,
@@ -15,9 +15,10 @@ import {
   KUBE_SERVICES,
   SERVICE_CHAIN_PREFIXES,
 } from '../backends/iptables/names.js';
-import { isBuiltin, parseSavedRule, savedChain, type SavedRules } from './saved.js';
+import { chainBodies, chainOf, isBuiltin, ruleBody, type Family } from './node-rules.js';
+import { restoreTable, restoreText, type RestoreTable } from './restore.js';
 
-export type Family = 'ipv4' | 'ipv6';
+export type { Family } from './node-rules.js';
 
 export interface Step {
   /** Stable name, e.g. `nfacct:ct_state_invalid_dropped_pkts`, `iptables-restore:ipv4`. */
@@ -85,20 +86,21 @@ function jumpIdentity(r: Rule): string | undefined {
   return `${target}|${ruleComment(r) ?? ''}|${states}|${others}`;
 }
 
-/** Whether a built-in chain on the node already holds this jump (however iptables-save spells it). */
-function hasJump(current: SavedRules, j: JumpRule): boolean {
+/**
+ * Whether a built-in chain on the node already holds this jump (however iptables-save spells
+ * it). A rule with a part the IR does not know is someone else's, never kube-proxy's jump.
+ */
+function hasJump(current: IptablesRuleset, j: JumpRule): boolean {
   const want = jumpIdentity(j.rule);
-  const chain = savedChain(current, j.table, j.chain);
-  return !!chain?.rules.some((body) => {
-    const r = parseSavedRule(body);
-    return r !== undefined && jumpIdentity(r) === want;
-  });
+  return !!chainOf(current, j.table, j.chain)?.rules.some((r) => !isOpaque(r) && jumpIdentity(r) === want);
 }
 
 // ---------------------------------------------------------------------------------------------
 // iptables apply
 
 export interface IptablesPayload {
+  /** The restore input as data (restore.ts prints it and computes its effect). */
+  tables: RestoreTable[];
   text: string;
   /** `table/chain` of every chain the payload writes, creates, deletes or inserts into. */
   touched: Set<string>;
@@ -113,44 +115,40 @@ export interface IptablesPayload {
  * insert each missing jump rule at the top of its built-in chain, in its list order. One input
  * means one transaction per table, and re-applying inserts nothing twice.
  */
-export function iptablesPayload(desired: IptablesRuleset, current: SavedRules): IptablesPayload {
+export function iptablesPayload(desired: IptablesRuleset, current: IptablesRuleset): IptablesPayload {
   const touched = new Set<string>();
   const createdChains: string[] = [];
   const insertedJumps = kubeProxyJumpRules().filter((j) => !hasJump(current, j));
   const tableNames = [...new Set([...desired.tables.map((t) => t.name), ...insertedJumps.map((j) => j.table)])];
 
-  let text = '';
+  const tables: RestoreTable[] = [];
   for (const name of tableNames) {
-    const given: Table = desired.tables.find((t) => t.name === name) ?? { name, chains: [], deleted: [] };
-    const declared = new Set(given.chains.map((c) => c.name));
-    const extra: Table['chains'] = [];
+    const given = desired.tables.find((t) => t.name === name);
+    const declared = new Set(given?.chains.map((c) => c.name));
+    const extra: Chain[] = [];
     for (const j of kubeProxyJumpRules()) {
       const target = targetChain(j.rule)!;
-      if (j.table !== name || declared.has(target) || savedChain(current, name, target)) continue;
+      if (j.table !== name || declared.has(target) || chainOf(current, name, target)) continue;
       declared.add(target);
       extra.push({ name: target, rules: [] });
     }
-    const table: Table = { ...given, chains: [...given.chains, ...extra] };
+    const table: RestoreTable = {
+      ...restoreTable(name),
+      chains: [...(given?.chains ?? []), ...extra],
+      removed: [...(given?.deleted ?? [])],
+      inserts: insertedJumps.filter((j) => j.table === name).map((j) => ({ chain: j.chain, rule: j.rule })),
+    };
     for (const c of table.chains) {
       touched.add(key(name, c.name));
       // Chains kube-proxy owns go in any cleanup; others (KUBE-FIREWALL, shared with kubelet)
       // only when this apply made them.
-      if (!savedChain(current, name, c.name) && !ownedByKubeProxy(name, c.name)) createdChains.push(key(name, c.name));
+      if (!chainOf(current, name, c.name) && !ownedByKubeProxy(name, c.name)) createdChains.push(key(name, c.name));
     }
-    for (const c of table.deleted) touched.add(key(name, c));
-    let block = emitIptables({ family: desired.family, tables: [table] });
-    const inserts = insertedJumps.filter((j) => j.table === name);
-    if (inserts.length > 0) {
-      block = block.slice(0, block.length - 'COMMIT\n'.length);
-      for (const j of inserts) {
-        block += `-I ${j.chain} 1 ${formatRuleBody(j.rule)}\n`;
-        touched.add(key(name, j.chain));
-      }
-      block += 'COMMIT\n';
-    }
-    text += block;
+    for (const c of table.removed) touched.add(key(name, c));
+    for (const i of table.inserts) touched.add(key(name, i.chain));
+    tables.push(table);
   }
-  return { text, touched, createdChains, insertedJumps };
+  return { tables, text: restoreText(tables), touched, createdChains, insertedJumps };
 }
 
 /** nfacct counters the rules reference. */
@@ -164,7 +162,7 @@ function nfacctNames(rs: IptablesRuleset): string[] {
 export interface IptablesApplyInput {
   family: Family;
   desired: IptablesRuleset;
-  current: SavedRules;
+  current: IptablesRuleset;
   /** Counters that exist on the node; undefined when nfacct is not available. */
   nfacct: string[] | undefined;
   /** Current value of net.ipv4.conf.all.route_localnet when the rules need it on; else undefined. */
@@ -179,6 +177,8 @@ export interface ApplyPlan {
   created: Created;
   /** The rules as they will be loaded. */
   payload: string;
+  /** iptables: the payload as data. */
+  restore?: RestoreTable[];
 }
 
 export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
@@ -226,19 +226,19 @@ export function planIptablesApply(input: IptablesApplyInput): ApplyPlan {
   const checks: Step[] = [
     { id: `${restore}-test`, what: 'check the rules parse', cmd: restore, args: ['--test', '--noflush', '--wait'], input: p.text },
   ];
-  return { steps, checks, touched: p.touched, created, payload: p.text };
+  return { steps, checks, touched: p.touched, created, payload: p.text, restore: p.tables };
 }
 
 /**
  * The restore input that puts every chain apply touched back the way the backup has it, and
- * leaves every other chain alone. Chains are compared line by line as iptables-save printed
+ * leaves every other chain alone. Chains are compared rule by rule as iptables-save printed
  * them on both sides, so an unchanged chain is not rewritten. undefined: nothing to do.
  */
 export function iptablesRollbackPayload(
-  backup: SavedRules,
-  now: SavedRules,
+  backup: IptablesRuleset,
+  now: IptablesRuleset,
   touched: Set<string>,
-): { text: string | undefined; problems: string[] } {
+): { tables: RestoreTable[]; text: string | undefined; problems: string[] } {
   const problems: string[] = [];
   const byTable = new Map<string, string[]>();
   for (const k of touched) {
@@ -246,32 +246,30 @@ export function iptablesRollbackPayload(
     const t = k.slice(0, slash);
     byTable.set(t, [...(byTable.get(t) ?? []), k.slice(slash + 1)]);
   }
-  let text = '';
-  for (const [table, chains] of [...byTable].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const decl: string[] = [];
-    const rules: string[] = [];
-    const deletes: string[] = [];
-    const removes: string[] = [];
-    for (const name of [...chains].sort()) {
-      const b = savedChain(backup, table, name);
-      const n = savedChain(now, table, name);
-      if (isBuiltin(table, name)) {
-        const extra = multisetMinus(n?.rules ?? [], b?.rules ?? []);
-        const missing = multisetMinus(b?.rules ?? [], n?.rules ?? []);
-        for (const body of extra) deletes.push(`-D ${name} ${body}`);
-        if (missing.length > 0) problems.push(`${table} ${name} lost ${missing.length} rule(s) that apply did not remove`);
+  const tables: RestoreTable[] = [];
+  for (const [name, chains] of [...byTable].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const table = restoreTable(name);
+    for (const chain of [...chains].sort()) {
+      const b = chainOf(backup, name, chain);
+      const n = chainOf(now, name, chain);
+      if (isBuiltin(name, chain)) {
+        const extra = multisetMinus(n?.rules ?? [], chainBodies(b), (r) => ruleBody(chain, r));
+        const missing = multisetMinus(b?.rules ?? [], chainBodies(n), (r) => ruleBody(chain, r));
+        for (const rule of extra) table.deletes.push({ chain, rule });
+        if (missing.length > 0) problems.push(`${name} ${chain} lost ${missing.length} rule(s) that apply did not remove`);
         continue;
       }
-      if (b && n && sameLines(b.rules, n.rules)) continue;
+      if (b && n && sameLines(chainBodies(b), chainBodies(n))) continue;
       if (!b && !n) continue;
-      decl.push(`:${name} - [0:0]`);
-      if (b) for (const body of b.rules) rules.push(body ? `-A ${name} ${body}` : `-A ${name}`);
-      else removes.push(`-X ${name}`);
+      if (b) table.chains.push({ name: chain, rules: b.rules });
+      else {
+        table.chains.push({ name: chain, rules: [] });
+        table.removed.push(chain);
+      }
     }
-    if (decl.length + deletes.length === 0) continue;
-    text += [`*${table}`, ...decl, ...rules, ...deletes, ...removes, 'COMMIT', ''].join('\n');
+    if (table.chains.length + table.deletes.length > 0) tables.push(table);
   }
-  return { text: text || undefined, problems };
+  return { tables, text: tables.length > 0 ? restoreText(tables) : undefined, problems };
 }
 
 /**
@@ -281,48 +279,52 @@ export function iptablesRollbackPayload(
  * the other chain is not touched.
  */
 export function iptablesCleanupPayload(
-  now: SavedRules,
+  now: IptablesRuleset,
   created: Created,
-): { text: string | undefined; problems: string[]; removed: string[] } {
+): { tables: RestoreTable[]; text: string | undefined; problems: string[]; removed: string[] } {
   const problems: string[] = [];
   const removed: string[] = [];
-  let text = '';
-  for (const [tname, table] of [...now.tables].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const tables: RestoreTable[] = [];
+  for (const t of [...now.tables].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const gone = new Set(
-      [...table.chains.keys()].filter(
-        (c) => !isBuiltin(tname, c) && (ownedByKubeProxy(tname, c) || created.chains.includes(key(tname, c))),
-      ),
+      t.chains
+        .map((c) => c.name)
+        .filter((c) => !isBuiltin(t.name, c) && (ownedByKubeProxy(t.name, c) || created.chains.includes(key(t.name, c)))),
     );
     if (gone.size === 0) continue;
-    const deletes: string[] = [];
-    for (const [cname, chain] of table.chains) {
-      if (gone.has(cname)) continue;
-      for (const body of chain.rules) {
-        const target = /(?:^|\s)-[jg]\s+(\S+)/.exec(body)?.[1];
+    const table = restoreTable(t.name);
+    for (const chain of t.chains) {
+      if (gone.has(chain.name)) continue;
+      for (const rule of chain.rules) {
+        const target = targetChain(rule);
         if (!target || !gone.has(target)) continue;
-        if (isBuiltin(tname, cname)) deletes.push(`-D ${cname} ${body}`);
-        else problems.push(`${tname} ${cname} jumps to ${target}, which is not kube-proxy's chain: left in place`);
+        if (isBuiltin(t.name, chain.name)) table.deletes.push({ chain: chain.name, rule });
+        else problems.push(`${t.name} ${chain.name} jumps to ${target}, which is not kube-proxy's chain: left in place`);
       }
     }
     const names = [...gone].sort();
-    removed.push(...names.map((c) => key(tname, c)));
-    text += [`*${tname}`, ...names.map((c) => `:${c} - [0:0]`), ...deletes, ...names.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+    removed.push(...names.map((c) => key(t.name, c)));
+    table.chains = names.map((name) => ({ name, rules: [] }));
+    table.removed = names;
+    tables.push(table);
   }
-  return { text: text || undefined, problems, removed };
+  return { tables, text: tables.length > 0 ? restoreText(tables) : undefined, problems, removed };
 }
 
 function sameLines(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((l, i) => l === b[i]);
 }
 
-function multisetMinus(a: string[], b: string[]): string[] {
+/** The items of A whose key is not in B (as many times as B has it fewer). */
+function multisetMinus<T>(a: T[], b: string[], keyOf: (x: T) => string): T[] {
   const left = new Map<string, number>();
   for (const l of b) left.set(l, (left.get(l) ?? 0) + 1);
-  const out: string[] = [];
-  for (const l of a) {
-    const n = left.get(l) ?? 0;
-    if (n > 0) left.set(l, n - 1);
-    else out.push(l);
+  const out: T[] = [];
+  for (const x of a) {
+    const k = keyOf(x);
+    const n = left.get(k) ?? 0;
+    if (n > 0) left.set(k, n - 1);
+    else out.push(x);
   }
   return out;
 }

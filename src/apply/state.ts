@@ -1,11 +1,16 @@
 // Reading the node (or a network namespace): its rules, nfacct counters and sysctls, and the
 // record of what ktables created there. Side effects only; decisions are in plan.ts.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../errors.js';
+import type { Host } from '../host.js';
+import type { IptablesRuleset } from '../ir/iptables.js';
+import { replaceFileAtomically } from '../util/atomic-file.js';
 import { emptyCreated, iptablesTool, nftFamily, NFT_TABLE, type Created, type Family } from './plan.js';
-import { readSaved, type SavedRules } from './saved.js';
+import { readNodeRules } from './node-rules.js';
 import type { System } from './system.js';
+
+/** What the record and the backups need from the host: files, the environment, the pid for temp names. */
+export type StateHost = Pick<Host, 'fs' | 'env' | 'pid'>;
 
 export interface Target {
   /** A network namespace (`ip netns` name), or undefined for the host itself. */
@@ -15,13 +20,15 @@ export interface Target {
 export const targetName = (t: Target) => (t.netns ? `network namespace ${t.netns}` : 'this host');
 
 export interface IptablesState {
+  /** iptables-save's output as printed: the backup. */
   text: string;
-  saved: SavedRules;
+  rules: IptablesRuleset;
 }
 
 export async function readIptables(sys: System, t: Target, family: Family): Promise<IptablesState> {
-  const r = await sys.run(iptablesTool(family, 'save'), [], { netns: t.netns });
-  return { text: r.stdout, saved: readSaved(r.stdout, family) };
+  const tool = iptablesTool(family, 'save');
+  const r = await sys.run(tool, [], { netns: t.netns });
+  return { text: r.stdout, rules: readNodeRules(r.stdout, family, tool) };
 }
 
 /** The nfacct counters that exist, or undefined where nfacct is not installed or the kernel lacks it. */
@@ -51,28 +58,94 @@ export function requireNetns(t: Target, exists: (name: string) => boolean): void
 
 // ---------------------------------------------------------------------------------------------
 // The record of what ktables created. It lives in /run (tmpfs): the rules it describes do not
-// survive a reboot either.
+// survive a reboot either. A record that is missing means "nothing created"; one that cannot be
+// read or makes no sense is an error naming the file, never read as empty: cleanup would then
+// forget what ktables created.
 
-function stateDir(): string {
-  return process.env['KTABLES_STATE_DIR'] ?? '/run/ktables';
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+function stateDir(host: StateHost): string {
+  return host.env['KTABLES_STATE_DIR'] || '/run/ktables';
 }
 
-function recordFile(t: Target): string {
-  return join(stateDir(), t.netns ? `netns-${t.netns}.json` : 'host.json');
+function recordFile(host: StateHost, t: Target): string {
+  return join(stateDir(host), t.netns ? `netns-${t.netns}.json` : 'host.json');
 }
 
-export function readRecord(t: Target): Created {
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** The record's fields, checked; undefined when it is not a record (the reason in `why`). */
+function checkRecord(raw: unknown, why: string[]): Created | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    why.push('not a JSON object');
+    return undefined;
+  }
+  const r = raw as Record<string, unknown>;
+  // iptablesNft came later: an older record without it is complete.
+  const lists = ['nfacct', 'chains', 'iptablesNft'] as const;
+  for (const k of lists) if (r[k] !== undefined && !isStrings(r[k])) why.push(`"${k}" is not a list of names`);
+  const sysctls = r['sysctls'];
+  if (
+    sysctls !== undefined &&
+    (typeof sysctls !== 'object' ||
+      sysctls === null ||
+      Array.isArray(sysctls) ||
+      !Object.values(sysctls).every((v) => typeof v === 'string'))
+  )
+    why.push('"sysctls" is not a map of names to values');
+  if (r['nfacct'] === undefined && r['chains'] === undefined && r['sysctls'] === undefined) why.push('none of its fields is there');
+  if (why.length > 0) return undefined;
+  return {
+    nfacct: (r['nfacct'] as string[] | undefined) ?? [],
+    chains: (r['chains'] as string[] | undefined) ?? [],
+    sysctls: (sysctls as Record<string, string> | undefined) ?? {},
+    iptablesNft: (r['iptablesNft'] as string[] | undefined) ?? [],
+  };
+}
+
+function corrupt(file: string, why: string): SystemError {
+  return new SystemError(
+    `${file}: the record of what ktables created is unreadable (${why}); ` +
+      'cleanup cannot tell what to remove: look at it, then fix or delete it',
+  );
+}
+
+export function readRecord(host: StateHost, t: Target): Created {
+  const file = recordFile(host, t);
+  let text: string;
   try {
-    const raw = JSON.parse(readFileSync(recordFile(t), 'utf8')) as Partial<Created>;
-    return { nfacct: raw.nfacct ?? [], chains: raw.chains ?? [], sysctls: raw.sysctls ?? {}, iptablesNft: raw.iptablesNft ?? [] };
-  } catch {
-    return emptyCreated();
+    text = host.fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return emptyCreated();
+    if (errno(e) === undefined) throw e;
+    throw corrupt(file, `cannot read it: ${errno(e)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw corrupt(file, `not JSON: ${(e as Error).message}`);
+  }
+  const why: string[] = [];
+  const record = checkRecord(raw, why);
+  if (!record) throw corrupt(file, why.join('; '));
+  return record;
+}
+
+/** Writes FILE atomically, or says which file could not be written. */
+function writeState(host: StateHost, file: string, text: string): void {
+  try {
+    host.fs.mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    replaceFileAtomically(host.fs, file, text, host.pid);
+  } catch (e) {
+    if (errno(e) === undefined) throw e;
+    throw new SystemError(`cannot write ${file}: ${errno(e)}`);
   }
 }
 
 /** Adds what one apply created to what earlier applies created. */
-export function addToRecord(t: Target, c: Created): void {
-  const old = readRecord(t);
+export function addToRecord(host: StateHost, t: Target, c: Created): void {
+  const old = readRecord(host, t);
   const merged: Created = {
     nfacct: [...new Set([...old.nfacct, ...c.nfacct])].sort(),
     chains: [...new Set([...old.chains, ...c.chains])].sort(),
@@ -80,27 +153,24 @@ export function addToRecord(t: Target, c: Created): void {
     // The first value seen is the one from before ktables touched the node.
     sysctls: { ...c.sysctls, ...old.sysctls },
   };
-  mkdirSync(stateDir(), { recursive: true });
-  writeFileSync(recordFile(t), JSON.stringify(merged, null, 2) + '\n');
+  writeState(host, recordFile(host, t), JSON.stringify(merged, null, 2) + '\n');
 }
 
-export function clearRecord(t: Target): void {
-  rmSync(recordFile(t), { force: true });
+export function clearRecord(host: StateHost, t: Target): void {
+  host.fs.rmSync(recordFile(host, t), { force: true });
 }
 
 /** A namespace that is gone takes its record and backups with it. */
-export function forgetTarget(t: Target): void {
-  clearRecord(t);
+export function forgetTarget(host: StateHost, t: Target): void {
+  clearRecord(host, t);
   const prefix = t.netns ? `netns-${t.netns}.` : 'host.';
   for (const what of ['ipv4.iptables-save', 'ipv6.iptables-save', 'ipv4.nft', 'ipv6.nft'])
-    rmSync(join(stateDir(), 'backup', prefix + what), { force: true });
+    host.fs.rmSync(join(stateDir(host), 'backup', prefix + what), { force: true });
 }
 
 /** Keeps the latest backup per target and family where an operator can find it. */
-export function writeBackup(t: Target, what: string, text: string): string {
-  const dir = join(stateDir(), 'backup');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${t.netns ? `netns-${t.netns}` : 'host'}.${what}`);
-  writeFileSync(file, text);
+export function writeBackup(host: StateHost, t: Target, what: string, text: string): string {
+  const file = join(stateDir(host), 'backup', `${t.netns ? `netns-${t.netns}` : 'host'}.${what}`);
+  writeState(host, file, text);
   return file;
 }

@@ -1,9 +1,11 @@
 // The one door to the host for apply, cleanup and verify: every external command runs through
-// here (execa), so --verbose can show each one and a failure always carries its stderr.
+// here (execa), so --verbose can show each one and a failure always carries its stderr; files
+// (the record, backups) and the environment through the Host it carries.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { SystemError } from '../errors.js';
+import { nodeHost, type Host } from '../host.js';
 
 /** The Debian package that ships each tool, for the "not installed" message. */
 const PACKAGE_OF: Record<string, string> = {
@@ -42,14 +44,17 @@ export interface RunResult {
 export class System {
   private readonly paths = new Map<string, string | null>();
 
-  /** log: where --verbose echoes commands (undefined: silent). */
-  constructor(readonly log?: (line: string) => void) {}
+  /** log: where --verbose echoes commands (undefined: silent); host: files and environment. */
+  constructor(
+    readonly log?: (line: string) => void,
+    readonly host: Host = nodeHost(),
+  ) {}
 
   /** Absolute path of a tool, or undefined when it is not installed. */
   which(tool: string): string | undefined {
     if (tool.startsWith('/')) return tool;
     if (!this.paths.has(tool)) {
-      const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
+      const dirs = [...(this.host.env['PATH'] ?? '').split(delimiter).filter(Boolean), ...EXTRA_DIRS];
       let found: string | null = null;
       for (const d of dirs) {
         const p = join(d, tool);

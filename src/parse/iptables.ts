@@ -439,7 +439,7 @@ export function readIptables(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Re
 }
 
 /** One rule body (after `-A CHAIN `); a line whose quotes do not close is one opaque match. */
-export function parseRuleBody(body: string, lineNo: number, text: string): Rule {
+function parseRuleBody(body: string, lineNo: number, text: string): Rule {
   const spans = tokenSpans(body);
   if (!spans) return { matches: [{ kind: 'other', text: body }], source: { line: lineNo, text } };
   return parseRuleWords(

@@ -296,7 +296,7 @@ export async function runVerify(sys: System, input: VerifyInput): Promise<Verify
   } finally {
     if (!lab.kept) {
       await lab.teardown();
-      forgetTarget({ netns: lab.ns.node });
+      forgetTarget(sys.host, { netns: lab.ns.node });
     }
   }
 }

@@ -24,7 +24,7 @@ export async function run(argv: ApplyArgs, host: Host): Promise<void> {
   const paths = argv.paths ?? [];
   if (argv.rules && paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
   const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
-  const sys = new System(argv.verbose ? say : undefined);
+  const sys = new System(argv.verbose ? say : undefined, host);
   let source = argv.rules ? fileSource(host, argv.rules, opts.proxyMode, argv['ip-family'] ? opts.ipFamily : undefined) : undefined;
   if (!source) {
     // No --rules, or a --rules file that holds manifests: compile.

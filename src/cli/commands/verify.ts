@@ -29,12 +29,12 @@ function readFlows(host: Host, file: string): Flow[] {
 
 export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
-  const sys = new System(argv.verbose ? say : undefined);
+  const sys = new System(argv.verbose ? say : undefined, host);
   if (argv.down) {
     if (!/^kt[0-9a-f]{6}$/.test(argv.down))
       throw new UsageError(`--down takes a lab id such as kt1a2b3c (got ${JSON.stringify(argv.down)})`);
     const removed = destroyLab(sys, argv.down);
-    forgetTarget({ netns: labNames(argv.down).node });
+    forgetTarget(host, { netns: labNames(argv.down).node });
     say(removed.length > 0 ? `removed ${removed.join(', ')}` : `no lab ${argv.down}`);
     return;
   }
