@@ -133,7 +133,10 @@ const natServiceChains = (save: string) => [...save.matchAll(/^:(KUBE-(?:SVC|SVL
 
 describe.skipIf(!kernel.ok)('apply against the kernel', () => {
   let ns = '';
-  beforeAll(() => testStateDir());
+  let stateDir = '';
+  beforeAll(() => {
+    stateDir = testStateDir();
+  });
   afterEach(() => delNetns(ns));
   const fresh = (seed = true) => {
     ns = newNetns('kta');
@@ -328,6 +331,23 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
     expect(state(ns)).toEqual(before);
     // Nothing left to do the second time.
     expect((await runCliAsync(['cleanup', '--netns', ns])).stderr).toContain('nothing to remove');
+  });
+
+  it('cleanup refuses a corrupt record, naming it, and removes nothing', async () => {
+    fresh();
+    expect((await apply(EXAMPLE)).status).toBe(0);
+    const record = join(stateDir, `netns-${ns}.json`);
+    const text = readFileSync(record, 'utf8');
+    writeFileSync(record, text.slice(0, text.length >> 1));
+    const applied = state(ns);
+    const r = await runCliAsync(['cleanup', '--netns', ns]);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(`${record}: the record of what ktables created is unreadable (not JSON`);
+    expect(state(ns)).toEqual(applied);
+    // Put right, cleanup removes everything again, KUBE-FIREWALL that ktables made included.
+    writeFileSync(record, text);
+    expect((await runCliAsync(['cleanup', '--netns', ns])).status).toBe(0);
+    expect(state(ns).ipv4).not.toContain('KUBE-');
   });
 
   it('cleanup on a namespace that had no tables at all leaves none', async () => {

@@ -1,7 +1,8 @@
 // apply's pure half: the payloads it would load, the rollback and cleanup it would run, the
 // dry-run diff. No kernel needed.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   iptablesCleanupPayload,
@@ -9,8 +10,11 @@ import {
   iptablesRollbackPayload,
   nftReplaceInput,
   planIptablesApply,
+  planNftApply,
   emptyCreated,
 } from '../src/apply/plan.js';
+import { compileNftables } from '../src/backends/nftables/compile.js';
+import { emitNftables } from '../src/emit/nftables.js';
 import { chainBodies, chainOf, readNodeRules } from '../src/apply/node-rules.js';
 import { afterRestore } from '../src/apply/restore.js';
 import { describeChange } from '../src/apply/change.js';
@@ -21,6 +25,7 @@ import { loadInventory } from '../src/input/load.js';
 import { buildModel } from '../src/model/build.js';
 import { DEFAULT_OPTIONS } from '../src/model/options.js';
 import { ROOT } from './helpers/cases.js';
+import { runCliAsync } from './helpers/cli.js';
 
 /** iptables-save text as apply reads a node's. */
 const readSaved = (text: string) => readNodeRules(text, 'ipv4', 'iptables-save');
@@ -241,6 +246,33 @@ describe('nftables and dry run', () => {
   });
 });
 
+describe('nftables dry run, through ktables diff', () => {
+  const model = buildModel(
+    loadInventory([join(ROOT, 'examples', 'cluster.yaml')], () => ''),
+    DEFAULT_OPTIONS,
+    [],
+  );
+  const desired = compileNftables(model);
+  const payload = emitNftables(desired);
+  const plan = planNftApply({ family: 'ipv4', payload });
+
+  it('a node without the kube-proxy table: every service port is added', () => {
+    const out = describeChange({ backend: 'nftables', family: 'ipv4', current: undefined, desired, plan });
+    expect(out).toContain('ktables diff: now (nftables rules, ipv4) → after apply (nftables rules, ipv4)');
+    expect(out).toMatch(/^\+ shop\/catalog:http \(TCP\): added: cluster IP 10\.96\.120\.15:80, 2 endpoints/m);
+    expect(out).toContain('5 service ports differ (5 added, 0 removed, 0 changed), 0 unchanged');
+  });
+
+  it('the same rules, compiled or read back from text: no change', () => {
+    expect(describeChange({ backend: 'nftables', family: 'ipv4', current: payload, desired, plan })).toBe(
+      'no change: the kube-proxy table already holds these rules\n',
+    );
+    expect(describeChange({ backend: 'nftables', family: 'ipv4', current: payload, plan })).toBe(
+      'no change: the kube-proxy table already holds these rules\n',
+    );
+  });
+});
+
 describe('system', () => {
   it('names every missing tool and its package', () => {
     expect(() => new System().requireTools(['ktables-no-such-tool', 'nft', 'no-such-either'])).toThrow(
@@ -260,4 +292,30 @@ describe('system', () => {
 it('SAVED_JUMPS fixture parses', () => {
   expect(bodies(readSaved(SAVED_JUMPS), 'filter', 'INPUT')).toHaveLength(5);
   expect(readFileSync(join(ROOT, 'examples', 'cluster.yaml'), 'utf8')).toContain('kind: Service');
+});
+
+describe('apply --rules refuses a rule set cut short, naming the line (before touching anything)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ktables-cut-'));
+  for (const [name, text, message] of [
+    [
+      'no-commit.rules',
+      '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -j RETURN\n',
+      /no-commit\.rules: line \d+: the text ends inside table nat \(no COMMIT\)/,
+    ],
+    ['dots.rules', '*nat\n:KUBE-SERVICES - [0:0]\n...\nCOMMIT\n', /dots\.rules: line 3: "\.\.\.": the text was cut here/],
+    [
+      'open.nft',
+      'table ip kube-proxy {\n\tchain services {\n\t\tip daddr 10.0.0.1 drop\n',
+      /open\.nft: line 3: the nft listing ends inside 2 open braces/,
+    ],
+  ] as const) {
+    it(name, async () => {
+      writeFileSync(join(dir, name), text);
+      const r = await runCliAsync(['apply', '--dry-run', '--netns', 'ktables-no-such-netns', '--rules', join(dir, name)]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain('apply loads only a complete rule set');
+      expect(r.stdout).toBe('');
+    });
+  }
 });
