@@ -4,7 +4,9 @@
 // table or `PREROUTING` chain that only `nft list ruleset` reveals. These helpers find what
 // apply brought into being at that level and take it away again once it is empty.
 import { iptablesTool, nftFamily, type Family } from './plan.js';
+import { RuleError, SystemError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
+import { parseNftables } from '../parse/nftables.js';
 import { chainOf, isBuiltin, isUnusedTable } from './node-rules.js';
 import { readIptables, type Target } from './state.js';
 import type { System } from './system.js';
@@ -19,16 +21,19 @@ export async function iptablesNftObjects(sys: System, t: Target, family: Family)
   const r = await sys.run('nft', ['list', 'chains', nftFamily(family)], { netns: t.netns, allowFailure: true });
   if (r.exitCode !== 0) return undefined;
   const out = new Set<string>();
-  let table = '';
-  for (const line of r.stdout.split('\n')) {
-    const tm = /^table \S+ (\S+) \{/.exec(line);
-    if (tm) {
-      table = IPTABLES_TABLES.has(tm[1]!) ? tm[1]! : '';
-      if (table) out.add(table);
-      continue;
-    }
-    const cm = /^\s+chain (\S+) \{/.exec(line);
-    if (cm && table) out.add(`${table}/${cm[1]}`);
+  // No table of this family at all: nft prints nothing.
+  if (r.stdout.trim() === '') return out;
+  let listing;
+  try {
+    listing = parseNftables(r.stdout);
+  } catch (e) {
+    if (e instanceof RuleError) throw new SystemError(`${r.command} printed chains ktables cannot read: ${e.message}`);
+    throw e;
+  }
+  for (const table of listing.tables) {
+    if (!IPTABLES_TABLES.has(table.name)) continue;
+    out.add(table.name);
+    for (const c of table.chains) out.add(`${table.name}/${c.name}`);
   }
   return out;
 }
