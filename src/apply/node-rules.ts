@@ -39,6 +39,13 @@ export function chainOf(rs: IptablesRuleset, table: string, chain: string): Chai
   return findChain(findTable(rs, table), chain);
 }
 
+/** chainOf for many look-ups: a node has tens of thousands of chains. */
+export function chainIndex(rs: IptablesRuleset): (table: string, chain: string) => Chain | undefined {
+  const byName = new Map<string, Chain>();
+  for (const t of rs.tables) for (const c of t.chains) byName.set(`${t.name}/${c.name}`, c);
+  return (table, chain) => byName.get(`${table}/${chain}`);
+}
+
 /**
  * The rule's text after `-A CHAIN `: the node's own line when it was read from one, else as
  * ktables prints it. Two rules with the same body are the same rule to iptables.

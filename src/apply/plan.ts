@@ -15,7 +15,7 @@ import {
   KUBE_SERVICES,
   SERVICE_CHAIN_PREFIXES,
 } from '../backends/iptables/names.js';
-import { chainBodies, chainOf, isBuiltin, ruleBody, type Family } from './node-rules.js';
+import { chainBodies, chainIndex, chainOf, isBuiltin, ruleBody, type Family } from './node-rules.js';
 import { restoreTable, restoreText, type RestoreTable } from './restore.js';
 
 export type { Family } from './node-rules.js';
@@ -118,6 +118,7 @@ export interface IptablesPayload {
 export function iptablesPayload(desired: IptablesRuleset, current: IptablesRuleset): IptablesPayload {
   const touched = new Set<string>();
   const createdChains: string[] = [];
+  const onNode = chainIndex(current);
   const insertedJumps = kubeProxyJumpRules().filter((j) => !hasJump(current, j));
   const tableNames = [...new Set([...desired.tables.map((t) => t.name), ...insertedJumps.map((j) => j.table)])];
 
@@ -128,7 +129,7 @@ export function iptablesPayload(desired: IptablesRuleset, current: IptablesRules
     const extra: Chain[] = [];
     for (const j of kubeProxyJumpRules()) {
       const target = targetChain(j.rule)!;
-      if (j.table !== name || declared.has(target) || chainOf(current, name, target)) continue;
+      if (j.table !== name || declared.has(target) || onNode(name, target)) continue;
       declared.add(target);
       extra.push({ name: target, rules: [] });
     }
@@ -142,7 +143,7 @@ export function iptablesPayload(desired: IptablesRuleset, current: IptablesRules
       touched.add(key(name, c.name));
       // Chains kube-proxy owns go in any cleanup; others (KUBE-FIREWALL, shared with kubelet)
       // only when this apply made them.
-      if (!chainOf(current, name, c.name) && !ownedByKubeProxy(name, c.name)) createdChains.push(key(name, c.name));
+      if (!onNode(name, c.name) && !ownedByKubeProxy(name, c.name)) createdChains.push(key(name, c.name));
     }
     for (const c of table.removed) touched.add(key(name, c));
     for (const i of table.inserts) touched.add(key(name, i.chain));
@@ -247,11 +248,13 @@ export function iptablesRollbackPayload(
     byTable.set(t, [...(byTable.get(t) ?? []), k.slice(slash + 1)]);
   }
   const tables: RestoreTable[] = [];
+  const inBackup = chainIndex(backup);
+  const inNow = chainIndex(now);
   for (const [name, chains] of [...byTable].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const table = restoreTable(name);
     for (const chain of [...chains].sort()) {
-      const b = chainOf(backup, name, chain);
-      const n = chainOf(now, name, chain);
+      const b = inBackup(name, chain);
+      const n = inNow(name, chain);
       if (isBuiltin(name, chain)) {
         const extra = multisetMinus(n?.rules ?? [], chainBodies(b), (r) => ruleBody(chain, r));
         const missing = multisetMinus(b?.rules ?? [], chainBodies(n), (r) => ruleBody(chain, r));

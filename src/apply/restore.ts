@@ -51,20 +51,25 @@ export function afterRestore(now: IptablesRuleset, tables: RestoreTable[]): Ipta
       result.push(t);
     }
     const table = t;
-    const chain = (name: string) => table.chains.find((c) => c.name === name);
+    const byName = new Map(table.chains.map((c) => [c.name, c]));
     for (const c of r.chains) {
-      const old = chain(c.name);
+      const old = byName.get(c.name);
       if (old) old.rules = [...c.rules];
-      else table.chains.push({ ...c, rules: [...c.rules] });
+      else {
+        const added = { ...c, rules: [...c.rules] };
+        table.chains.push(added);
+        byName.set(c.name, added);
+      }
     }
     for (const d of r.deletes) {
-      const c = chain(d.chain);
+      const c = byName.get(d.chain);
       const body = ruleBody(d.chain, d.rule);
       const i = c ? c.rules.findIndex((x) => ruleBody(d.chain, x) === body) : -1;
       if (i >= 0) c!.rules.splice(i, 1);
     }
-    table.chains = table.chains.filter((c) => !r.removed.includes(c.name));
-    for (const i of r.inserts) chain(i.chain)?.rules.unshift(i.rule);
+    const removed = new Set(r.removed);
+    if (removed.size > 0) table.chains = table.chains.filter((c) => !removed.has(c.name));
+    for (const i of r.inserts) byName.get(i.chain)?.rules.unshift(i.rule);
   }
   return { family: now.family, tables: result };
 }
