@@ -1,6 +1,7 @@
 // Running a plan against a node: back up what is there, change it step by step, and if any
 // step fails put everything back and check that it is back. Used by `ktables apply` and by
 // verify's lab (apply --netns).
+import type { Family } from '../util/ip.js';
 import { existsSync } from 'node:fs';
 import { KtablesError, SystemError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
@@ -14,7 +15,6 @@ import {
   planNftApply,
   ROUTE_LOCALNET,
   type ApplyPlan,
-  type Family,
   type Step,
 } from './plan.js';
 import { comparableSave, type SavedRules } from './saved.js';

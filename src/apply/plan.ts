@@ -1,6 +1,7 @@
 // What apply, rollback and cleanup will run, assembled from the rules wanted and the node's
 // current state. Pure: the commands and their payloads are data, so they can be printed,
 // tested and reversed; execute.ts runs them.
+import type { Family } from '../util/ip.js';
 import type { IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
 import { emitIptables, formatRuleBody } from '../emit/iptables.js';
@@ -16,8 +17,6 @@ import {
   SERVICE_CHAIN_PREFIXES,
 } from '../backends/iptables/names.js';
 import { isBuiltin, parseSavedRule, savedChain, type SavedRules } from './saved.js';
-
-export type Family = 'ipv4' | 'ipv6';
 
 export interface Step {
   /** Stable name, e.g. `nfacct:ct_state_invalid_dropped_pkts`, `iptables-restore:ipv4`. */

@@ -2,6 +2,7 @@
 // and each rule line exactly as saved. The node's rules include other software's (Docker,
 // CNI plugins, firewalls) with match modules the IR does not know, so nothing here parses a
 // rule unless asked, and a line with a part the IR cannot hold is simply not one of kube-proxy's.
+import type { Family } from '../util/ip.js';
 import type { Rule } from '../ir/iptables.js';
 import { BUILTIN_CHAINS } from '../ir/iptables.js';
 import { isOpaque, parseRuleBody } from '../parse/iptables.js';
@@ -21,12 +22,12 @@ interface SavedTable {
 }
 
 export interface SavedRules {
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   tables: Map<string, SavedTable>;
 }
 
 /** The node's iptables-save, through the one scanner every command uses (parse/scan.ts). */
-export function readSaved(text: string, family: 'ipv4' | 'ipv6'): SavedRules {
+export function readSaved(text: string, family: Family): SavedRules {
   const tables = new Map<string, SavedTable>();
   for (const t of scanRules(text).tables ?? []) {
     const chains = new Map<string, SavedChain>();

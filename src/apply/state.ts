@@ -1,9 +1,10 @@
 // Reading the node (or a network namespace): its rules, nfacct counters and sysctls, and the
 // record of what ktables created there. Side effects only; decisions are in plan.ts.
+import type { Family } from '../util/ip.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../errors.js';
-import { emptyCreated, iptablesTool, nftFamily, NFT_TABLE, type Created, type Family } from './plan.js';
+import { emptyCreated, iptablesTool, nftFamily, NFT_TABLE, type Created } from './plan.js';
 import { readSaved, type SavedRules } from './saved.js';
 import type { System } from './system.js';
 

@@ -12,7 +12,7 @@ import { RuleError, UsageError } from '../errors.js';
 import type { Chain, Element, Expr, Hook, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import { formatRule, formatSimpleVerdict } from '../emit/nftables.js';
-import { cidrContains, formatIP, parseCIDR, parseIP, type IP } from '../util/ip.js';
+import { addressMatcher, formatIP, joinHostPort, parseIP, type Family, type IP } from '../util/ip.js';
 import {
   LocalAddresses,
   endpointsOf,
@@ -50,7 +50,7 @@ class SetIndex {
   private part(text: string, type: string): string | ((v: string) => boolean) {
     if (type === 'ipv4_addr' || type === 'ipv6_addr') {
       if (text.includes('/') || text.includes('-')) {
-        const m = addressMatcher(text);
+        const m = addressTest(text);
         return (v) => m(parseIP(v)!);
       }
       const ip = parseIP(text);
@@ -71,34 +71,11 @@ class SetIndex {
   }
 }
 
-function between(ip: IP, lo: IP, hi: IP): boolean {
-  for (let k = 0; k < 16; k++) {
-    if (ip.bytes[k]! < lo.bytes[k]!) return false;
-    if (ip.bytes[k]! > lo.bytes[k]!) break;
-  }
-  for (let k = 0; k < 16; k++) {
-    if (ip.bytes[k]! > hi.bytes[k]!) return false;
-    if (ip.bytes[k]! < hi.bytes[k]!) break;
-  }
-  return true;
-}
-
 /** An address, CIDR or range as written in a rule, as a predicate on addresses. */
-function addressMatcher(text: string): (ip: IP) => boolean {
-  if (text.includes('/')) {
-    const c = parseCIDR(text);
-    if (!c) throw new RuleError(`not a CIDR: ${text}`);
-    return (ip) => cidrContains(c, ip);
-  }
-  if (text.includes('-')) {
-    const [lo, hi] = text.split('-').map((s) => parseIP(s));
-    if (!lo || !hi) throw new RuleError(`not an address range: ${text}`);
-    return (ip) => between(ip, lo, hi);
-  }
-  const want = parseIP(text);
-  if (!want) throw new RuleError(`not an IP address: ${text}`);
-  const canonical = formatIP(want);
-  return (ip) => ip.family === want.family && formatIP(ip) === canonical;
+function addressTest(text: string): (ip: IP) => boolean {
+  const m = addressMatcher(text);
+  if (!m) throw new RuleError(`not an address, CIDR or address range: ${text}`);
+  return m;
 }
 
 function markNumber(text: string): number {
@@ -346,7 +323,7 @@ class Walker {
         if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${entry.ip}`);
         this.state.dst = ip;
         this.state.dport = entry.port;
-        this.state.dnat = ip.family === 'ipv6' ? `[${formatIP(ip)}]:${entry.port}` : `${formatIP(ip)}:${entry.port}`;
+        this.state.dnat = joinHostPort(formatIP(ip), entry.port);
         return { kind: 'accept' };
       }
       case 'dnat': {
@@ -421,7 +398,7 @@ class Walker {
       case 'addr': {
         if ((e.l3 === 'ip') !== (family === 'ipv4')) return false;
         const ip = e.field === 'saddr' ? s.src : s.dst;
-        const hit = e.values.some((v) => addressMatcher(v)(ip));
+        const hit = e.values.some((v) => addressTest(v)(ip));
         return hit !== !!e.negate;
       }
       case 'lookup': {
@@ -501,7 +478,7 @@ function index(t: Table): Indexed {
  * a kube-proxy table of that family (a dual-stack node lists both), else its kube-proxy
  * table's, else its first ip/ip6 table's.
  */
-export function nftRulesetFamily(rs: NftRuleset, prefer?: 'ipv4' | 'ipv6'): 'ipv4' | 'ipv6' | undefined {
+export function nftRulesetFamily(rs: NftRuleset, prefer?: Family): Family | undefined {
   const fam = (t: Table) => (t.family === 'ip' ? 'ipv4' : t.family === 'ip6' ? 'ipv6' : undefined);
   const kube = rs.tables.filter((t) => t.name === KUBE_PROXY_TABLE && fam(t));
   if (prefer && kube.some((t) => fam(t) === prefer)) return prefer;
@@ -511,7 +488,7 @@ export function nftRulesetFamily(rs: NftRuleset, prefer?: 'ipv4' | 'ipv6'): 'ipv
 
 /** Traces new connections through the kube-proxy table(s) of one family; indexes them once. */
 export class NftablesTracer {
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: Family;
   private readonly tables: Indexed[] = [];
   private readonly hooks = new Map<string, HookChain[]>();
   private readonly local: LocalAddresses;
