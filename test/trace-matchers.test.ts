@@ -39,6 +39,13 @@ function dropped(matches: string, p: TracePacket, node = NODE, family: 'ipv4' | 
 }
 
 describe('trace: addresses, protocols, ports', () => {
+  it('non-contiguous dotted masks match as the kernel masks them, IPv6 masks too', () => {
+    expect(dropped('-s 10.0.0.7/255.0.0.255', pkt('10.99.1.7', '1.1.1.1'))).toBe(true);
+    expect(dropped('-s 10.0.0.7/255.0.0.255', pkt('10.99.1.8', '1.1.1.1'))).toBe(false);
+    const n6 = ['2001:db8::9'];
+    expect(dropped('-s 2001:db8::/ffff:ffff::', pkt('2001:db8:1::1', '2001:db8::9'), n6, 'ipv6')).toBe(true);
+    expect(dropped('-s 2001:db8::/ffff:ffff::', pkt('2001:db9::1', '2001:db8::9'), n6, 'ipv6')).toBe(false);
+  });
   it('-s / -d with and without /32, CIDRs, dotted masks, negation and lists', () => {
     expect(dropped('-d 10.1.2.3', pkt('10.0.0.1', '10.1.2.3'))).toBe(true);
     expect(dropped('-d 10.1.2.3/32', pkt('10.0.0.1', '10.1.2.3'))).toBe(true);

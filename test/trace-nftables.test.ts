@@ -1,6 +1,6 @@
 // The nft tracer's kernel semantics beyond kube-proxy's flow tests: affinity entries on a
 // node, interface-based local detection, the output path and loopback, IPv6, branch
-// bookkeeping, and refusing what it cannot follow instead of guessing.
+// bookkeeping, refusing what cannot load and answering conditionally on what it cannot read.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -150,14 +150,18 @@ describe('nft trace', () => {
     expect([to('10.9.9.9', 8080), to('172.16.0.5', 8999), to('172.16.0.10', 8080), to('10.9.9.9', 9000)]).toEqual(['DROP', 'DROP', '', '']);
   });
 
-  it('refuses a rule it cannot read only when a packet reaches it', () => {
+  it('a rule it cannot read makes the answer conditional only when a packet reaches it', () => {
     const rs = tiny(
       'add rule ip kube-proxy pre ip daddr 9.9.9.9 meta skuid 0 accept\nadd rule ip kube-proxy pre ip daddr 8.8.8.8 jump x\nadd rule ip kube-proxy x meta skuid 0 accept\n',
     );
-    expect(traceNftables(rs, NODE4, tcp('1.1.1.1', '192.168.10.5', 80)).verdict).toBe('');
-    expect(() => traceNftables(rs, NODE4, tcp('1.1.1.1', '8.8.8.8', 80))).toThrow(
-      /chain x \(line 7\): cannot trace through "meta skuid 0 accept"/,
-    );
+    const missed = traceNftables(rs, NODE4, tcp('1.1.1.1', '192.168.10.5', 80));
+    expect(missed.verdict).toBe('');
+    expect(missed.conditions).toBeUndefined();
+    const reached = traceNftables(rs, NODE4, tcp('1.1.1.1', '8.8.8.8', 80));
+    expect(reached.verdict).toBe('DROP');
+    expect(reached.conditions).toEqual([
+      'ip kube-proxy x #1 (line 7) could match: ktables cannot judge meta skuid 0 accept; traced as not matching: meta skuid 0 accept',
+    ]);
   });
 
   it('refuses NAT reached from a filter chain, as the kernel refuses to load it', () => {

@@ -2,8 +2,9 @@
 // and both modes: the jump rules and KUBE-* chains kube-proxy owns (as kube-proxy's own cleanup
 // does), the kube-proxy nftables tables, and what the record says ktables itself created
 // (KUBE-FIREWALL when it made it, nfacct counters, route_localnet). Nothing else is touched.
+import type { Family } from '../util/ip.js';
 import { SystemError } from '../errors.js';
-import { iptablesCleanupPayload, iptablesTool, nftFamily, nftReplaceInput, NFT_TABLE, type Family } from './plan.js';
+import { iptablesCleanupPayload, iptablesTool, nftFamily, nftReplaceInput, NFT_TABLE } from './plan.js';
 import { clearRecord, readIptables, readNfacct, readNftTable, readRecord, targetName, type Target } from './state.js';
 import { preflight } from './execute.js';
 import type { System } from './system.js';

@@ -1,11 +1,12 @@
 // The behaviour diff: every probe through both sides' rules, compared by outcome.
+import type { Family } from '../util/ip.js';
 import type { TracePacket, TraceResult } from '../trace/packet.js';
 import type { Probe } from './entries.js';
 import { outcomeOf, sameOutcome, type Outcome } from './outcome.js';
 import { explain, type SideInfo, type Why } from './reasons.js';
 
 export interface Tracer {
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   trace(p: TracePacket, opts?: { path?: boolean }): TraceResult;
 }
 

@@ -3,6 +3,7 @@
 // Each entry cites where kube-proxy documents or implements it, and names the flag that keeps
 // the old behaviour where there is one. An entry claims a change only when the change has the
 // entry's exact shape (which entry point, which side handles it and how).
+import type { Family } from '../util/ip.js';
 import type { Probe } from './entries.js';
 import { isVerdict, notHandled, type Outcome } from './outcome.js';
 
@@ -12,7 +13,7 @@ export interface SideInfo {
   proxyMode: 'iptables' | 'nftables';
   /** The kube-proxy release the rules are for, when known (`--kube-proxy-version`). */
   kubeProxyVersion: string | null;
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   /** `--nodeport-addresses` as given for this side; undefined: the mode's default (or unknown). */
   nodePortAddresses?: string[];
 }

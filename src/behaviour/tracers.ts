@@ -1,5 +1,6 @@
 // A tracer for one side of a behaviour diff: compiled from a model in either mode, or read from
 // a rule file (a compile output or a node's dump).
+import type { Family } from '../util/ip.js';
 import { compileIptables } from '../backends/iptables/compile.js';
 import { compileNftables } from '../backends/nftables/compile.js';
 import { emitNftables } from '../emit/nftables.js';
@@ -20,7 +21,7 @@ export function tracerForModel(model: ProxyModel, mode: 'iptables' | 'nftables',
 }
 
 /** A rule file's tracer; `family` picks a table of a dual-stack nft listing, or is guessed. */
-export function tracerForRules(kind: 'iptables' | 'nftables', text: string, nodeIPs: string[], family?: 'ipv4' | 'ipv6'): AnyTracer {
+export function tracerForRules(kind: 'iptables' | 'nftables', text: string, nodeIPs: string[], family?: Family): AnyTracer {
   if (kind === 'nftables') {
     const rs = parseNftables(text);
     return new NftablesTracer(rs, { family: nftRulesetFamily(rs, family) ?? family ?? 'ipv4', addresses: nodeIPs });

@@ -1,4 +1,5 @@
 // The rules apply loads from a rules file, for either backend (from manifests: apply/sources.ts).
+import type { Family } from '../util/ip.js';
 import { UsageError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { ProxyOptions } from '../model/options.js';
@@ -15,12 +16,7 @@ import type { Host } from '../host.js';
  * refused: loading half a rule set would leave the node with less than either state.
  * Undefined: the file holds manifests (the caller compiles them).
  */
-export function fileSource(
-  host: Host,
-  file: string,
-  mode: ProxyOptions['proxyMode'],
-  family: 'ipv4' | 'ipv6' | undefined,
-): RulesSource | undefined {
+export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: Family | undefined): RulesSource | undefined {
   const text = readTextFile(host, file);
   const read = readRules(text, file, family);
   if (read.kind === 'manifests') return undefined;

@@ -14,7 +14,8 @@ import { jumpRulesFor } from '../backends/iptables/jumps.js';
 import { attribute, isShared, roleOf, type ChainOwner, type Role } from './attribute.js';
 import { fillKey, normalizeRule, type NormalRule } from './normalize.js';
 import { summarizeIptables } from './summarize.js';
-import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
+import type { Family } from '../util/ip.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
 
 const normalCache: Record<Family, WeakMap<Rule, NormalRule>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
 

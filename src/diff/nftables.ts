@@ -19,7 +19,8 @@ import { canonicalAddress, canonicalHostPort } from './normalize.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
 import type { NormalRule } from './normalize.js';
 import { summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
-import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
+import type { Family } from '../util/ip.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
 
 interface NftOwner {
   service: string;

@@ -23,8 +23,7 @@
 //   service chain by what it is (its service port and role, an SEP chain by its endpoint), so
 //   a renamed hash is not a difference.
 import type { Match, Rule, Target } from '../ir/iptables.js';
-import { canonicalCIDR, canonicalIP, formatIP, parseCIDR, parseIP } from '../util/ip.js';
-import type { Family } from './types.js';
+import { canonicalCIDR, canonicalIP, formatIP, parseCIDR, parseIP, type Family } from '../util/ip.js';
 
 /** A rule's key with the chain references left open: key = body filled with refs. */
 export interface NormalRule {

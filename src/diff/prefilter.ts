@@ -14,6 +14,7 @@
 // the full ones: a service port that does not differ still appears, through its rules in the
 // shared chains, and counts as unchanged. When either text is in a form the raw reader does
 // not take, both are read in full.
+import type { Family } from '../util/ip.js';
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
@@ -30,8 +31,6 @@ import {
   type RawRuleset,
   type RuleCache,
 } from './read-iptables.js';
-
-type Family = 'ipv4' | 'ipv6';
 
 /** Whether a chain is one service port's own (the only kind left unread when unchanged). */
 function perService(table: string, chain: string): boolean {

@@ -7,6 +7,7 @@
 //    Calico's and Docker's rules too, and old kube-proxy versions wrote modules it does not read);
 //  - a raw form (tables, chains, rule lines, nothing parsed) for the pair reader in
 //    prefilter.ts, which parses only what can differ.
+import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { parseRuleWords, tokenize } from '../parse/iptables.js';
@@ -47,7 +48,7 @@ function parseLine(_table: string, _chain: string, body: string, lineNo: number,
   return rule;
 }
 
-export function readIptablesRules(text: string, family: 'ipv4' | 'ipv6', cache: RuleCache = newRuleCache()): IptablesRuleset {
+export function readIptablesRules(text: string, family: Family, cache: RuleCache = newRuleCache()): IptablesRuleset {
   const tables: Table[] = [];
   let table: Table | undefined;
   let chains = new Map<string, Chain>();
@@ -194,7 +195,7 @@ interface RawTable {
 }
 
 export interface RawRuleset {
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   text: string;
   tables: RawTable[];
 }
@@ -222,7 +223,7 @@ export function sameRawText(a: RawRuleset, x: RawChain, b: RawRuleset, y: RawCha
  * line is in any form but the plain ones iptables-save and kube-proxy write (the caller then
  * reads the text the full way, which also reports what is wrong with it).
  */
-export function rawIptables(text: string, family: 'ipv4' | 'ipv6'): RawRuleset | undefined {
+export function rawIptables(text: string, family: Family): RawRuleset | undefined {
   const tables: RawTable[] = [];
   let table: RawTable | undefined;
   let run: { start: number; end: number; line: number } | undefined;

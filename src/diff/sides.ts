@@ -8,7 +8,8 @@ import { cleanText, detectFormat } from '../parse/scan.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
 import { newRuleCache, readIptablesRules, type RuleCache } from './read-iptables.js';
-import type { Backend, DiffSide, Family } from './types.js';
+import type { Family } from '../util/ip.js';
+import type { Backend, DiffSide } from './types.js';
 
 /** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
 export function detectRules(text: string): Backend | undefined {

@@ -7,7 +7,8 @@ import type { Element, Expr, Rule } from '../ir/nftables.js';
 import { formatExpr } from '../emit/nftables.js';
 import { canonicalAddress } from './normalize.js';
 import { compareDestinations } from './summarize.js';
-import type { Destination, DestinationKind, EndpointInfo, Family, Handling, ServiceSummary } from './types.js';
+import type { Family } from '../util/ip.js';
+import type { Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from './types.js';
 
 export type NftRole = 'service' | 'local' | 'external' | 'firewall' | 'endpoint' | 'affinity';
 

@@ -1,6 +1,7 @@
 // The iptables rule set as data: tables, chains and rules made of structured matches and a
 // target. Backends build it, emit prints it, parse reads iptables-save / restore text into it,
 // and trace, diff and apply work on it, whichever way it was made.
+import type { Family } from '../util/ip.js';
 
 /**
  * One option of a rule, in the order written. A rule is a sequence of these; `-m tcp` is its
@@ -66,7 +67,7 @@ export interface Table {
 }
 
 export interface IptablesRuleset {
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   tables: Table[];
 }
 

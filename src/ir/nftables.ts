@@ -45,7 +45,7 @@ export type Expr =
   | { kind: 'ctStatus'; statuses: string[]; negate?: boolean } // ct status dnat
   /** ip saddr . ip daddr . meta l4proto . th dport @hairpin-connections (a concatenated set lookup). */
   | { kind: 'concatLookup'; key: KeyPart[]; set: string; negate?: boolean }
-  | { kind: 'other'; text: string }; // kept verbatim so it prints; the tracer refuses it
+  | { kind: 'other'; text: string }; // kept verbatim so it prints; a trace that reaches it is conditional
 
 /** A map value or rule verdict that names where a packet goes next. */
 type ChainVerdict = { kind: 'jump' | 'goto'; chain: string };

@@ -2,6 +2,7 @@
 // and what iptables-save prints back on a node (-d 1.2.3.4/32, options in another order,
 // `-m tcp` after `-p tcp`, quoted comments, counters). A part of a rule it cannot read stays
 // in the IR as opaque text (see parseRuleWords), never a silent guess and never a refusal.
+import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { Chain, IptablesRuleset, Match, Rule, Table, Target } from '../ir/iptables.js';
 import { scanRules, type RulesFormat } from './scan.js';
@@ -424,7 +425,7 @@ export interface ReadIptables {
  * fragments, pastes). Tables and chains keep their order; counters are dropped. A `-X` marks a
  * chain as deleted (kube-proxy's stale chains).
  */
-export function readIptables(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): ReadIptables {
+export function readIptables(text: string, family: Family = 'ipv4'): ReadIptables {
   const scanned = scanRules(text);
   if (!scanned.tables) throw new RuleError(`not iptables rules: the text reads as ${FORMAT_NAMES[scanned.format]}`);
   const tables: Table[] = scanned.tables.map((t) => ({
@@ -460,11 +461,11 @@ const FORMAT_NAMES: Record<RulesFormat, string> = {
 };
 
 /** Reads a whole dump (see readIptables); the notes and warnings are dropped. */
-export function parseIptables(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): IptablesRuleset {
+export function parseIptables(text: string, family: Family = 'ipv4'): IptablesRuleset {
   return readIptables(text, family).ruleset;
 }
 
 /** Guesses the family of a dump from its addresses (ip6tables-save has ':' in them). */
-export function guessIptablesFamily(text: string): 'ipv4' | 'ipv6' {
+export function guessIptablesFamily(text: string): Family {
   return /\s-[sd]\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*/.test(text) || /--to-destination \[/.test(text) ? 'ipv6' : 'ipv4';
 }

@@ -402,7 +402,8 @@ function phrase(r: Reader, exprs: Expr[]): Verdict | undefined {
     case 'oifname': {
       const negate = notOp(r);
       const name = r.next('an interface name');
-      if (!name.quoted && PUNCT.has(name.text)) bail();
+      // `iifname vmap { ... }`, `iifname @set`: a lookup, not an interface called vmap.
+      if (!name.quoted && (PUNCT.has(name.text) || name.text === 'vmap' || name.text === 'map' || name.text.startsWith('@'))) bail();
       exprs.push({ kind: 'ifname', dir: w, negate, name: name.text, quoted: name.quoted });
       return undefined;
     }
@@ -846,9 +847,10 @@ function parseList(text: string, tables: Tables): void {
         r.expect('{');
         skipBlock(r);
       } else {
-        // flowtables, stateful objects and the like: not part of kube-proxy's rules.
+        // flowtables, stateful objects and the like: not part of kube-proxy's rules. Some take
+        // two words before their name (`ct helper NAME`, `ct timeout NAME`).
         r.word('a name');
-        r.expect('{');
+        while (!r.take('{')) r.word('a name or {');
         skipBlock(r);
       }
     }

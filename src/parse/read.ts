@@ -1,5 +1,6 @@
 // A rule file of any format, read into its IR: the one entry point trace and apply use (diff
 // shares the scanner and the rule-line parser through read-iptables.ts). Errors name the file.
+import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { NftRuleset } from '../ir/nftables.js';
@@ -27,7 +28,7 @@ export function inFile<T>(source: string, f: () => T): T {
  * Reads rule text by its content. `family` for iptables text: given, or guessed from the
  * addresses in it (ip6tables-save has IPv6 ones), else `fallback`.
  */
-export function readRules(text: string, source: string, family?: 'ipv4' | 'ipv6', fallback: 'ipv4' | 'ipv6' = 'ipv4'): ReadRules {
+export function readRules(text: string, source: string, family?: Family, fallback: Family = 'ipv4'): ReadRules {
   return inFile(source, () => {
     const scanned = scanRules(text);
     const { notes, warnings } = scanned;

@@ -7,7 +7,7 @@ import { findChain, findTable, ruleComment, targetChain } from '../ir/iptables.j
 import type { NftRuleset } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import type { LocalDetector, Protocol } from '../model/types.js';
-import { parseCIDR, parseIP } from '../util/ip.js';
+import { parseCIDR, parseIP, type Family } from '../util/ip.js';
 import type { ScenarioNode, ScenarioPort } from './scenarios.js';
 
 export interface DumpServices {
@@ -165,7 +165,7 @@ function negatedSource(rule: Rule): string | undefined {
 }
 
 /** The nft kube-proxy table's maps: `service-ips`, `service-nodeports` and their no-endpoint twins. */
-export function nftablesServices(rs: NftRuleset, family: 'ipv4' | 'ipv6', nodeIPs: string[]): DumpServices {
+export function nftablesServices(rs: NftRuleset, family: Family, nodeIPs: string[]): DumpServices {
   const ports = new Ports();
   const notes: string[] = [];
   const table = rs.tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === (family === 'ipv4' ? 'ip' : 'ip6'));

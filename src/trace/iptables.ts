@@ -13,7 +13,7 @@ import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import { formatRule } from '../emit/iptables.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
 import { RuleError, UsageError } from '../errors.js';
-import { formatIP, parseIP, type IP } from '../util/ip.js';
+import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP } from '../util/ip.js';
 import {
   LocalAddresses,
   endpointsOf,
@@ -205,46 +205,6 @@ const PACKET_PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 const CT_STATES = new Set(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'SNAT', 'DNAT']);
 
-/** An address or CIDR as iptables writes it (`1.2.3.4`, `1.2.3.4/32`, `10.0.0.0/255.0.0.0`). */
-function parseAddressMatch(text: string, family: 'ipv4' | 'ipv6'): { ip: IP; prefix: number } | string {
-  const slash = text.indexOf('/');
-  const ip = parseIP(slash < 0 ? text : text.slice(0, slash));
-  if (!ip) return `${JSON.stringify(text)} is not an address`;
-  if (ip.family !== family) return `${text} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`;
-  const bits = family === 'ipv4' ? 32 : 128;
-  if (slash < 0) return { ip, prefix: bits };
-  const p = text.slice(slash + 1);
-  if (/^[0-9]{1,3}$/.test(p)) {
-    const prefix = Number(p);
-    if (prefix > bits) return `bad prefix length in ${text}`;
-    return { ip, prefix };
-  }
-  const mask = parseIP(p);
-  if (mask && mask.family === 'ipv4' && family === 'ipv4') {
-    const n = ((mask.bytes[12]! << 24) | (mask.bytes[13]! << 16) | (mask.bytes[14]! << 8) | mask.bytes[15]!) >>> 0;
-    const ones = 32 - Math.log2((~n >>> 0) + 1 || 2 ** 32);
-    if (Number.isInteger(ones) && (n << ones) >>> 0 === 0) return { ip, prefix: ones };
-    return `non-contiguous netmask in ${text}`;
-  }
-  return `bad mask in ${text}`;
-}
-
-function prefixMatcher(net: IP, prefix: number): (ip: IP) => boolean {
-  const offset = net.family === 'ipv4' ? 96 : 0;
-  const total = offset + prefix;
-  const full = total >> 3;
-  const rem = total & 7;
-  const a = net.bytes;
-  const maskByte = rem ? (0xff << (8 - rem)) & 0xff : 0;
-  const last = rem ? a[full]! & maskByte : 0;
-  return (ip: IP) => {
-    if (ip.family !== net.family) return false;
-    const b = ip.bytes;
-    for (let k = offset >> 3; k < full; k++) if (a[k] !== b[k]) return false;
-    return rem === 0 || (b[full]! & maskByte) === last;
-  };
-}
-
 function parsePortRange(text: string): [number, number] | undefined {
   const m = /^(\d*)(?::(\d*))?$/.exec(text);
   if (!m || (m[1] === '' && m[2] === undefined)) return undefined;
@@ -279,7 +239,7 @@ export function kernelProbability(text: string): number | undefined {
 }
 
 /** `--to-destination` → canonical `ip:port` / `[ip6]:port` / `ip` and its parts. */
-export function parseDnatTarget(to: string, family: 'ipv4' | 'ipv6'): { ip: IP; port: number | undefined; text: string } | string {
+export function parseDnatTarget(to: string, family: Family): { ip: IP; port: number | undefined; text: string } | string {
   let host = to;
   let port: string | undefined;
   if (family === 'ipv6') {
@@ -313,7 +273,7 @@ export function parseDnatTarget(to: string, family: 'ipv4' | 'ipv6'): { ip: IP; 
 export class IptablesTracer {
   private readonly tables = new Map<string, Map<string, CChain>>();
   private readonly local: LocalAddresses;
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: Family;
   /** kube-proxy's jump rules were added to the built-in chains. */
   readonly addedJumps: boolean;
   private packet!: TracePacket;
@@ -634,8 +594,8 @@ export class IptablesTracer {
     let port: string | undefined;
     for (const m of rule.matches) {
       if (m.kind === 'destination' && !m.negate && !m.cidr.includes(',')) {
-        const a = parseAddressMatch(m.cidr, this.family);
-        if (typeof a !== 'string' && a.prefix === (this.family === 'ipv4' ? 32 : 128)) return `d${formatIP(a.ip)}`;
+        const a = parseNetwork(m.cidr, this.family);
+        if (typeof a !== 'string' && a.prefix === bitLength(this.family)) return `d${formatIP(a.ip)}`;
       }
       if (m.kind === 'dport' && !m.negate && /^\d{1,5}$/.test(m.port)) port = `p${Number(m.port)}`;
     }
@@ -871,9 +831,9 @@ export class IptablesTracer {
       case 'destination': {
         const tests: ((ip: IP) => boolean)[] = [];
         for (const part of m.cidr.split(',')) {
-          const a = parseAddressMatch(part, this.family);
+          const a = parseNetwork(part, this.family);
           if (typeof a === 'string') return fail(a);
-          tests.push(prefixMatcher(a.ip, a.prefix));
+          tests.push((ip) => networkContains(a, ip));
         }
         const one = tests.length === 1 ? tests[0]! : (ip: IP) => tests.some((t) => t(ip));
         return neg(m.kind === 'source' ? (s) => one(s.src) : (s) => one(s.dst), m.negate);

@@ -8,11 +8,17 @@
 //
 // Only tables named kube-proxy are walked: other tables on a node (iptables-nft's, a CNI's) are
 // not kube-proxy's rules and are listed in the notes as ignored.
+//
+// A rule on the path with a part the tracer cannot judge (an expression the reader kept as
+// written, a set or chain the listing does not hold, a source port the packet does not say) never
+// stops the walk, as in the iptables tracer: a rule whose other matches fail needs nothing more;
+// otherwise the answer is conditional and says which rule and what it would need to know
+// (TraceResult.conditions).
 import { RuleError, UsageError } from '../errors.js';
 import type { Chain, Element, Expr, Hook, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import { formatRule, formatSimpleVerdict } from '../emit/nftables.js';
-import { cidrContains, formatIP, parseCIDR, parseIP, type IP } from '../util/ip.js';
+import { addressMatcher, formatIP, joinHostPort, parseIP, type Family, type IP } from '../util/ip.js';
 import {
   LocalAddresses,
   endpointsOf,
@@ -50,7 +56,7 @@ class SetIndex {
   private part(text: string, type: string): string | ((v: string) => boolean) {
     if (type === 'ipv4_addr' || type === 'ipv6_addr') {
       if (text.includes('/') || text.includes('-')) {
-        const m = addressMatcher(text);
+        const m = addressTest(text);
         return (v) => m(parseIP(v)!);
       }
       const ip = parseIP(text);
@@ -71,34 +77,53 @@ class SetIndex {
   }
 }
 
-function between(ip: IP, lo: IP, hi: IP): boolean {
-  for (let k = 0; k < 16; k++) {
-    if (ip.bytes[k]! < lo.bytes[k]!) return false;
-    if (ip.bytes[k]! > lo.bytes[k]!) break;
-  }
-  for (let k = 0; k < 16; k++) {
-    if (ip.bytes[k]! > hi.bytes[k]!) return false;
-    if (ip.bytes[k]! < hi.bytes[k]!) break;
-  }
-  return true;
+/** An address, CIDR or range as written in a rule, as a predicate on addresses. */
+function addressTest(text: string): (ip: IP) => boolean {
+  const m = addressMatcher(text);
+  if (!m) throw new RuleError(`not an address, CIDR or address range: ${text}`);
+  return m;
 }
 
-/** An address, CIDR or range as written in a rule, as a predicate on addresses. */
-function addressMatcher(text: string): (ip: IP) => boolean {
-  if (text.includes('/')) {
-    const c = parseCIDR(text);
-    if (!c) throw new RuleError(`not a CIDR: ${text}`);
-    return (ip) => cidrContains(c, ip);
-  }
-  if (text.includes('-')) {
-    const [lo, hi] = text.split('-').map((s) => parseIP(s));
-    if (!lo || !hi) throw new RuleError(`not an address range: ${text}`);
-    return (ip) => between(ip, lo, hi);
-  }
-  const want = parseIP(text);
-  if (!want) throw new RuleError(`not an IP address: ${text}`);
-  const canonical = formatIP(want);
-  return (ip) => ip.family === want.family && formatIP(ip) === canonical;
+/**
+ * Words of an unread phrase that decide where the packet goes or change what the walk follows
+ * (a verdict, NAT, the packet mark, conntrack itself). Unread text without them (`meta nftrace
+ * set 1`, `ct helper set "ftp"`, `log`, a match with no verdict after it) decides nothing.
+ */
+const DECIDING_WORDS = new Set([
+  'accept',
+  'drop',
+  'reject',
+  'return',
+  'jump',
+  'goto',
+  'queue',
+  'vmap',
+  'dnat',
+  'snat',
+  'masquerade',
+  'redirect',
+  'tproxy',
+  'synproxy',
+  'notrack',
+]);
+
+function decides(text: string): boolean {
+  const words = text.replace(/"(?:[^"\\]|\\.)*"/g, ' ').split(/\s+/);
+  return words.some((w, k) => DECIDING_WORDS.has(w) || (w === 'mark' && words[k + 1] === 'set' && words[k - 1] !== 'ct'));
+}
+
+/**
+ * Whether a rule, if it matched, could change the packet's way or what the walk follows; one
+ * that cannot (a counter, a log, an unread statement such as `ct helper set`) needs no answer.
+ */
+function couldDecide(rule: Rule): boolean {
+  if (rule.verdict && rule.verdict.kind !== 'continue') return true;
+  return rule.exprs.some((e) => e.kind === 'markSet' || e.kind === 'setUpdate' || (e.kind === 'other' && decides(e.text)));
+}
+
+/** A part of a rule the walk cannot judge; the rule is traced as not matching. */
+class Unjudged {
+  constructor(readonly what: string) {}
 }
 
 function markNumber(text: string): number {
@@ -174,6 +199,7 @@ class Walker {
     private readonly local: LocalAddresses,
     private readonly choices: number[],
     private readonly notes: Set<string>,
+    private readonly conditions: Set<string>,
     private readonly recordPath: boolean,
   ) {
     this.state = {
@@ -286,11 +312,13 @@ class Walker {
       for (let i = 0; i < chain.rules.length; i++) {
         const rule = chain.rules[i]!;
         const notes: string[] = [];
-        if (!this.matches(t, chain, rule, notes)) continue;
+        const matched = this.judged(t, chain, i, rule, () => this.matches(t, rule, notes));
+        if (!matched) continue;
         let verdict: SimpleVerdict | Verdict | undefined = rule.verdict;
         if (verdict?.kind === 'vmap') {
           const values = verdict.key.map((k) => this.keyValue(k));
-          const el = this.mapLookup(t, chain, verdict.map, values);
+          const map = verdict.map;
+          const el = this.judged(t, chain, i, rule, () => this.mapLookup(t, map, values));
           if (!el) continue; // no element: the rule does not decide
           notes.push(`@${verdict.map} { ${values.join(' . ')} } → ${el.value ? formatSimpleVerdict(el.value) : 'no value'}`);
           verdict = el.value;
@@ -302,7 +330,7 @@ class Walker {
         }
         if (this.recordPath)
           this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
-        const out = this.apply(t, chain, rule, verdict);
+        const out = this.apply(t, chain, i, rule, verdict);
         if (out === 'next') continue;
         return out;
       }
@@ -312,8 +340,23 @@ class Walker {
     }
   }
 
+  /**
+   * Runs a test of rule I; a part it cannot judge makes the rule not match, and the answer
+   * conditional when the rule could decide something.
+   */
+  private judged<T>(t: Indexed, chain: Chain, i: number, rule: Rule, test: () => T): T | undefined {
+    try {
+      return test();
+    } catch (e) {
+      if (!(e instanceof Unjudged)) throw e;
+      if (couldDecide(rule))
+        this.conditions.add(`${this.at(t, chain, i, rule)} could match: ${e.what}; traced as not matching: ${formatRule(rule)}`);
+      return undefined;
+    }
+  }
+
   /** A matched rule's verdict: 'next' to go on with the following rule. */
-  private apply(t: Indexed, chain: Chain, rule: Rule, v: SimpleVerdict | Verdict | undefined): Outcome | 'next' {
+  private apply(t: Indexed, chain: Chain, i: number, rule: Rule, v: SimpleVerdict | Verdict | undefined): Outcome | 'next' {
     if (!v) return 'next';
     switch (v.kind) {
       case 'continue':
@@ -330,7 +373,13 @@ class Walker {
       case 'jump':
       case 'goto': {
         const target = t.chains.get(v.chain);
-        if (!target) throw new RuleError(`${this.where(chain, rule)}: chain ${v.chain} does not exist`);
+        if (!target) {
+          // A listing cut short: what the chain would do is not known.
+          this.conditions.add(
+            `${this.at(t, chain, i, rule)} jumps to ${v.chain}, which is not in table ${t.label} of these rules: traced as if it returned: ${formatRule(rule)}`,
+          );
+          return v.kind === 'goto' ? { kind: 'return' } : 'next';
+        }
         const out = this.runChain(t, target);
         if (out.kind !== 'return') return out;
         // After a goto, falling off the target's end returns past this chain.
@@ -346,7 +395,7 @@ class Walker {
         if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${entry.ip}`);
         this.state.dst = ip;
         this.state.dport = entry.port;
-        this.state.dnat = ip.family === 'ipv6' ? `[${formatIP(ip)}]:${entry.port}` : `${formatIP(ip)}:${entry.port}`;
+        this.state.dnat = joinHostPort(formatIP(ip), entry.port);
         return { kind: 'accept' };
       }
       case 'dnat': {
@@ -368,7 +417,10 @@ class Walker {
       case 'numgen':
         throw new RuleError(`${this.where(chain, rule)}: a verdict map may not hold another verdict map`);
       case 'other':
-        throw new RuleError(`${this.where(chain, rule)}: cannot trace through ${JSON.stringify(v.text)}`);
+        this.conditions.add(
+          `${this.at(t, chain, i, rule)} matches, but ktables does not model its verdict (${v.text}): traced as if the walk went on: ${formatRule(rule)}`,
+        );
+        return 'next';
     }
   }
 
@@ -379,6 +431,11 @@ class Walker {
 
   private where(chain: Chain, rule: Rule): string {
     return `chain ${chain.name}${rule.source ? ` (line ${rule.source.line})` : ''}`;
+  }
+
+  /** Rule I of a chain as the iptables tracer names a rule: table, chain, position, line. */
+  private at(t: Indexed, chain: Chain, i: number, rule: Rule): string {
+    return `${t.label} ${chain.name} #${i + 1}${rule.source ? ` (line ${rule.source.line})` : ''}`;
   }
 
   private choose(mod: number): number {
@@ -398,22 +455,25 @@ class Walker {
     }
   }
 
-  private mapLookup(t: Indexed, chain: Chain, name: string, values: string[]): Element | undefined {
+  private mapLookup(t: Indexed, name: string, values: string[]): Element | undefined {
     const set = t.sets.get(name);
-    if (!set) throw new RuleError(`chain ${chain.name}: set or map ${name} does not exist`);
+    if (!set) throw new Unjudged(`set or map @${name} is not in table ${t.label} of these rules`);
     return set.lookup(values);
   }
 
-  /** Evaluates the expressions in order (statements take effect as they are reached). */
-  private matches(t: Indexed, chain: Chain, rule: Rule, notes: string[]): boolean {
+  /**
+   * Evaluates the expressions in order (statements take effect as they are reached). An unread
+   * expression is reached only when everything before it matched: it holds the rest of the rule.
+   */
+  private matches(t: Indexed, rule: Rule, notes: string[]): boolean {
     const s = this.state;
     for (const e of rule.exprs) {
-      if (!this.expr(t, chain, rule, e, s, notes)) return false;
+      if (!this.expr(t, e, s, notes)) return false;
     }
     return true;
   }
 
-  private expr(t: Indexed, chain: Chain, rule: Rule, e: Expr, s: State, notes: string[]): boolean {
+  private expr(t: Indexed, e: Expr, s: State, notes: string[]): boolean {
     const family = s.src.family;
     switch (e.kind) {
       case 'ctState':
@@ -421,13 +481,13 @@ class Walker {
       case 'addr': {
         if ((e.l3 === 'ip') !== (family === 'ipv4')) return false;
         const ip = e.field === 'saddr' ? s.src : s.dst;
-        const hit = e.values.some((v) => addressMatcher(v)(ip));
+        const hit = e.values.some((v) => addressTest(v)(ip));
         return hit !== !!e.negate;
       }
       case 'lookup': {
         if ((e.l3 === 'ip') !== (family === 'ipv4')) return false;
         const ip = e.field === 'saddr' ? s.src : s.dst;
-        return !!this.mapLookup(t, chain, e.set, [formatIP(ip)]) !== !!e.negate;
+        return !!this.mapLookup(t, e.set, [formatIP(ip)]) !== !!e.negate;
       }
       case 'fibLocal':
         return this.local.has(e.field === 'saddr' ? s.src : s.dst) !== !!e.negate;
@@ -437,7 +497,7 @@ class Walker {
         if (e.protocol !== 'th' && e.protocol !== this.packet.protocol) return false;
         let port = s.dport;
         if (e.field === 'sport') {
-          if (this.packet.sport === undefined) throw new RuleError(`${this.where(chain, rule)} matches the source port: give --sport`);
+          if (this.packet.sport === undefined) throw new Unjudged('it matches the source port (give --sport)');
           port = this.packet.sport;
         }
         const hit = e.values.some((v) => {
@@ -477,12 +537,12 @@ class Walker {
       case 'concatLookup': {
         if (e.key.some((k) => k.kind === 'addr' && (k.l3 === 'ip') !== (family === 'ipv4'))) return false;
         const values = e.key.map((k) => this.keyValue(k));
-        const hit = !!this.mapLookup(t, chain, e.set, values);
+        const hit = !!this.mapLookup(t, e.set, values);
         if (hit) notes.push(`{ ${values.join(' . ')} } in @${e.set}`);
         return hit !== !!e.negate;
       }
       case 'other':
-        throw new RuleError(`${this.where(chain, rule)}: cannot trace through ${JSON.stringify(e.text)}`);
+        throw new Unjudged(`ktables cannot judge ${e.text}`);
     }
   }
 }
@@ -501,7 +561,7 @@ function index(t: Table): Indexed {
  * a kube-proxy table of that family (a dual-stack node lists both), else its kube-proxy
  * table's, else its first ip/ip6 table's.
  */
-export function nftRulesetFamily(rs: NftRuleset, prefer?: 'ipv4' | 'ipv6'): 'ipv4' | 'ipv6' | undefined {
+export function nftRulesetFamily(rs: NftRuleset, prefer?: Family): Family | undefined {
   const fam = (t: Table) => (t.family === 'ip' ? 'ipv4' : t.family === 'ip6' ? 'ipv6' : undefined);
   const kube = rs.tables.filter((t) => t.name === KUBE_PROXY_TABLE && fam(t));
   if (prefer && kube.some((t) => fam(t) === prefer)) return prefer;
@@ -511,7 +571,7 @@ export function nftRulesetFamily(rs: NftRuleset, prefer?: 'ipv4' | 'ipv6'): 'ipv
 
 /** Traces new connections through the kube-proxy table(s) of one family; indexes them once. */
 export class NftablesTracer {
-  readonly family: 'ipv4' | 'ipv6';
+  readonly family: Family;
   private readonly tables: Indexed[] = [];
   private readonly hooks = new Map<string, HookChain[]>();
   private readonly local: LocalAddresses;
@@ -549,10 +609,11 @@ export class NftablesTracer {
     const problem = packetProblem(packet, this.family);
     if (problem) throw new UsageError(problem);
     const notes = new Set<string>(this.ignored);
+    const conditions = new Set<string>();
     // Walk once per combination of random picks: each walk is one branch.
     const runs: { run: Run; choices: number[] }[] = [];
     const explore = (choices: number[]) => {
-      const run = new Walker(this.hooks, packet, this.local, choices, notes, recordPath).walk();
+      const run = new Walker(this.hooks, packet, this.local, choices, notes, conditions, recordPath).walk();
       if (run.decisions.length <= choices.length) {
         runs.push({ run, choices });
         return;
@@ -590,7 +651,7 @@ export class NftablesTracer {
       prev = { choices, indices };
     }
 
-    return {
+    const result: TraceResult = {
       packet,
       entry: entryOf(this.local, parseIP(packet.src)!),
       verdict: joinVerdict(branches),
@@ -600,6 +661,8 @@ export class NftablesTracer {
       path,
       notes: [...notes],
     };
+    if (conditions.size > 0) result.conditions = [...conditions];
+    return result;
   }
 }
 

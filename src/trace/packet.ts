@@ -1,8 +1,7 @@
 // What a tracer is asked and what it answers, shared by every backend's tracer (iptables now,
 // nftables later): the packet, the node it arrives at, and the outcome with its branches and
 // the rules on the way. Nothing here knows about a particular rule language.
-import type { IPFamily } from '../util/ip.js';
-import { familyOf, isLoopback, parseIP, formatIP, type IP } from '../util/ip.js';
+import { familyOf, isLoopback, parseIP, formatIP, type Family, type IP } from '../util/ip.js';
 
 export type TraceProtocol = 'tcp' | 'udp' | 'sctp';
 
@@ -25,7 +24,7 @@ export interface TracePacket {
  * always local; `addresses` are the node IPs (either family; the other family is ignored).
  */
 export interface TraceNode {
-  family: IPFamily;
+  family: Family;
   addresses: string[];
 }
 
@@ -110,23 +109,19 @@ export interface TraceResult {
 
 /** The node's own addresses, for `-m addrtype LOCAL` and the routing decision. */
 export class LocalAddresses {
-  private readonly v4 = new Set<number>();
-  private readonly v6 = new Set<string>();
+  private readonly own = new Set<string>();
   constructor(readonly node: TraceNode) {
     for (const a of node.addresses) {
       const ip = parseIP(a);
-      if (ip?.family === 'ipv4') this.v4.add(v4Key(ip));
-      else if (ip) this.v6.add(formatIP(ip));
+      if (ip) this.own.add(formatIP(ip));
     }
   }
   has(ip: IP): boolean {
     if (ip.family !== this.node.family) return false;
     if (isLoopback(ip)) return true; // all of 127.0.0.0/8 is routed locally, as is ::1
-    return ip.family === 'ipv4' ? this.v4.has(v4Key(ip)) : this.v6.has(formatIP(ip));
+    return this.own.has(formatIP(ip));
   }
 }
-
-const v4Key = (ip: IP) => ((ip.bytes[12]! << 24) | (ip.bytes[13]! << 16) | (ip.bytes[14]! << 8) | ip.bytes[15]!) >>> 0;
 
 /** A packet from the node's own addresses starts in OUTPUT; everything else in PREROUTING. */
 export function entryOf(local: LocalAddresses, src: IP): TraceEntry {
@@ -134,7 +129,7 @@ export function entryOf(local: LocalAddresses, src: IP): TraceEntry {
 }
 
 /** Checks a packet against a family; returns a message when it does not fit. */
-export function packetProblem(p: TracePacket, family: IPFamily): string | undefined {
+export function packetProblem(p: TracePacket, family: Family): string | undefined {
   for (const [what, ip] of [
     ['--src', p.src],
     ['--dst', p.dst],

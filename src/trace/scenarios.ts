@@ -3,7 +3,7 @@
 // LoadBalancer IP and external IP, and the health-check port. Backend-neutral: it reads the
 // model and yields packets; any tracer answers them.
 import type { Endpoint, NodeContext, ServicePort } from '../model/types.js';
-import { cidrContains, formatIP, isLoopback, parseCIDR, parseIP } from '../util/ip.js';
+import { cidrContains, formatIP, isLoopback, joinHostPort, nthAddress, parseCIDR, parseIP } from '../util/ip.js';
 import type { TracePacket, TraceProtocol } from './packet.js';
 
 export interface Scenario {
@@ -23,19 +23,9 @@ const FALLBACK_POD_CIDR = { ipv4: '10.244.0.0/16', ipv6: 'fd00:10:244::/64' };
 /** The k-th address of a CIDR (k = 2: the first one that is neither network nor gateway). */
 function hostIn(cidrText: string, k: number): string | undefined {
   const c = parseCIDR(cidrText.trim());
-  if (!c) return undefined;
-  const bytes = new Uint8Array(c.ip.bytes);
-  let carry = k;
-  for (let i = 15; i >= 0 && carry > 0; i--) {
-    const v = bytes[i]! + carry;
-    bytes[i] = v & 0xff;
-    carry = v >> 8;
-  }
-  const ip = { family: c.ip.family, bytes };
-  return carry === 0 && cidrContains(c, ip) ? formatIP(ip) : undefined;
+  const ip = c && nthAddress(c, k);
+  return ip && formatIP(ip);
 }
-
-const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 interface Source {
   from: string;
@@ -96,8 +86,8 @@ export function serviceScenarios(model: { node: ScenarioNode; servicePorts: Scen
     };
 
     // A dump may show a port only by its NodePort or external IP (clusterIP '').
-    if (sp.clusterIP) add(`cluster IP ${hostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
-    for (const ip of sp.externalIPs) add(`external IP ${hostPort(ip, sp.port)}`, ip, sp.port, everyone);
+    if (sp.clusterIP) add(`cluster IP ${joinHostPort(sp.clusterIP, sp.port)}`, sp.clusterIP, sp.port, everyone);
+    for (const ip of sp.externalIPs) add(`external IP ${joinHostPort(ip, sp.port)}`, ip, sp.port, everyone);
     for (const ip of sp.loadBalancerVIPs) {
       let sources = everyone;
       const ranges = sp.loadBalancerSourceRanges;
@@ -110,16 +100,16 @@ export function serviceScenarios(model: { node: ScenarioNode; servicePorts: Scen
         if (allowed) sources.push(withIface({ from: `external ${allowed.ip} (in ${allowed.range})`, src: allowed.ip }, outsideInterface));
         if (outside) sources.push(withIface({ from: `external ${outside} (outside the source ranges)`, src: outside }, outsideInterface));
       }
-      add(`LoadBalancer ${hostPort(ip, sp.port)}`, ip, sp.port, sources);
+      add(`LoadBalancer ${joinHostPort(ip, sp.port)}`, ip, sp.port, sources);
     }
     if (sp.nodePort !== 0) {
       for (const ip of nodePortAddresses(node, familyIPs)) {
         const lo = isLoopback(parseIP(ip)!);
-        add(`NodePort ${hostPort(ip, sp.nodePort)}`, ip, sp.nodePort, lo ? [{ from: 'localhost', src: ip }] : everyone);
+        add(`NodePort ${joinHostPort(ip, sp.nodePort)}`, ip, sp.nodePort, lo ? [{ from: 'localhost', src: ip }] : everyone);
       }
     }
     if (sp.healthCheckNodePort !== 0 && familyIPs.length > 0) {
-      add(`health check ${hostPort(familyIPs[0]!, sp.healthCheckNodePort)}`, familyIPs[0]!, sp.healthCheckNodePort, [ext], 'tcp');
+      add(`health check ${joinHostPort(familyIPs[0]!, sp.healthCheckNodePort)}`, familyIPs[0]!, sp.healthCheckNodePort, [ext], 'tcp');
     }
   }
   return { scenarios, notes };

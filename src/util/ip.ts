@@ -5,7 +5,10 @@
 // eight), and an IPv4-mapped IPv6 address (::ffff:1.2.3.4) is an IPv4 address. Output is always
 // Go's canonical text: dotted quad, or RFC 5952 compressed lowercase IPv6.
 
-export type IPFamily = 'ipv4' | 'ipv6';
+/** The address family of a proxier, a rule set or an address: the one name every stage uses. */
+export type Family = 'ipv4' | 'ipv6';
+/** The older name of Family, still imported by the model. */
+export type IPFamily = Family;
 
 /** A parsed address: 16 bytes, v4 addresses stored v4-mapped (as Go does). */
 export interface IP {
@@ -171,7 +174,8 @@ export function familyOf(text: string): IPFamily | undefined {
   return parseIP(text)?.family;
 }
 
-function bitLength(family: IPFamily): number {
+/** Bits in an address of the family: 32 or 128. */
+export function bitLength(family: Family): number {
   return family === 'ipv4' ? 32 : 128;
 }
 
@@ -225,4 +229,131 @@ export function isLoopback(ip: IP): boolean {
 /** "ip:port", with brackets for IPv6, as Go's net.JoinHostPort writes it. */
 export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matchers: an address against a network, as netfilter compares them ((ip & mask) == (net & mask)).
+
+/** A network as a rule matches it: any mask, contiguous or not (iptables allows both). */
+export interface Network {
+  readonly family: Family;
+  /** The address as written, host bits kept (the kernel masks both sides). */
+  readonly ip: IP;
+  /** 16 bytes; for IPv4 only the last 4 count. */
+  readonly mask: Uint8Array;
+  /** The prefix length when the mask is contiguous, else undefined. */
+  readonly prefix: number | undefined;
+}
+
+function prefixMask(family: Family, prefix: number): Uint8Array {
+  const out = new Uint8Array(16);
+  const offset = family === 'ipv4' ? 96 : 0;
+  for (let bit = offset; bit < offset + prefix; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  return out;
+}
+
+/** The prefix length a mask stands for, or undefined when its ones are not contiguous. */
+export function maskPrefix(family: Family, mask: Uint8Array): number | undefined {
+  const offset = family === 'ipv4' ? 96 : 0;
+  let ones = 0;
+  while (ones < 128 - offset && mask[(offset + ones) >> 3]! & (0x80 >> ((offset + ones) & 7))) ones++;
+  for (let bit = offset + ones; bit < 128; bit++) if (mask[bit >> 3]! & (0x80 >> (bit & 7))) return undefined;
+  return ones;
+}
+
+/** A network from an address and a prefix length. */
+function prefixNetwork(ip: IP, prefix: number): Network {
+  return { family: ip.family, ip, mask: prefixMask(ip.family, prefix), prefix };
+}
+
+/**
+ * An address match as iptables-save and ip6tables-save print it: `1.2.3.4`, `1.2.3.4/24`,
+ * `10.0.0.0/255.0.0.0` (a dotted mask, contiguous or not), `2001:db8::/32`,
+ * `2001:db8::/ffff:ffff::` (an IPv6 mask). Host bits may be set, as iptables keeps them. Returns
+ * why it is not one, as text, when it does not read or is of the other family.
+ */
+export function parseNetwork(text: string, family: Family): Network | string {
+  const slash = text.indexOf('/');
+  const ip = parseIP(slash < 0 ? text : text.slice(0, slash));
+  if (!ip) return `${JSON.stringify(text)} is not an address`;
+  if (ip.family !== family) return `${text} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`;
+  const bits = bitLength(family);
+  if (slash < 0) return prefixNetwork(ip, bits);
+  const p = text.slice(slash + 1);
+  if (/^[0-9]{1,3}$/.test(p)) {
+    const prefix = Number(p);
+    if (prefix > bits) return `bad prefix length in ${text}`;
+    return prefixNetwork(ip, prefix);
+  }
+  const mask = parseIP(p);
+  // A dotted mask reads as IPv4, so it fits only an IPv4 address (and a colon mask only IPv6).
+  if (!mask || mask.family !== family) return `bad mask in ${text}`;
+  return { family, ip, mask: mask.bytes, prefix: maskPrefix(family, mask.bytes) };
+}
+
+/** Whether IP is in the network (the other family never is). */
+export function networkContains(net: Network, ip: IP): boolean {
+  if (ip.family !== net.family) return false;
+  for (let k = net.family === 'ipv4' ? 12 : 0; k < 16; k++) {
+    const m = net.mask[k]!;
+    if ((ip.bytes[k]! & m) !== (net.ip.bytes[k]! & m)) return false;
+  }
+  return true;
+}
+
+/** Canonical text of a network: `ip/len` with host bits cleared, the address alone for a host, `ip/mask` when not contiguous. */
+export function formatNetwork(net: Network): string {
+  const bytes = new Uint8Array(16);
+  for (let k = 0; k < 16; k++) bytes[k] = net.ip.bytes[k]! & net.mask[k]!;
+  if (net.family === 'ipv4') V4_PREFIX.forEach((b, k) => (bytes[k] = b));
+  const ip = formatIP({ family: net.family, bytes });
+  if (net.prefix === bitLength(net.family)) return ip;
+  if (net.prefix !== undefined) return `${ip}/${net.prefix}`;
+  return `${ip}/${formatIP({ family: net.family, bytes: net.family === 'ipv4' ? v4Mapped(net.mask) : net.mask })}`;
+}
+
+function v4Mapped(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  V4_PREFIX.forEach((v, k) => (out[k] = v));
+  out.set(b.subarray(12), 12);
+  return out;
+}
+
+/** Orders two addresses of one family byte by byte. */
+function compareIP(a: IP, b: IP): number {
+  for (let k = 0; k < 16; k++) if (a.bytes[k] !== b.bytes[k]) return a.bytes[k]! - b.bytes[k]!;
+  return 0;
+}
+
+/**
+ * An address, CIDR or range as nft writes it (`10.0.0.1`, `10.0.0.0/8`, `10.0.0.1-10.0.0.9`) as a
+ * predicate on addresses; undefined when the text is none of them.
+ */
+export function addressMatcher(text: string): ((ip: IP) => boolean) | undefined {
+  if (text.includes('/')) {
+    const c = parseCIDR(text);
+    return c && ((ip) => cidrContains(c, ip));
+  }
+  const dash = text.indexOf('-');
+  if (dash >= 0) {
+    const lo = parseIP(text.slice(0, dash));
+    const hi = parseIP(text.slice(dash + 1));
+    if (!lo || !hi || lo.family !== hi.family) return undefined;
+    return (ip) => ip.family === lo.family && compareIP(ip, lo) >= 0 && compareIP(ip, hi) <= 0;
+  }
+  const want = parseIP(text);
+  return want && ((ip) => ip.family === want.family && compareIP(ip, want) === 0);
+}
+
+/** The K-th address of a CIDR counting from its network address, or undefined past its end. */
+export function nthAddress(c: CIDR, k: number): IP | undefined {
+  const bytes = new Uint8Array(c.ip.bytes);
+  let carry = k;
+  for (let i = 15; i >= 0 && carry > 0; i--) {
+    const v = bytes[i]! + carry;
+    bytes[i] = v & 0xff;
+    carry = Math.floor(v / 256);
+  }
+  const ip = { family: c.ip.family, bytes };
+  return carry === 0 && cidrContains(c, ip) ? ip : undefined;
 }

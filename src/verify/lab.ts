@@ -12,6 +12,7 @@
 // address on the pod side that no client uses, so masquerading is visible to the responder even
 // for traffic the node itself sends. The outside namespace owns every address (a local route
 // for 0/0): a packet the rules leave alone is answered there, "passed through".
+import type { Family } from '../util/ip.js';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,6 @@ import type { System } from '../apply/system.js';
 import type { Binding, Role, ServeConfig } from './agent.js';
 import { materializeSctpHelper } from './sctp.js';
 
-type Family = 'ipv4' | 'ipv6';
 export type Place = 'node' | 'pods' | 'out';
 
 export interface LabSpec {

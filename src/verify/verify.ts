@@ -12,7 +12,7 @@ import { IptablesTracer } from '../trace/iptables.js';
 import { NftablesTracer } from '../trace/nftables.js';
 import type { TracePacket, TraceProtocol, TraceResult } from '../trace/packet.js';
 import { serviceScenarios } from '../trace/scenarios.js';
-import { cidrContains, familyOf, isLoopback, parseCIDR, parseIP } from '../util/ip.js';
+import { cidrContains, familyOf, isLoopback, parseCIDR, parseIP, type Family } from '../util/ip.js';
 import type { Attempt, Binding, ProbeSpec, Proto, Role } from './agent.js';
 import { expectFromFlow, expectFromTrace, mismatches, observe, triesFor, type Expectation, type Observation } from './classify.js';
 import { Lab, type LabSpec, type Place } from './lab.js';
@@ -60,7 +60,7 @@ export interface VerifyRow {
 
 export interface VerifyReport {
   mode: 'iptables' | 'nftables';
-  family: 'ipv4' | 'ipv6';
+  family: Family;
   rows: VerifyRow[];
   notes: string[];
   ok: boolean;

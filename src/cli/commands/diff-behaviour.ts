@@ -1,5 +1,6 @@
 // `ktables diff --behaviour OLD NEW`: wiring only. Each side is a rule file or manifests; for
 // manifests, every compile flag X can be set for one side with --old-X / --new-X.
+import type { Family } from '../../util/ip.js';
 import { EXIT, UsageError } from '../../errors.js';
 import type { Host } from '../../host.js';
 import { unionProbes } from '../../behaviour/entries.js';
@@ -53,7 +54,7 @@ interface Loaded {
   info: SideInfo;
   model?: ProxyModel;
   /** Rule files get their tracer once the node's addresses are known. */
-  rules?: { kind: 'iptables' | 'nftables'; text: string; nodeIPs?: string[]; family?: 'ipv4' | 'ipv6' };
+  rules?: { kind: 'iptables' | 'nftables'; text: string; nodeIPs?: string[]; family?: Family };
   tracer?: Tracer;
 }
 
@@ -75,7 +76,7 @@ function readSide(host: Host, arg: string, side: Side, argv: Args, specs: FlagSp
     if (mode && mode !== kind)
       throw new UsageError(`${arg} holds ${kind} rules but --${argv[`${side}-proxy-mode`] ? `${side}-` : ''}proxy-mode is ${mode}`);
     const nodeIPs = flags['node-ip'] ? proxyOptions({ 'node-ip': flags['node-ip'] }, host).nodeIPs : undefined;
-    const family = flags['ip-family'] as 'ipv4' | 'ipv6' | undefined;
+    const family = flags['ip-family'] as Family | undefined;
     return {
       info: {
         source: arg,

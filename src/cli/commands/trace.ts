@@ -12,7 +12,7 @@ import { iptablesServices, nftablesServices, type DumpServices } from '../../tra
 import { formatTable, formatTrace, tableJson, traceJson, type TableRow } from '../../trace/format.js';
 import type { TraceNode, TracePacket, TraceProtocol } from '../../trace/packet.js';
 import { serviceScenarios } from '../../trace/scenarios.js';
-import { familyOf } from '../../util/ip.js';
+import { familyOf, type Family } from '../../util/ip.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
 import { readTextFile, writeStdout } from '../io.js';
 import { interfaceNameProblem } from '../../input/ifname.js';
@@ -142,7 +142,7 @@ export function run(argv: TraceArgs, host: Host): void {
   writeStdout(host, argv.json || argv.format === 'json' ? JSON.stringify(traceJson(result), null, 2) + '\n' : formatTrace(result));
 }
 
-function packetFromFlags(argv: TraceArgs, family: 'ipv4' | 'ipv6'): TracePacket {
+function packetFromFlags(argv: TraceArgs, family: Family): TracePacket {
   const missing = (['src', 'dst', 'dport'] as const).filter((f) => argv[f] === undefined);
   if (missing.length > 0) throw new UsageError(`trace needs ${missing.map((f) => `--${f}`).join(', ')} (or --all)`);
   const protocol = String(argv.protocol ?? 'TCP').toLowerCase();
