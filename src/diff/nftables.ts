@@ -18,7 +18,7 @@ import { formatElement, formatRule } from '../emit/nftables.js';
 import { canonicalAddress, canonicalHostPort } from './normalize.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
 import type { NormalRule } from './normalize.js';
-import { summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
+import { servicesClusterIPMasquerade, summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 
 interface NftOwner {
@@ -213,7 +213,8 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     else nodeWide.push(chainView(ctx, `chain ${c.name}`, c, 20, true));
   }
 
-  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, family, clusterIPs));
+  const servicesMasquerade = servicesClusterIPMasquerade(chains.get('services')?.rules);
+  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, family, clusterIPs, servicesMasquerade));
   return { backend: 'nftables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0) };
 }
 
@@ -224,7 +225,14 @@ interface Ctx {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: Family, clusterIPs: NftSet | undefined): ServiceView {
+function serviceView(
+  g: Group,
+  ctx: Ctx,
+  owners: Map<string, NftOwner>,
+  family: Family,
+  clusterIPs: NftSet | undefined,
+  servicesMasquerade: string | undefined,
+): ServiceView {
   const chains: ChainView[] = [];
   for (const [set, elements] of g.elements) chains.push(elementsView(ctx, set, elements, MAP_RANK[set] ?? 9, false));
   const seen = new Map<string, number>();
@@ -267,6 +275,7 @@ function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: 
     affinityTimeout: g.sets.find((s) => s.set.timeout !== undefined)?.set.timeout,
     ownerOf: (name) => owners.get(name),
     clusterIPs: new Set((clusterIPs?.elements ?? []).map((e) => canonicalAddress(e.key[0]!))),
+    clusterIPMasquerade: servicesMasquerade,
   };
   return {
     name: g.name,
