@@ -4,6 +4,7 @@
 import { diffKeys, hunks } from './unified.js';
 import type { ChainDiff, ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
 import { describeNodeWide, describeService, type Change } from './words.js';
+import { differentReleases, releaseNote, sameMeaning, withoutReleaseShape } from './release.js';
 
 export type { ChainDiff } from './types.js';
 
@@ -52,11 +53,18 @@ export interface DiffResult {
   nodeWide: NodeWideDiff;
   totals: Stat & { servicePorts: { compared: number; added: number; removed: number; changed: number; unchanged: number } };
   notes: { old: string[]; new: string[] };
+  /** Set when the sides come from kube-proxy releases that shape rules differently. */
+  releases?: { old: string; new: string; shapeOnlyServicePorts: number; shapeOnlyNodeWide: boolean };
 }
 
 export interface CompareOptions {
   /** Unchanged lines around each change in a hunk. */
   context: number;
+  /**
+   * Sides from different kube-proxy releases compare by meaning: a service port with the same
+   * summary, and node-wide objects that only changed shape, count as unchanged (release.ts).
+   */
+  acrossReleases?: boolean;
 }
 
 const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
@@ -174,35 +182,46 @@ export function compareSides(
   const names = [...new Set([...oldSide.services.keys(), ...newSide.services.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const services: ServiceDiff[] = [];
   const totals = { ...zero(), servicePorts: { compared: names.length, added: 0, removed: 0, changed: 0, unchanged: 0 } };
+  const releases = opts.acrossReleases ? differentReleases(oldSide, newSide) : undefined;
+  let shapeOnly = 0;
   for (const name of names) {
     const d = compareService(name, oldSide.services.get(name), newSide.services.get(name), opts);
-    if (!d) {
+    const onlyShape = !!releases && d?.status === 'changed' && sameMeaning(d.old, d.new);
+    if (!d || onlyShape) {
       totals.servicePorts.unchanged++;
+      if (onlyShape) shapeOnly++;
       continue;
     }
     services.push(d);
     totals.servicePorts[d.status]++;
     add(totals, d.stat);
   }
-  const nodeChains = diffChains(oldSide.nodeWide, newSide.nodeWide, opts);
+  const [oldNodeWide, newNodeWide] = releases
+    ? withoutReleaseShape(oldSide.backend, oldSide.nodeWide, newSide.nodeWide)
+    : [oldSide.nodeWide, newSide.nodeWide];
+  const nodeChains = diffChains(oldNodeWide, newNodeWide, opts);
+  const nodeWideShape = !!releases && !sameChainDiffs(diffChains(oldSide.nodeWide, newSide.nodeWide, opts), nodeChains);
   const nodeWide: NodeWideDiff = { changes: describeNodeWide(nodeChains), chains: nodeChains, stat: chainStat(nodeChains) };
   add(totals, nodeWide.stat);
-  return {
+  const result: DiffResult = {
     old: info.old,
     new: info.new,
     identical: services.length === 0 && nodeChains.length === 0,
     services,
     nodeWide,
     totals,
-    notes: { old: oldSide.notes, new: releaseNote(oldSide, newSide) },
+    // Said once: rules of two kube-proxy releases differ in shape even where they behave alike.
+    notes: { old: oldSide.notes, new: releases ? [releaseNote(releases, shapeOnly, nodeWideShape), ...newSide.notes] : newSide.notes },
   };
+  if (releases) result.releases = { ...releases, shapeOnlyServicePorts: shapeOnly, shapeOnlyNodeWide: nodeWideShape };
+  return result;
 }
 
-/** Said once: rules of two kube-proxy releases differ in shape even where they behave alike. */
-function releaseNote(o: DiffSide, n: DiffSide): string[] {
-  if (!o.release || !n.release || o.release === n.release || (o.release.startsWith('1.36') && n.release.startsWith('1.36'))) return n.notes;
-  const v = (r: string) => (r === '1.36+' ? 'v1.36 or later' : `v${r}`);
-  return [`kube-proxy ${v(o.release)} rules on one side, ${v(n.release)} on the other: rule shapes differ by release`, ...n.notes];
+function sameChainDiffs(a: ChainDiff[], b: ChainDiff[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((c, i) => c.id === b[i]!.id && c.rulesAdded === b[i]!.rulesAdded && c.rulesRemoved === b[i]!.rulesRemoved)
+  );
 }
 
 function add(into: Stat, s: Stat): void {

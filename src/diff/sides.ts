@@ -5,6 +5,7 @@ import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
 import { guessIptablesFamily } from '../parse/iptables.js';
 import { cleanText, detectFormat } from '../parse/scan.js';
+import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
 import { newRuleCache, readIptablesRules, type RuleCache } from './read-iptables.js';
@@ -39,7 +40,7 @@ export function familyOfRules(kind: Backend, text: string): Family {
 }
 
 export function rulesSide(kind: Backend, text: string, ctx: ReadContext, family: Family = familyOfRules(kind, text)): DiffSide {
-  if (kind === 'iptables') return iptablesSide(readIptablesRules(text, family, ctx.iptables));
+  if (kind === 'iptables') return withRelease(iptablesSide(readIptablesRules(text, family, ctx.iptables)), text);
   return nftablesSide(parseNftables(text), family);
 }
 
@@ -57,7 +58,13 @@ export function rulesSidesPair(
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
   const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables);
-  return [iptablesSide(a), iptablesSide(b)];
+  return [withRelease(iptablesSide(a), oldText), withRelease(iptablesSide(b), newText)];
+}
+
+/** iptables text tells its release by its counters (kubeproxy/detect.ts). */
+function withRelease(side: DiffSide, text: string): DiffSide {
+  const release = detectIptablesRelease(text);
+  return release ? { ...side, release } : side;
 }
 
 export function compiledNftablesSide(rs: NftRuleset, family: Family): DiffSide {

@@ -112,7 +112,7 @@ export function run(argv: DiffArgs, host: Host): number {
     backend: sides[i]!.backend,
     family: sides[i]!.family,
   }));
-  const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context });
+  const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context, acrossReleases: true });
   writeOutput(host, render(host, result, argv), output);
   return argv['exit-code'] && !result.identical ? EXIT.differences : EXIT.ok;
 }

@@ -78,6 +78,14 @@ export function formatJson(r: DiffResult, o: { stat: boolean }): string {
           chains: r.nodeWide.chains.map(chain),
         },
     notes: { old: r.notes.old, new: r.notes.new },
+    ...(r.releases && {
+      releases: {
+        old: r.releases.old,
+        new: r.releases.new,
+        shapeOnlyServicePorts: r.releases.shapeOnlyServicePorts,
+        shapeOnlyNodeWide: r.releases.shapeOnlyNodeWide,
+      },
+    }),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }
