@@ -4,11 +4,11 @@ import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
 import { guessIptablesFamily } from '../parse/iptables.js';
-import { cleanText, detectFormat } from '../parse/scan.js';
+import { cleanText, detectFormat, type ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
-import { newRuleCache, readIptablesRules, type RuleCache } from './read-iptables.js';
+import { newRuleCache, scanIptables, toRuleset, type RuleCache } from './read.js';
 import type { Backend, DiffSide, Family } from './types.js';
 
 /** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
@@ -39,8 +39,14 @@ export function familyOfRules(kind: Backend, text: string): Family {
   return ip6 && !ip4 ? 'ipv6' : 'ipv4';
 }
 
-export function rulesSide(kind: Backend, text: string, ctx: ReadContext, family: Family = familyOfRules(kind, text)): DiffSide {
-  if (kind === 'iptables') return withRelease(iptablesSide(readIptablesRules(text, family, ctx.iptables)), text);
+export function rulesSide(
+  kind: Backend,
+  text: string,
+  ctx: ReadContext,
+  family: Family = familyOfRules(kind, text),
+  scanned?: ScannedTable[],
+): DiffSide {
+  if (kind === 'iptables') return withRelease(iptablesSide(toRuleset(scanIptables(text, family, scanned), ctx.iptables)), text);
   return nftablesSide(parseNftables(text), family);
 }
 
@@ -54,10 +60,11 @@ export function rulesSidesPair(
   newText: string,
   ctx: ReadContext,
   families?: [Family, Family],
+  scanned?: [ScannedTable[] | undefined, ScannedTable[] | undefined],
 ): [DiffSide, DiffSide] {
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
-  const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables);
+  const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables, scanned);
   return [withRelease(iptablesSide(a), oldText), withRelease(iptablesSide(b), newText)];
 }
 
