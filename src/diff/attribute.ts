@@ -70,12 +70,21 @@ const COMMENT_PATTERNS: RegExp[] = [
   /^([^\s/]+\/[^\s/]+)$/, // a bare "ns/name[:port]" (SEP rules, KUBE-NODEPORTS)
 ];
 
-const commentCache = new Map<string, string | null>();
+/** What attribution works out once per comment and per chain, kept for one diff run. */
+export interface AttributeCache {
+  comments: Map<string, string | null>;
+  // The diff reader gives a chain that is the same on both sides the same rules array: read it once.
+  facts: WeakMap<readonly Rule[], ChainFacts>;
+}
+
+export function newAttributeCache(): AttributeCache {
+  return { comments: new Map(), facts: new WeakMap() };
+}
 
 /** The service port a kube-proxy comment names, if it is one of kube-proxy's comments. */
-export function commentService(comment: string | undefined): string | undefined {
+export function commentService(comment: string | undefined, cache?: Map<string, string | null>): string | undefined {
   if (comment === undefined) return undefined;
-  let found = commentCache.get(comment);
+  let found = cache?.get(comment);
   if (found === undefined) {
     found = null;
     for (const re of COMMENT_PATTERNS) {
@@ -85,8 +94,7 @@ export function commentService(comment: string | undefined): string | undefined 
         break;
       }
     }
-    if (commentCache.size > 1_000_000) commentCache.clear();
-    commentCache.set(comment, found);
+    cache?.set(comment, found);
   }
   return found ?? undefined;
 }
@@ -121,23 +129,20 @@ interface ChainFacts {
   protocol: string | undefined;
 }
 
-// The diff reader gives a chain that is the same on both sides the same rules array: read it once.
-const factsCache = new WeakMap<readonly Rule[], ChainFacts>();
-
-function factsOf(rules: readonly Rule[]): ChainFacts {
-  let f = factsCache.get(rules);
+function factsOf(rules: readonly Rule[], cache: AttributeCache): ChainFacts {
+  let f = cache.facts.get(rules);
   if (f) return f;
   f = { service: undefined, dnat: undefined, protocol: undefined };
   for (const r of rules) {
-    if (f.service === undefined) f.service = commentService(ruleComment(r));
+    if (f.service === undefined) f.service = commentService(ruleComment(r), cache.comments);
     if (f.dnat === undefined && r.target?.kind === 'DNAT') f.dnat = canonicalHostPort(r.target.to);
     if (f.protocol === undefined) f.protocol = protocolOf(r);
   }
-  factsCache.set(rules, f);
+  cache.facts.set(rules, f);
   return f;
 }
 
-export function attribute(rs: IptablesRuleset): Attribution {
+export function attribute(rs: IptablesRuleset, cache: AttributeCache = newAttributeCache()): Attribution {
   const chains = new Map<string, ChainOwner>();
   const shared = new Map<string, (string | undefined)[]>();
   const protocols = new Map<string, string>();
@@ -159,7 +164,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
     const role = roleOf(name)!;
     const owner: ChainOwner = { service, role };
     if (role === 'SEP') {
-      const ep = factsOf(chain.rules).dnat;
+      const ep = factsOf(chain.rules, cache).dnat;
       if (ep) owner.endpoint = ep;
     }
     chains.set(name, owner);
@@ -168,7 +173,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   // 1. Own comments.
   for (const [name, chain] of natChains) {
-    const s = factsOf(chain.rules).service;
+    const s = factsOf(chain.rules, cache).service;
     if (s) {
       names.add(s);
       own(name, s);
@@ -183,7 +188,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
       if (!isShared(table.name, chain.name)) continue;
       const key = `${table.name} ${chain.name}`;
       const owners = chain.rules.map((r, index) => {
-        const s = commentService(ruleComment(r));
+        const s = commentService(ruleComment(r), cache.comments);
         const target = targetChain(r);
         if (s) {
           names.add(s);
@@ -219,7 +224,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   for (const [name, owner] of chains) {
     if (protocols.has(owner.service)) continue;
-    const p = factsOf(natChains.get(name)!.rules).protocol;
+    const p = factsOf(natChains.get(name)!.rules, cache).protocol;
     if (p) protocols.set(owner.service, p);
   }
   return { chains, shared, protocols };

@@ -2,70 +2,13 @@
 // chain, counts) and node-wide. A service port differs when any of its chains' key sequences
 // differ; chain order never matters, rule order within a chain does.
 import { diffKeys, hunks } from './unified.js';
-import type { ChainDiff, ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
-import { describeNodeWide, describeService, type Change } from './words.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import type { ChainDiff, CompareOptions, DiffResult, NodeWideDiff, ServiceDiff, SideInfo, Stat } from './result.js';
+import { describeNodeWide, describeService } from './words.js';
+
+// Importers of the result types from here (apply, cli, tests) keep working.
+export type { DiffResult, SideInfo } from './result.js';
 import { differentReleases, releaseNote, sameMeaning, withoutReleaseShape } from './release.js';
-
-export type { ChainDiff } from './types.js';
-
-export interface Stat {
-  rulesAdded: number;
-  rulesRemoved: number;
-  chainsAdded: number;
-  chainsRemoved: number;
-  endpointsAdded: number;
-  endpointsRemoved: number;
-}
-
-export interface ServiceDiff {
-  name: string;
-  /** TCP/UDP/SCTP, "" when unknown. */
-  protocol: string;
-  status: 'added' | 'removed' | 'changed';
-  changes: Change[];
-  old: ServiceSummary | null;
-  new: ServiceSummary | null;
-  chains: ChainDiff[];
-  stat: Stat;
-}
-
-interface NodeWideDiff {
-  changes: Change[];
-  chains: ChainDiff[];
-  stat: Stat;
-}
-
-export interface SideInfo {
-  /** The path given (`-` for stdin). */
-  source: string;
-  input: 'iptables-rules' | 'nftables-rules' | 'manifests';
-  backend: DiffSide['backend'];
-  family: DiffSide['family'];
-}
-
-export interface DiffResult {
-  old: SideInfo;
-  new: SideInfo;
-  /** No semantic difference at all. */
-  identical: boolean;
-  /** Only the service ports that differ, by name. */
-  services: ServiceDiff[];
-  nodeWide: NodeWideDiff;
-  totals: Stat & { servicePorts: { compared: number; added: number; removed: number; changed: number; unchanged: number } };
-  notes: { old: string[]; new: string[] };
-  /** Set when the sides come from kube-proxy releases that shape rules differently. */
-  releases?: { old: string; new: string; shapeOnlyServicePorts: number; shapeOnlyNodeWide: boolean };
-}
-
-export interface CompareOptions {
-  /** Unchanged lines around each change in a hunk. */
-  context: number;
-  /**
-   * Sides from different kube-proxy releases compare by meaning: a service port with the same
-   * summary, and node-wide objects that only changed shape, count as unchanged (release.ts).
-   */
-  acrossReleases?: boolean;
-}
 
 const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
 

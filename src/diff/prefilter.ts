@@ -19,6 +19,7 @@ import { hashPrefix } from '../util/hash.js';
 import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
 import { rawKey } from './normalize.js';
 import type { ScannedTable } from '../parse/scan.js';
+import type { DiffRun } from './run.js';
 import { chainRules, chainText, scanIptables, toRuleset, type RuleCache, type ScannedChain, type ScannedRules } from './read.js';
 
 type Family = 'ipv4' | 'ipv6';
@@ -72,7 +73,7 @@ export function readIptablesPair(
   oldText: string,
   newText: string,
   families: [Family, Family],
-  cache: RuleCache,
+  cache: DiffRun,
   scanned: [ScannedTable[] | undefined, ScannedTable[] | undefined] = [undefined, undefined],
 ): [IptablesRuleset, IptablesRuleset] {
   const a = scanIptables(oldText, families[0], scanned[0]);
@@ -86,7 +87,8 @@ export function readIptablesPair(
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.
   const sameRules = (x: readonly Rule[], y: readonly Rule[]) =>
-    x.length === y.length && x.every((r, i) => r === y[i] || rawKey(r, a.family) === rawKey(y[i]!, b.family));
+    x.length === y.length &&
+    x.every((r, i) => r === y[i] || rawKey(r, a.family, cache.rawKeys[a.family]) === rawKey(y[i]!, b.family, cache.rawKeys[b.family]));
   const compare = (name: string, x: ScannedChain | undefined, y: ScannedChain | undefined) => {
     if (!perService('nat', name) || sameText(x, y, cache)) return;
     if (x && y && x.policy === y.policy && sameRules(chainRules(x, cache), chainRules(y, cache))) return;
@@ -101,16 +103,16 @@ export function readIptablesPair(
   // chains that jump to it.
   const partA = materialize(a, wanted, cache);
   const partB = materialize(b, wanted, cache);
-  let attA = attribute(partA);
-  let attB = attribute(partB);
+  let attA = attribute(partA, cache);
+  let attB = attribute(partB, cache);
   for (let round = 0; round < 3; round++) {
     const orphans = new Set(dirty.filter((n) => !attA.chains.has(n) && !attB.chains.has(n)));
     if (orphans.size === 0) break;
     const more = [...referrers(natA, orphans), ...referrers(natB, orphans)].filter((n) => !wanted.has(n));
     if (more.length === 0) break;
     for (const n of more) wanted.add(n);
-    attA = attribute(materialize(a, wanted, cache));
-    attB = attribute(materialize(b, wanted, cache));
+    attA = attribute(materialize(a, wanted, cache), cache);
+    attB = attribute(materialize(b, wanted, cache), cache);
   }
   const differing = new Set<string>();
   for (const n of dirty) {

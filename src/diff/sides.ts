@@ -8,7 +8,8 @@ import { cleanText, detectFormat, type ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
-import { newRuleCache, scanIptables, toRuleset, type RuleCache } from './read.js';
+import { scanIptables, toRuleset } from './read.js';
+import { newDiffRun, type DiffRun } from './run.js';
 import type { Backend, DiffSide, Family } from './types.js';
 
 /** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
@@ -17,13 +18,11 @@ export function detectRules(text: string): Backend | undefined {
   return f === 'manifests' ? undefined : f.startsWith('nft') ? 'nftables' : 'iptables';
 }
 
-/** State shared by the two sides of one diff, so identical lines are read only once. */
-export interface ReadContext {
-  iptables: RuleCache;
-}
+/** State shared by the two sides of one diff (run.ts), so identical lines are read only once. */
+export type ReadContext = DiffRun;
 
 export function newReadContext(): ReadContext {
-  return { iptables: newRuleCache() };
+  return newDiffRun();
 }
 
 export function familyOfRules(kind: Backend, text: string): Family {
@@ -46,8 +45,8 @@ export function rulesSide(
   family: Family = familyOfRules(kind, text),
   scanned?: ScannedTable[],
 ): DiffSide {
-  if (kind === 'iptables') return withRelease(iptablesSide(toRuleset(scanIptables(text, family, scanned), ctx.iptables)), text);
-  return nftablesSide(parseNftables(text), family);
+  if (kind === 'iptables') return withRelease(iptablesSide(toRuleset(scanIptables(text, family, scanned), ctx), ctx), text);
+  return nftablesSide(parseNftables(text), family, ctx);
 }
 
 /**
@@ -64,8 +63,8 @@ export function rulesSidesPair(
 ): [DiffSide, DiffSide] {
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
-  const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables, scanned);
-  return [withRelease(iptablesSide(a), oldText), withRelease(iptablesSide(b), newText)];
+  const [a, b] = readIptablesPair(oldText, newText, fam, ctx, scanned);
+  return [withRelease(iptablesSide(a, ctx), oldText), withRelease(iptablesSide(b, ctx), newText)];
 }
 
 /** iptables text tells its release by its counters (kubeproxy/detect.ts). */

@@ -2,7 +2,6 @@
 // next) is turned into a DiffSide: per service port, a semantic summary plus the rule lines of
 // that service's chains, and the node-wide chains apart. compare.ts and format/* only ever see
 // this form, so a second IR plugs in by writing one adapter (see iptables.ts).
-import type { Hunk } from './unified.js';
 
 export type Backend = 'iptables' | 'nftables';
 export type Family = 'ipv4' | 'ipv6';
@@ -111,19 +110,4 @@ export interface DiffSide {
   notes: string[];
   /** The kube-proxy release the rules' shapes show (nftables), when known. */
   release?: string;
-}
-
-export interface ChainDiff {
-  id: string;
-  table: string;
-  /** The chain's name on each side; null where a chain of its own has no rules. */
-  oldName: string | null;
-  newName: string | null;
-  label?: string;
-  status: 'added' | 'removed' | 'changed';
-  /** A chain of its own (counted in chain statistics), not a slice of a shared chain. */
-  owned: boolean;
-  rulesAdded: number;
-  rulesRemoved: number;
-  hunks: Hunk[];
 }
