@@ -15,39 +15,8 @@
 // KUBE-PROXY-FIREWALL) go by their comment's service name, else by the chain they jump to.
 import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
-import { hashPrefix } from '../util/hash.js';
+import { endpointChainHash, portChainHash, ROLE_PREFIX, roleOf, type Role } from '../kubeproxy/iptables-names.js';
 import { canonicalHostPort } from './normalize.js';
-
-export type Role = 'SVC' | 'SVL' | 'EXT' | 'FW' | 'SEP';
-
-export const ROLE_PREFIX: Record<Role, string> = {
-  SVC: 'KUBE-SVC-',
-  SVL: 'KUBE-SVL-',
-  EXT: 'KUBE-EXT-',
-  FW: 'KUBE-FW-',
-  SEP: 'KUBE-SEP-',
-};
-
-export function roleOf(chain: string): Role | undefined {
-  if (!chain.startsWith('KUBE-')) return undefined;
-  // Called for every chain and jump of a large rule set: no allocation, few comparisons.
-  switch (chain.charCodeAt(5)) {
-    case 83: // S
-      return chain.startsWith('KUBE-SVC-')
-        ? 'SVC'
-        : chain.startsWith('KUBE-SEP-')
-          ? 'SEP'
-          : chain.startsWith('KUBE-SVL-')
-            ? 'SVL'
-            : undefined;
-    case 69: // E
-      return chain.startsWith('KUBE-EXT-') ? 'EXT' : undefined;
-    case 70: // F
-      return chain.startsWith('KUBE-FW-') ? 'FW' : undefined;
-    default:
-      return undefined;
-  }
-}
 
 /** Chains in which every service has its own rules, by table. */
 const SHARED_CHAINS: Record<string, string[]> = {
@@ -243,7 +212,7 @@ function recoverByHash(
   const byHash = new Map<string, string>();
   const portChains = orphans.filter((o) => roleOf(o) !== 'SEP');
   if (portChains.length > 0) {
-    for (const n of names) for (const p of PROTOCOLS) byHash.set(hashPrefix(n + p, 16), n);
+    for (const n of names) for (const p of PROTOCOLS) byHash.set(portChainHash(n, p), n);
     for (const o of portChains) {
       const s = byHash.get(o.slice(ROLE_PREFIX[roleOf(o)!].length));
       if (s) own(o, s);
@@ -257,7 +226,7 @@ function recoverByHash(
     if (to === undefined) continue;
     const hash = o.slice(ROLE_PREFIX.SEP.length);
     // kube-proxy hashes the endpoint as it writes it in the DNAT, so the raw text is used.
-    const found = names.find((n) => PROTOCOLS.some((p) => hashPrefix(n + p + to, 16) === hash));
+    const found = names.find((n) => PROTOCOLS.some((p) => endpointChainHash(n, p, to) === hash));
     if (found) own(o, found);
   }
 }

@@ -15,8 +15,8 @@
 // shared chains, and counts as unchanged.
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
-import { hashPrefix } from '../util/hash.js';
-import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
+import { portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
+import { attribute, isShared } from './attribute.js';
 import { rawKey } from './normalize.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
@@ -150,8 +150,7 @@ export function readIptablesPair(
   }
   for (const s of differing) {
     for (const p of protocols.get(s) ?? ['tcp', 'udp', 'sctp']) {
-      const hash = hashPrefix(s + p, 16);
-      for (const role of ['SVC', 'SVL', 'EXT', 'FW'] as Role[]) wanted.add(ROLE_PREFIX[role] + hash);
+      for (const name of Object.values(portChainNames(s, p))) wanted.add(name);
     }
   }
   const queue = [...wanted];
