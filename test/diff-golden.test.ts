@@ -31,6 +31,10 @@ describe('diff golden files', () => {
       'nft-list-same',
       'nft-now-rejects',
       'nft-now-drops',
+      'release-same',
+      'release-endpoints',
+      'nft-release-same',
+      'nft-release-endpoints',
     ]) {
       expect(cases).toContain(c);
     }

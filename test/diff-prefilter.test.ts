@@ -16,7 +16,8 @@ import { compareSides, type SideInfo } from '../src/diff/compare.js';
 import { formatJson } from '../src/diff/format/json.js';
 import { iptablesSide } from '../src/diff/iptables.js';
 import { readIptablesPair } from '../src/diff/prefilter.js';
-import { newRuleCache, readIptablesRules } from '../src/diff/read-iptables.js';
+import { newRuleCache, readIptablesRules } from '../src/diff/read.js';
+import { newDiffRun } from '../src/diff/run.js';
 import { hashPrefix } from '../src/util/hash.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ktables-diff-prefilter-'));
@@ -77,7 +78,7 @@ function both(a: string, b: string): { full: string; pair: string } {
     const [x, y] = read();
     return formatJson(compareSides(iptablesSide(x), iptablesSide(y), { old: info, new: info }, { context: 3 }), { stat: false });
   };
-  const cache = newRuleCache();
+  const cache = newDiffRun();
   const full = run(() => [readIptablesRules(a, 'ipv4', newRuleCache()), readIptablesRules(b, 'ipv4', newRuleCache())]);
   const pair = run(() => readIptablesPair(a, b, ['ipv4', 'ipv4'], cache));
   return { full, pair };

@@ -9,7 +9,7 @@ import { parseRuleWords, tokenize } from '../src/parse/iptables.js';
 import { fillKey, normalizeRule } from '../src/diff/normalize.js';
 import { diffKeys, hunks } from '../src/diff/unified.js';
 import { attribute, commentService } from '../src/diff/attribute.js';
-import { readIptablesRules } from '../src/diff/read-iptables.js';
+import { readIptablesRules } from '../src/diff/read.js';
 import { detectRules } from '../src/diff/sides.js';
 import { iptablesSide } from '../src/diff/iptables.js';
 import { hashPrefix } from '../src/util/hash.js';

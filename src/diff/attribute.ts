@@ -15,39 +15,8 @@
 // KUBE-PROXY-FIREWALL) go by their comment's service name, else by the chain they jump to.
 import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
-import { hashPrefix } from '../util/hash.js';
+import { endpointChainHash, portChainHash, ROLE_PREFIX, roleOf, type Role } from '../kubeproxy/iptables-names.js';
 import { canonicalHostPort } from './normalize.js';
-
-export type Role = 'SVC' | 'SVL' | 'EXT' | 'FW' | 'SEP';
-
-export const ROLE_PREFIX: Record<Role, string> = {
-  SVC: 'KUBE-SVC-',
-  SVL: 'KUBE-SVL-',
-  EXT: 'KUBE-EXT-',
-  FW: 'KUBE-FW-',
-  SEP: 'KUBE-SEP-',
-};
-
-export function roleOf(chain: string): Role | undefined {
-  if (!chain.startsWith('KUBE-')) return undefined;
-  // Called for every chain and jump of a large rule set: no allocation, few comparisons.
-  switch (chain.charCodeAt(5)) {
-    case 83: // S
-      return chain.startsWith('KUBE-SVC-')
-        ? 'SVC'
-        : chain.startsWith('KUBE-SEP-')
-          ? 'SEP'
-          : chain.startsWith('KUBE-SVL-')
-            ? 'SVL'
-            : undefined;
-    case 69: // E
-      return chain.startsWith('KUBE-EXT-') ? 'EXT' : undefined;
-    case 70: // F
-      return chain.startsWith('KUBE-FW-') ? 'FW' : undefined;
-    default:
-      return undefined;
-  }
-}
 
 /** Chains in which every service has its own rules, by table. */
 const SHARED_CHAINS: Record<string, string[]> = {
@@ -70,12 +39,21 @@ const COMMENT_PATTERNS: RegExp[] = [
   /^([^\s/]+\/[^\s/]+)$/, // a bare "ns/name[:port]" (SEP rules, KUBE-NODEPORTS)
 ];
 
-const commentCache = new Map<string, string | null>();
+/** What attribution works out once per comment and per chain, kept for one diff run. */
+export interface AttributeCache {
+  comments: Map<string, string | null>;
+  // The diff reader gives a chain that is the same on both sides the same rules array: read it once.
+  facts: WeakMap<readonly Rule[], ChainFacts>;
+}
+
+export function newAttributeCache(): AttributeCache {
+  return { comments: new Map(), facts: new WeakMap() };
+}
 
 /** The service port a kube-proxy comment names, if it is one of kube-proxy's comments. */
-export function commentService(comment: string | undefined): string | undefined {
+export function commentService(comment: string | undefined, cache?: Map<string, string | null>): string | undefined {
   if (comment === undefined) return undefined;
-  let found = commentCache.get(comment);
+  let found = cache?.get(comment);
   if (found === undefined) {
     found = null;
     for (const re of COMMENT_PATTERNS) {
@@ -85,8 +63,7 @@ export function commentService(comment: string | undefined): string | undefined 
         break;
       }
     }
-    if (commentCache.size > 1_000_000) commentCache.clear();
-    commentCache.set(comment, found);
+    cache?.set(comment, found);
   }
   return found ?? undefined;
 }
@@ -121,23 +98,20 @@ interface ChainFacts {
   protocol: string | undefined;
 }
 
-// The diff reader gives a chain that is the same on both sides the same rules array: read it once.
-const factsCache = new WeakMap<readonly Rule[], ChainFacts>();
-
-function factsOf(rules: readonly Rule[]): ChainFacts {
-  let f = factsCache.get(rules);
+function factsOf(rules: readonly Rule[], cache: AttributeCache): ChainFacts {
+  let f = cache.facts.get(rules);
   if (f) return f;
   f = { service: undefined, dnat: undefined, protocol: undefined };
   for (const r of rules) {
-    if (f.service === undefined) f.service = commentService(ruleComment(r));
+    if (f.service === undefined) f.service = commentService(ruleComment(r), cache.comments);
     if (f.dnat === undefined && r.target?.kind === 'DNAT') f.dnat = canonicalHostPort(r.target.to);
     if (f.protocol === undefined) f.protocol = protocolOf(r);
   }
-  factsCache.set(rules, f);
+  cache.facts.set(rules, f);
   return f;
 }
 
-export function attribute(rs: IptablesRuleset): Attribution {
+export function attribute(rs: IptablesRuleset, cache: AttributeCache = newAttributeCache()): Attribution {
   const chains = new Map<string, ChainOwner>();
   const shared = new Map<string, (string | undefined)[]>();
   const protocols = new Map<string, string>();
@@ -159,7 +133,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
     const role = roleOf(name)!;
     const owner: ChainOwner = { service, role };
     if (role === 'SEP') {
-      const ep = factsOf(chain.rules).dnat;
+      const ep = factsOf(chain.rules, cache).dnat;
       if (ep) owner.endpoint = ep;
     }
     chains.set(name, owner);
@@ -168,7 +142,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   // 1. Own comments.
   for (const [name, chain] of natChains) {
-    const s = factsOf(chain.rules).service;
+    const s = factsOf(chain.rules, cache).service;
     if (s) {
       names.add(s);
       own(name, s);
@@ -183,7 +157,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
       if (!isShared(table.name, chain.name)) continue;
       const key = `${table.name} ${chain.name}`;
       const owners = chain.rules.map((r, index) => {
-        const s = commentService(ruleComment(r));
+        const s = commentService(ruleComment(r), cache.comments);
         const target = targetChain(r);
         if (s) {
           names.add(s);
@@ -219,7 +193,7 @@ export function attribute(rs: IptablesRuleset): Attribution {
 
   for (const [name, owner] of chains) {
     if (protocols.has(owner.service)) continue;
-    const p = factsOf(natChains.get(name)!.rules).protocol;
+    const p = factsOf(natChains.get(name)!.rules, cache).protocol;
     if (p) protocols.set(owner.service, p);
   }
   return { chains, shared, protocols };
@@ -238,7 +212,7 @@ function recoverByHash(
   const byHash = new Map<string, string>();
   const portChains = orphans.filter((o) => roleOf(o) !== 'SEP');
   if (portChains.length > 0) {
-    for (const n of names) for (const p of PROTOCOLS) byHash.set(hashPrefix(n + p, 16), n);
+    for (const n of names) for (const p of PROTOCOLS) byHash.set(portChainHash(n, p), n);
     for (const o of portChains) {
       const s = byHash.get(o.slice(ROLE_PREFIX[roleOf(o)!].length));
       if (s) own(o, s);
@@ -252,7 +226,7 @@ function recoverByHash(
     if (to === undefined) continue;
     const hash = o.slice(ROLE_PREFIX.SEP.length);
     // kube-proxy hashes the endpoint as it writes it in the DNAT, so the raw text is used.
-    const found = names.find((n) => PROTOCOLS.some((p) => hashPrefix(n + p + to, 16) === hash));
+    const found = names.find((n) => PROTOCOLS.some((p) => endpointChainHash(n, p, to) === hash));
     if (found) own(o, found);
   }
 }

@@ -2,62 +2,13 @@
 // chain, counts) and node-wide. A service port differs when any of its chains' key sequences
 // differ; chain order never matters, rule order within a chain does.
 import { diffKeys, hunks } from './unified.js';
-import type { ChainDiff, ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
-import { describeNodeWide, describeService, type Change } from './words.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import type { ChainDiff, CompareOptions, DiffResult, NodeWideDiff, ServiceDiff, SideInfo, Stat } from './result.js';
+import { describeNodeWide, describeService } from './words.js';
 
-export type { ChainDiff } from './types.js';
-
-export interface Stat {
-  rulesAdded: number;
-  rulesRemoved: number;
-  chainsAdded: number;
-  chainsRemoved: number;
-  endpointsAdded: number;
-  endpointsRemoved: number;
-}
-
-export interface ServiceDiff {
-  name: string;
-  /** TCP/UDP/SCTP, "" when unknown. */
-  protocol: string;
-  status: 'added' | 'removed' | 'changed';
-  changes: Change[];
-  old: ServiceSummary | null;
-  new: ServiceSummary | null;
-  chains: ChainDiff[];
-  stat: Stat;
-}
-
-interface NodeWideDiff {
-  changes: Change[];
-  chains: ChainDiff[];
-  stat: Stat;
-}
-
-export interface SideInfo {
-  /** The path given (`-` for stdin). */
-  source: string;
-  input: 'iptables-rules' | 'nftables-rules' | 'manifests';
-  backend: DiffSide['backend'];
-  family: DiffSide['family'];
-}
-
-export interface DiffResult {
-  old: SideInfo;
-  new: SideInfo;
-  /** No semantic difference at all. */
-  identical: boolean;
-  /** Only the service ports that differ, by name. */
-  services: ServiceDiff[];
-  nodeWide: NodeWideDiff;
-  totals: Stat & { servicePorts: { compared: number; added: number; removed: number; changed: number; unchanged: number } };
-  notes: { old: string[]; new: string[] };
-}
-
-export interface CompareOptions {
-  /** Unchanged lines around each change in a hunk. */
-  context: number;
-}
+// Importers of the result types from here (apply, cli, tests) keep working.
+export type { DiffResult, SideInfo } from './result.js';
+import { differentReleases, releaseNote, sameMeaning, withoutReleaseShape } from './release.js';
 
 const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
 
@@ -174,35 +125,46 @@ export function compareSides(
   const names = [...new Set([...oldSide.services.keys(), ...newSide.services.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const services: ServiceDiff[] = [];
   const totals = { ...zero(), servicePorts: { compared: names.length, added: 0, removed: 0, changed: 0, unchanged: 0 } };
+  const releases = opts.acrossReleases ? differentReleases(oldSide, newSide) : undefined;
+  let shapeOnly = 0;
   for (const name of names) {
     const d = compareService(name, oldSide.services.get(name), newSide.services.get(name), opts);
-    if (!d) {
+    const onlyShape = !!releases && d?.status === 'changed' && sameMeaning(d.old, d.new);
+    if (!d || onlyShape) {
       totals.servicePorts.unchanged++;
+      if (onlyShape) shapeOnly++;
       continue;
     }
     services.push(d);
     totals.servicePorts[d.status]++;
     add(totals, d.stat);
   }
-  const nodeChains = diffChains(oldSide.nodeWide, newSide.nodeWide, opts);
+  const [oldNodeWide, newNodeWide] = releases
+    ? withoutReleaseShape(oldSide.backend, oldSide.nodeWide, newSide.nodeWide)
+    : [oldSide.nodeWide, newSide.nodeWide];
+  const nodeChains = diffChains(oldNodeWide, newNodeWide, opts);
+  const nodeWideShape = !!releases && !sameChainDiffs(diffChains(oldSide.nodeWide, newSide.nodeWide, opts), nodeChains);
   const nodeWide: NodeWideDiff = { changes: describeNodeWide(nodeChains), chains: nodeChains, stat: chainStat(nodeChains) };
   add(totals, nodeWide.stat);
-  return {
+  const result: DiffResult = {
     old: info.old,
     new: info.new,
     identical: services.length === 0 && nodeChains.length === 0,
     services,
     nodeWide,
     totals,
-    notes: { old: oldSide.notes, new: releaseNote(oldSide, newSide) },
+    // Said once: rules of two kube-proxy releases differ in shape even where they behave alike.
+    notes: { old: oldSide.notes, new: releases ? [releaseNote(releases, shapeOnly, nodeWideShape), ...newSide.notes] : newSide.notes },
   };
+  if (releases) result.releases = { ...releases, shapeOnlyServicePorts: shapeOnly, shapeOnlyNodeWide: nodeWideShape };
+  return result;
 }
 
-/** Said once: rules of two kube-proxy releases differ in shape even where they behave alike. */
-function releaseNote(o: DiffSide, n: DiffSide): string[] {
-  if (!o.release || !n.release || o.release === n.release || (o.release.startsWith('1.36') && n.release.startsWith('1.36'))) return n.notes;
-  const v = (r: string) => (r === '1.36+' ? 'v1.36 or later' : `v${r}`);
-  return [`kube-proxy ${v(o.release)} rules on one side, ${v(n.release)} on the other: rule shapes differ by release`, ...n.notes];
+function sameChainDiffs(a: ChainDiff[], b: ChainDiff[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((c, i) => c.id === b[i]!.id && c.rulesAdded === b[i]!.rulesAdded && c.rulesRemoved === b[i]!.rulesRemoved)
+  );
 }
 
 function add(into: Stat, s: Stat): void {

@@ -11,16 +11,15 @@ import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { formatRule } from '../emit/iptables.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
-import { attribute, isShared, roleOf, type ChainOwner, type Role } from './attribute.js';
+import { roleOf, type Role } from '../kubeproxy/iptables-names.js';
+import { attribute, isShared, type ChainOwner } from './attribute.js';
 import { fillKey, normalizeRule, type NormalRule } from './normalize.js';
 import { summarizeIptables } from './summarize.js';
-import type { Family } from '../util/ip.js';
-import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import { newDiffRun, type DiffRun } from './run.js';
+import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 
-const normalCache: Record<Family, WeakMap<Rule, NormalRule>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
-
-function normal(rule: Rule, family: Family): NormalRule {
-  const cache = normalCache[family];
+function normal(rule: Rule, family: Family, run: DiffRun): NormalRule {
+  const cache = run.normal[family];
   let n = cache.get(rule);
   if (!n) cache.set(rule, (n = normalizeRule(rule, family)));
   return n;
@@ -45,10 +44,10 @@ interface Group {
   chains: { name: string; owner: ChainOwner; rules: Rule[] }[];
 }
 
-export function iptablesSide(input: IptablesRuleset): DiffSide {
+export function iptablesSide(input: IptablesRuleset, run: DiffRun = newDiffRun()): DiffSide {
   const family: Family = input.family;
   const rs = withoutDeleted(input);
-  const att = attribute(rs);
+  const att = attribute(rs, run);
   const symbols = new Map<string, string>();
   const symbol = (chain: string): string => {
     let s = symbols.get(chain);
@@ -59,7 +58,7 @@ export function iptablesSide(input: IptablesRuleset): DiffSide {
     }
     return s;
   };
-  const ctx: ViewContext = { family, symbol, owned: att.chains };
+  const ctx: ViewContext = { family, symbol, owned: att.chains, run, apart: new WeakMap() };
 
   const groups = new Map<string, Group>();
   const group = (service: string): Group => {
@@ -192,7 +191,7 @@ function serviceView(g: Group, ctx: ViewContext, owners: Map<string, ChainOwner>
   const seen = new Map<string, number>();
   for (const c of g.chains) {
     if (c.rules.length === 0) continue;
-    const base = c.owner.role === 'SEP' ? sepId(c.owner.endpoint ?? c.name) : ROLE_ID[c.owner.role];
+    const base = c.owner.role === 'SEP' ? `nat SEP ${c.owner.endpoint ?? c.name}` : ROLE_ID[c.owner.role];
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const id = n === 1 ? base : `${base} #${n}`;
@@ -215,29 +214,19 @@ function serviceView(g: Group, ctx: ViewContext, owners: Map<string, ChainOwner>
 }
 
 const ROLE_ID: Record<Role, string> = { SVC: 'nat SVC', SVL: 'nat SVL', EXT: 'nat EXT', FW: 'nat FW', SEP: 'nat SEP' };
-const sepIds = new Map<string, string>();
-function sepId(endpoint: string): string {
-  let id = sepIds.get(endpoint);
-  if (id === undefined) {
-    if (sepIds.size > 1_000_000) sepIds.clear();
-    sepIds.set(endpoint, (id = `nat SEP ${endpoint}`));
-  }
-  return id;
-}
 
 interface ViewContext {
   family: Family;
   symbol: (chain: string) => string;
   /** The service chains of this side and their owners. */
   owned: Map<string, ChainOwner>;
+  run: DiffRun;
+  /** Per other side: the chains whose references resolve differently (usually none). */
+  apart: WeakMap<ViewContext, Set<string>>;
 }
 
-// Per pair of sides: the chains whose references resolve differently (usually none).
-const resolvedApart = new WeakMap<ViewContext, WeakMap<ViewContext, Set<string>>>();
-
 function differentlyResolved(a: ViewContext, b: ViewContext): Set<string> {
-  let inner = resolvedApart.get(a);
-  if (!inner) resolvedApart.set(a, (inner = new WeakMap()));
+  const inner = a.apart;
   let set = inner.get(b);
   if (!set) {
     set = new Set();
@@ -286,9 +275,9 @@ class IptablesChainView implements ChainView {
   }
 
   keys(): readonly string[] {
-    const { family, symbol } = this.ctx;
+    const { family, symbol, run } = this.ctx;
     const suffix = this.spec.keySuffix;
-    return (this.cached ??= this.spec.rules.map((r, i) => fillKey(normal(r, family), symbol) + (suffix?.(i) ?? '')));
+    return (this.cached ??= this.spec.rules.map((r, i) => fillKey(normal(r, family, run), symbol) + (suffix?.(i) ?? '')));
   }
 
   text(i: number): string {

@@ -17,10 +17,9 @@ import { detectNftRelease } from '../kubeproxy/detect.js';
 import { formatElement, formatRule } from '../emit/nftables.js';
 import { canonicalAddress, canonicalHostPort } from './normalize.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
-import type { NormalRule } from './normalize.js';
-import { summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
-import type { Family } from '../util/ip.js';
-import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import { servicesClusterIPMasquerade, summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
+import { newDiffRun, type DiffRun } from './run.js';
+import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 
 interface NftOwner {
   service: string;
@@ -70,7 +69,7 @@ const ROLE_RANK: Record<NftRole, number> = { firewall: 10, external: 11, service
 const CHAIN_MAPS = new Set(['service-ips', 'service-nodeports', 'firewall-ips']);
 const COMMENT_MAPS = new Set(['no-endpoint-services', 'no-endpoint-nodeports']);
 
-export function nftablesSide(rs: NftRuleset, family: Family): DiffSide {
+export function nftablesSide(rs: NftRuleset, family: Family, run: DiffRun = newDiffRun()): DiffSide {
   const want = family === 'ipv6' ? 'ip6' : 'ip';
   const notes: string[] = [];
   const others = rs.tables.filter((t) => !(t.name === KUBE_PROXY_TABLE && t.family === want)).map((t) => `${t.family} ${t.name}`);
@@ -82,7 +81,7 @@ export function nftablesSide(rs: NftRuleset, family: Family): DiffSide {
   const services = new Map<string, ServiceView>();
   if (!table) return { backend: 'nftables', family, services, nodeWide: [], notes };
   const release = detectNftRelease(table);
-  return { ...buildSide(table, family, services), notes, ...(release ? { release } : {}) };
+  return { ...buildSide(table, family, services, run), notes, ...(release ? { release } : {}) };
 }
 
 interface Group {
@@ -93,7 +92,7 @@ interface Group {
   sets: { set: NftSet; owner: NftOwner }[];
 }
 
-function buildSide(table: Table, family: Family, services: Map<string, ServiceView>): Omit<DiffSide, 'notes'> {
+function buildSide(table: Table, family: Family, services: Map<string, ServiceView>, run: DiffRun): Omit<DiffSide, 'notes'> {
   const prefix = `${table.family} ${table.name}`;
   const owners = new Map<string, NftOwner>();
   const chains = new Map(table.chains.map((c) => [c.name, c]));
@@ -146,7 +145,7 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     return g;
   };
   const nodeWide: ChainView[] = [];
-  const ctx: Ctx = { prefix, symbol };
+  const ctx: Ctx = { prefix, symbol, run };
 
   // Declarations that hold no service's data: node-wide, one line each.
   const decls: { key: string; text: string }[] = [];
@@ -214,18 +213,27 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     else nodeWide.push(chainView(ctx, `chain ${c.name}`, c, 20, true));
   }
 
-  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, family, clusterIPs));
+  const servicesMasquerade = servicesClusterIPMasquerade(chains.get('services')?.rules);
+  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, family, clusterIPs, servicesMasquerade));
   return { backend: 'nftables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0) };
 }
 
 interface Ctx {
   prefix: string;
   symbol: (name: string) => string;
+  run: DiffRun;
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: Family, clusterIPs: NftSet | undefined): ServiceView {
+function serviceView(
+  g: Group,
+  ctx: Ctx,
+  owners: Map<string, NftOwner>,
+  family: Family,
+  clusterIPs: NftSet | undefined,
+  servicesMasquerade: string | undefined,
+): ServiceView {
   const chains: ChainView[] = [];
   for (const [set, elements] of g.elements) chains.push(elementsView(ctx, set, elements, MAP_RANK[set] ?? 9, false));
   const seen = new Map<string, number>();
@@ -268,6 +276,7 @@ function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: 
     affinityTimeout: g.sets.find((s) => s.set.timeout !== undefined)?.set.timeout,
     ownerOf: (name) => owners.get(name),
     clusterIPs: new Set((clusterIPs?.elements ?? []).map((e) => canonicalAddress(e.key[0]!))),
+    clusterIPMasquerade: servicesMasquerade,
   };
   return {
     name: g.name,
@@ -276,9 +285,6 @@ function serviceView(g: Group, ctx: Ctx, owners: Map<string, NftOwner>, family: 
     summary: () => (summary ??= summarizeNftables(rules)),
   };
 }
-
-const ruleCache = new WeakMap<Rule, NormalRule>();
-const elementCache = new WeakMap<Element, NormalRule>();
 
 function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean): ChainView {
   const base = c.base
@@ -301,8 +307,8 @@ function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean)
       (keys ??= [
         ...base.map((b) => b.key),
         ...c.rules.map((r) => {
-          let n = ruleCache.get(r);
-          if (!n) ruleCache.set(r, (n = normalizeNftRule(r)));
+          let n = ctx.run.nftRules.get(r);
+          if (!n) ctx.run.nftRules.set(r, (n = normalizeNftRule(r)));
           return fillNft(n, ctx.symbol);
         }),
       ]),
@@ -314,8 +320,8 @@ function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean)
 function elementsView(ctx: Ctx, set: string, elements: Element[], rank: number, owned: boolean): ChainView {
   const items = elements
     .map((e) => {
-      let n = elementCache.get(e);
-      if (!n) elementCache.set(e, (n = normalizeElement(set, e)));
+      let n = ctx.run.nftElements.get(e);
+      if (!n) ctx.run.nftElements.set(e, (n = normalizeElement(set, e)));
       return { key: fillNft(n, ctx.symbol), text: `add element ${ctx.prefix} ${set} ${formatElement(e)}` };
     })
     .sort((a, b) => cmp(a.key, b.key));

@@ -249,15 +249,12 @@ export function fillKey(n: NormalRule, resolve: (chain: string) => string): stri
   return n.body.replace(/\u0001/g, () => resolve(n.refs[i++] ?? ''));
 }
 
-const rawKeyCache: Record<Family, WeakMap<Rule, string>> = { ipv4: new WeakMap(), ipv6: new WeakMap() };
-
 /**
  * The key of a rule with the chains it names left as written. Two rule lists with the same raw
  * keys have the same keys once the names are resolved, as long as each name stands for the
  * same thing on both sides, which kube-proxy's hashed names (of service port and endpoint) do.
  */
-export function rawKey(rule: Rule, family: Family): string {
-  const cache = rawKeyCache[family];
+export function rawKey(rule: Rule, family: Family, cache: WeakMap<Rule, string>): string {
   let k = cache.get(rule);
   if (k === undefined) cache.set(rule, (k = fillKey(normalizeRule(rule, family), (c) => c)));
   return k;

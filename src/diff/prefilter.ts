@@ -1,7 +1,7 @@
 // Reading the two sides of an iptables diff so that the work follows what changed, not the size
 // of the rule sets: two dumps of 10,000 Services share all but a few hundred of their lines.
 //
-// Both texts are first split into chains without parsing (read-iptables.ts, rawIptables). A
+// Both texts are first split into chains without parsing (parse/scan.ts, through read.ts). A
 // per-service chain (KUBE-SVC/SVL/EXT/FW/SEP) whose lines are the same text on both sides has
 // the same rules on both sides and cannot make a difference by itself, so it stays unparsed
 // unless its service port turns out to differ. Everything else is read: the shared chains
@@ -12,47 +12,44 @@
 //
 // The result is two smaller rule sets that the ordinary adapter and compare handle exactly as
 // the full ones: a service port that does not differ still appears, through its rules in the
-// shared chains, and counts as unchanged. When either text is in a form the raw reader does
-// not take, both are read in full.
-import type { Family } from '../util/ip.js';
+// shared chains, and counts as unchanged.
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
-import { hashPrefix } from '../util/hash.js';
-import { attribute, isShared, ROLE_PREFIX, roleOf, type Role } from './attribute.js';
+import { portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
+import { attribute, isShared } from './attribute.js';
 import { rawKey } from './normalize.js';
-import {
-  materialize,
-  rawIptables,
-  rawRules,
-  rawText,
-  readIptablesRules,
-  sameRawText,
-  type RawChain,
-  type RawRuleset,
-  type RuleCache,
-} from './read-iptables.js';
+import type { ScannedTable } from '../parse/scan.js';
+import type { DiffRun } from './run.js';
+import { chainRules, chainText, scanIptables, toRuleset, type RuleCache, type ScannedChain, type ScannedRules } from './read.js';
+
+type Family = 'ipv4' | 'ipv6';
 
 /** Whether a chain is one service port's own (the only kind left unread when unchanged). */
 function perService(table: string, chain: string): boolean {
   return table === 'nat' && roleOf(chain) !== undefined;
 }
 
-function sameText(a: RawRuleset, b: RawRuleset, x: RawChain | undefined, y: RawChain | undefined): boolean {
+function sameText(x: ScannedChain | undefined, y: ScannedChain | undefined, cache: RuleCache): boolean {
   if (!x || !y) return !x && !y;
-  return x.policy === y.policy && sameRawText(a, x, b, y);
+  return x.policy === y.policy && chainText(x, cache) === chainText(y, cache);
 }
 
 /** Chains read whatever they hold: all but the per-service ones. */
 const always = (table: string, chain: string) => !perService(table, chain);
 
-const natChains = (raw: RawRuleset) => raw.tables.find((t) => t.name === 'nat')?.chains ?? new Map<string, RawChain>();
+const natChains = (s: ScannedRules) => new Map((s.tables.find((t) => t.name === 'nat')?.chains ?? []).map((c) => [c.name, c]));
 
-/** Chains whose rules jump to (or name in `recent`) any of `targets`, read from the raw text. */
-function referrers(raw: RawRuleset, targets: Set<string>): string[] {
+/** The chains `always` picks and those named in `wanted`, parsed. */
+const materialize = (s: ScannedRules, wanted: Set<string>, cache: RuleCache) =>
+  toRuleset(s, cache, (table, chain) => always(table, chain) || wanted.has(chain));
+
+/** Chains whose rules jump to (or name in `recent`) any of `targets`, read from the rule text. */
+function referrers(nat: Map<string, ScannedChain>, targets: Set<string>): string[] {
   const out: string[] = [];
-  for (const c of natChains(raw).values()) {
+  for (const c of nat.values()) {
     if (!perService('nat', c.name)) continue;
-    for (const line of rawText(raw, c).split('\n')) {
+    for (const { body } of c.rules) {
+      const line = ` ${body}`;
       const m = /\s-[jg]\s+(\S+)/.exec(line);
       const r = /--name\s+(\S+)/.exec(line);
       if ((m && targets.has(m[1]!)) || (r && targets.has(r[1]!))) {
@@ -64,16 +61,24 @@ function referrers(raw: RawRuleset, targets: Set<string>): string[] {
   return out;
 }
 
+/**
+ * Whether a text is written the plain way iptables-save and kube-proxy write it (declared
+ * chains, `-A` lines, no counters, no CR); any other text is read in full.
+ */
+function plain(text: string): boolean {
+  return !text.includes('\r') && !/^(?![#*:]|-A \S|-X \S+$|COMMIT$|$)/m.test(text) && !/^:(?!\S+ \S+ \[\d+:\d+\]$)/m.test(text);
+}
+
 export function readIptablesPair(
   oldText: string,
   newText: string,
   families: [Family, Family],
-  cache: RuleCache,
+  cache: DiffRun,
+  scanned: [ScannedTable[] | undefined, ScannedTable[] | undefined] = [undefined, undefined],
 ): [IptablesRuleset, IptablesRuleset] {
-  const a = rawIptables(oldText, families[0]);
-  const b = rawIptables(newText, families[1]);
-  if (!a || !b) return [readIptablesRules(oldText, families[0], cache), readIptablesRules(newText, families[1], cache)];
-
+  const a = scanIptables(oldText, families[0], scanned[0]);
+  const b = scanIptables(newText, families[1], scanned[1]);
+  if (!plain(oldText) || !plain(newText) || a.warnings.length + b.warnings.length > 0) return [toRuleset(a, cache), toRuleset(b, cache)];
   const natA = natChains(a);
   const natB = natChains(b);
   // Per-service chains to read, by name, on both sides alike.
@@ -82,10 +87,11 @@ export function readIptablesPair(
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.
   const sameRules = (x: readonly Rule[], y: readonly Rule[]) =>
-    x.length === y.length && x.every((r, i) => r === y[i] || rawKey(r, a.family) === rawKey(y[i]!, b.family));
-  const compare = (name: string, x: RawChain | undefined, y: RawChain | undefined) => {
-    if (!perService('nat', name) || sameText(a, b, x, y)) return;
-    if (x && y && x.policy === y.policy && sameRules(rawRules(a, 'nat', x, cache), rawRules(b, 'nat', y, cache))) return;
+    x.length === y.length &&
+    x.every((r, i) => r === y[i] || rawKey(r, a.family, cache.rawKeys[a.family]) === rawKey(y[i]!, b.family, cache.rawKeys[b.family]));
+  const compare = (name: string, x: ScannedChain | undefined, y: ScannedChain | undefined) => {
+    if (!perService('nat', name) || sameText(x, y, cache)) return;
+    if (x && y && x.policy === y.policy && sameRules(chainRules(x, cache), chainRules(y, cache))) return;
     dirty.push(name);
     wanted.add(name);
   };
@@ -95,18 +101,18 @@ export function readIptablesPair(
   // Which service ports differ: owners of the differing chains, and ports whose rules in the
   // shared chains differ. A differing chain no rule of its own attributes is found through the
   // chains that jump to it.
-  const partA = materialize(a, always, wanted, cache);
-  const partB = materialize(b, always, wanted, cache);
-  let attA = attribute(partA);
-  let attB = attribute(partB);
+  const partA = materialize(a, wanted, cache);
+  const partB = materialize(b, wanted, cache);
+  let attA = attribute(partA, cache);
+  let attB = attribute(partB, cache);
   for (let round = 0; round < 3; round++) {
     const orphans = new Set(dirty.filter((n) => !attA.chains.has(n) && !attB.chains.has(n)));
     if (orphans.size === 0) break;
-    const more = [...referrers(a, orphans), ...referrers(b, orphans)].filter((n) => !wanted.has(n));
+    const more = [...referrers(natA, orphans), ...referrers(natB, orphans)].filter((n) => !wanted.has(n));
     if (more.length === 0) break;
     for (const n of more) wanted.add(n);
-    attA = attribute(materialize(a, always, wanted, cache));
-    attB = attribute(materialize(b, always, wanted, cache));
+    attA = attribute(materialize(a, wanted, cache), cache);
+    attB = attribute(materialize(b, wanted, cache), cache);
   }
   const differing = new Set<string>();
   for (const n of dirty) {
@@ -133,7 +139,7 @@ export function readIptablesPair(
       if (!sameRules(x, y)) differing.add(s);
     }
   }
-  if (differing.size === 0) return [materialize(a, always, wanted, cache), materialize(b, always, wanted, cache)];
+  if (differing.size === 0) return [materialize(a, wanted, cache), materialize(b, wanted, cache)];
 
   // Every chain of the differing service ports: kube-proxy's names for them (per protocol the
   // port has on either side), the chains already attributed to them, and what those jump to.
@@ -144,8 +150,7 @@ export function readIptablesPair(
   }
   for (const s of differing) {
     for (const p of protocols.get(s) ?? ['tcp', 'udp', 'sctp']) {
-      const hash = hashPrefix(s + p, 16);
-      for (const role of ['SVC', 'SVL', 'EXT', 'FW'] as Role[]) wanted.add(ROLE_PREFIX[role] + hash);
+      for (const name of Object.values(portChainNames(s, p))) wanted.add(name);
     }
   }
   const queue = [...wanted];
@@ -154,12 +159,9 @@ export function readIptablesPair(
     const name = queue.pop()!;
     if (seen.has(name)) continue;
     seen.add(name);
-    for (const [side, raw] of [
-      [a, natA.get(name)],
-      [b, natB.get(name)],
-    ] as const) {
-      if (!raw) continue;
-      for (const rule of rawRules(side, 'nat', raw, cache)) {
+    for (const chain of [natA.get(name), natB.get(name)]) {
+      if (!chain) continue;
+      for (const rule of chainRules(chain, cache)) {
         const refs = [targetChain(rule), ...rule.matches.map((m) => (m.kind === 'recent' ? m.name : undefined))];
         for (const r of refs) {
           if (r && perService('nat', r) && !wanted.has(r)) {
@@ -170,5 +172,5 @@ export function readIptablesPair(
       }
     }
   }
-  return [materialize(a, always, wanted, cache), materialize(b, always, wanted, cache)];
+  return [materialize(a, wanted, cache), materialize(b, wanted, cache)];
 }

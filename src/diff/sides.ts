@@ -4,12 +4,13 @@ import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
 import { guessIptablesFamily } from '../parse/iptables.js';
-import { cleanText, detectFormat } from '../parse/scan.js';
+import { cleanText, detectFormat, type ScannedTable } from '../parse/scan.js';
+import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
-import { newRuleCache, readIptablesRules, type RuleCache } from './read-iptables.js';
-import type { Family } from '../util/ip.js';
-import type { Backend, DiffSide } from './types.js';
+import { scanIptables, toRuleset } from './read.js';
+import { newDiffRun, type DiffRun } from './run.js';
+import type { Backend, DiffSide, Family } from './types.js';
 
 /** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
 export function detectRules(text: string): Backend | undefined {
@@ -17,13 +18,11 @@ export function detectRules(text: string): Backend | undefined {
   return f === 'manifests' ? undefined : f.startsWith('nft') ? 'nftables' : 'iptables';
 }
 
-/** State shared by the two sides of one diff, so identical lines are read only once. */
-export interface ReadContext {
-  iptables: RuleCache;
-}
+/** State shared by the two sides of one diff (run.ts), so identical lines are read only once. */
+export type ReadContext = DiffRun;
 
 export function newReadContext(): ReadContext {
-  return { iptables: newRuleCache() };
+  return newDiffRun();
 }
 
 export function familyOfRules(kind: Backend, text: string): Family {
@@ -39,9 +38,15 @@ export function familyOfRules(kind: Backend, text: string): Family {
   return ip6 && !ip4 ? 'ipv6' : 'ipv4';
 }
 
-export function rulesSide(kind: Backend, text: string, ctx: ReadContext, family: Family = familyOfRules(kind, text)): DiffSide {
-  if (kind === 'iptables') return iptablesSide(readIptablesRules(text, family, ctx.iptables));
-  return nftablesSide(parseNftables(text), family);
+export function rulesSide(
+  kind: Backend,
+  text: string,
+  ctx: ReadContext,
+  family: Family = familyOfRules(kind, text),
+  scanned?: ScannedTable[],
+): DiffSide {
+  if (kind === 'iptables') return withRelease(iptablesSide(toRuleset(scanIptables(text, family, scanned), ctx), ctx), text);
+  return nftablesSide(parseNftables(text), family, ctx);
 }
 
 /**
@@ -54,11 +59,18 @@ export function rulesSidesPair(
   newText: string,
   ctx: ReadContext,
   families?: [Family, Family],
+  scanned?: [ScannedTable[] | undefined, ScannedTable[] | undefined],
 ): [DiffSide, DiffSide] {
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
   if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
-  const [a, b] = readIptablesPair(oldText, newText, fam, ctx.iptables);
-  return [iptablesSide(a), iptablesSide(b)];
+  const [a, b] = readIptablesPair(oldText, newText, fam, ctx, scanned);
+  return [withRelease(iptablesSide(a, ctx), oldText), withRelease(iptablesSide(b, ctx), newText)];
+}
+
+/** iptables text tells its release by its counters (kubeproxy/detect.ts). */
+function withRelease(side: DiffSide, text: string): DiffSide {
+  const release = detectIptablesRelease(text);
+  return release ? { ...side, release } : side;
 }
 
 export function compiledNftablesSide(rs: NftRuleset, family: Family): DiffSide {

@@ -22,6 +22,8 @@ export interface NftServiceRules {
   ownerOf(name: string): { role: NftRole; endpoint?: string } | undefined;
   /** Every address of the cluster-ips set (canonical). */
   clusterIPs: Set<string>;
+  /** kube-proxy 1.36+: the one masquerade rule for every cluster IP, at the top of `services`. */
+  clusterIPMasquerade: string | undefined;
 }
 
 function hostPort(ip: string, port: string): string {
@@ -129,7 +131,7 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
       }
     }
   }
-  if (masquerade === null && internalSeen) masquerade = 'none';
+  if (masquerade === null && internalSeen) masquerade = g.clusterIPMasquerade ?? 'none';
   const destinations = [...dests.values()].sort(compareDestinations);
   const vips = new Set(
     destinations.filter((d) => d.kind === 'loadBalancerIP').map((d) => canonicalAddress(d.address.replace(/^\[?(.*?)\]?:\d+$/, '$1'))),
@@ -146,8 +148,22 @@ export function summarizeNftables(g: NftServiceRules): ServiceSummary {
   };
 }
 
-/** The part of the masquerade rule that picks traffic: all but the cluster IP match. */
+/**
+ * The part of a masquerade rule that picks traffic: all but the cluster IP match (an address,
+ * or 1.36+'s `@cluster-ips`) and the mark it sets.
+ */
 function describeMasquerade(exprs: Expr[]): string {
-  const picks = exprs.filter((x) => !(x.kind === 'addr' && x.field === 'daddr' && !x.negate) && x.kind !== 'counter');
+  const picks = exprs.filter(
+    (x) =>
+      !((x.kind === 'addr' || x.kind === 'lookup') && x.field === 'daddr' && !x.negate) && x.kind !== 'counter' && x.kind !== 'markSet',
+  );
   return picks.length === 0 ? 'all' : picks.map(formatExpr).join(' ');
+}
+
+/** kube-proxy 1.36+ masquerades cluster-IP traffic in one rule of `services`, on `@cluster-ips`. */
+export function servicesClusterIPMasquerade(services: Rule[] | undefined): string | undefined {
+  const rule = services?.find(
+    (r) => r.exprs.some((x) => x.kind === 'lookup' && x.set === 'cluster-ips' && !x.negate) && r.exprs.some((x) => x.kind === 'markSet'),
+  );
+  return rule && describeMasquerade(rule.exprs);
 }

@@ -2,10 +2,10 @@
 // next) is turned into a DiffSide: per service port, a semantic summary plus the rule lines of
 // that service's chains, and the node-wide chains apart. compare.ts and format/* only ever see
 // this form, so a second IR plugs in by writing one adapter (see iptables.ts).
-import type { Family } from '../util/ip.js';
-import type { Hunk } from './unified.js';
 
 export type Backend = 'iptables' | 'nftables';
+export type Family = 'ipv4' | 'ipv6';
+
 /**
  * The rules of one chain that belong to one owner (a service port, or the node). For a chain
  * shared by all services (KUBE-SERVICES, nft maps) this is the owner's slice of it.
@@ -110,19 +110,4 @@ export interface DiffSide {
   notes: string[];
   /** The kube-proxy release the rules' shapes show (nftables), when known. */
   release?: string;
-}
-
-export interface ChainDiff {
-  id: string;
-  table: string;
-  /** The chain's name on each side; null where a chain of its own has no rules. */
-  oldName: string | null;
-  newName: string | null;
-  label?: string;
-  status: 'added' | 'removed' | 'changed';
-  /** A chain of its own (counted in chain statistics), not a slice of a shared chain. */
-  owned: boolean;
-  rulesAdded: number;
-  rulesRemoved: number;
-  hunks: Hunk[];
 }

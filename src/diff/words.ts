@@ -1,33 +1,7 @@
 // What changed, in words a reviewer reads before the rule diffs: one phrase per kind of change,
 // computed from the two semantic summaries (and, when they agree, from the chains).
-import type { ChainDiff, Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from './types.js';
-
-type ChangeKind =
-  | 'added'
-  | 'removed'
-  | 'protocol'
-  | 'clusterIP'
-  | 'externalIP'
-  | 'loadBalancerIP'
-  | 'nodePort'
-  | 'healthCheckNodePort'
-  | 'destinationKind'
-  | 'handling'
-  | 'endpoints'
-  | 'sourceRanges'
-  | 'sessionAffinity'
-  | 'internalTrafficPolicy'
-  | 'externalTrafficPolicy'
-  | 'masquerade'
-  | 'ruleOrder'
-  | 'rules'
-  | 'chainAdded'
-  | 'chainRemoved';
-
-export interface Change {
-  kind: ChangeKind;
-  text: string;
-}
+import type { Change, ChangeKind, ChainDiff } from './result.js';
+import type { Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from './types.js';
 
 const LIST_MAX = 5;
 

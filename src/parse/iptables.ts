@@ -440,7 +440,7 @@ export function readIptables(text: string, family: Family = 'ipv4'): ReadIptable
 }
 
 /** One rule body (after `-A CHAIN `); a line whose quotes do not close is one opaque match. */
-function parseRuleBody(body: string, lineNo: number, text: string): Rule {
+export function parseRuleBody(body: string, lineNo: number, text: string): Rule {
   const spans = tokenSpans(body);
   if (!spans) return { matches: [{ kind: 'other', text: body }], source: { line: lineNo, text } };
   return parseRuleWords(

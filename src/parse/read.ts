@@ -1,5 +1,5 @@
 // A rule file of any format, read into its IR: the one entry point trace and apply use (diff
-// shares the scanner and the rule-line parser through read-iptables.ts). Errors name the file.
+// shares the scanner and the rule-line parser through diff/read.ts). Errors name the file.
 import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';

@@ -45,6 +45,7 @@ export interface Scanned {
 }
 
 const PROMPT = /^\s*(?:\[[^\]]*\][$#]|[\w.@~:/-]*[$#%>])\s*(?:sudo\s+)?(?:\S*(?:iptables|ip6tables|nft|kubectl|cat|grep)\S*)/;
+const PROMPT_ANYWHERE = new RegExp(PROMPT.source, 'm');
 const IPT_COMMAND_TABLE = /(?:^|\s)-t\s*(\w+)/;
 
 /** Takes off what a paste adds, keeping line numbers (removed lines become blank). */
@@ -62,6 +63,8 @@ export function cleanText(input: string): { text: string; notes: string[]; promp
     const line = text.split('\n')[lineNo - 1] ?? '';
     throw new RuleError(`line ${lineNo}: binary data, not rule text: ${excerpt(line, 60)}`);
   }
+  // Most texts hold neither: a search of the whole text spares a test per line.
+  if (!/^\s*(```|~~~)/m.test(text) && !PROMPT_ANYWHERE.test(text)) return { text, notes, promptTables };
   const lines = text.split('\n');
   let changed = false;
   for (let i = 0; i < lines.length; i++) {
@@ -84,10 +87,13 @@ export function cleanText(input: string): { text: string; notes: string[]; promp
 
 /** The format of rule text, by its first significant line. */
 export function detectFormat(text: string): RulesFormat {
-  const lines = text.split('\n');
   let sawRuleLine = false;
-  for (const raw of lines) {
-    const line = raw.trim();
+  // Line by line without splitting the whole text: the first significant line usually decides.
+  for (let start = 0; start <= text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('*')) return 'iptables-save';
     if (/^(table|add|flush|delete|create|destroy|insert|replace)\s/.test(line))
@@ -131,6 +137,12 @@ export function scanRules(input: string): Scanned {
 
 /** A rule line's parts: the chain, the body after `-A CHAIN `, or another command. */
 function ruleLine(line: string): { op: string; chain: string; body: string } | undefined {
+  // The common `-A CHAIN ...` line, without the regular expression (a dump has 100,000s).
+  if (line.startsWith('-A ') && line.length > 3 && !/\s/.test(line[3]!)) {
+    const sp = line.indexOf(' ', 3);
+    const chain = sp < 0 ? line.slice(3) : line.slice(3, sp);
+    if (!/\s/.test(chain)) return { op: '-A', chain, body: sp < 0 ? '' : line.slice(sp + 1).trim() };
+  }
   const m = /^(?:\[\d+:\d+\]\s+)?(-A|--append|-X|--delete-chain|-P|--policy|-N|--new-chain)\s+(\S+)(?:\s+(.*))?$/.exec(line);
   if (!m) return undefined;
   const op =
@@ -202,7 +214,7 @@ function scanSave(text: string, warnings: string[]): ScannedTable[] {
       warnings.push(`line ${lineNo}: chain ${excerpt(r.chain, 40)} is not declared in table ${table.name}: read as if it were`);
       chain = declare(r.chain, BUILTIN_CHAINS[table.name]?.includes(r.chain) ? 'ACCEPT' : undefined);
     }
-    chain.rules.push({ body: r.body, line: { line: lineNo, text: line.replace(/^\[\d+:\d+\]\s+/, '') } });
+    chain.rules.push({ body: r.body, line: { line: lineNo, text: line[0] === '[' ? line.replace(/^\[\d+:\d+\]\s+/, '') : line } });
   }
   if (table) {
     warnings.push(`line ${lines.length}: the text ends inside table ${table.name} (no COMMIT): cut short, read as far as it goes`);

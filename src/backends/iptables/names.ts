@@ -1,16 +1,13 @@
-// kube-proxy's iptables chain names: a prefix plus 16 base32 characters of a SHA-256.
-import { hashPrefix } from '../../util/hash.js';
+// kube-proxy's iptables chain names for the model's service ports (the builders and their
+// inverses are kube-proxy's vocabulary, src/kubeproxy/iptables-names.ts).
+import { endpointChainName, portChainNames } from '../../kubeproxy/iptables-names.js';
 import type { Endpoint, ServicePort } from '../../model/types.js';
 
 /** All four per-port chain names, hashing once. */
-export function portChains(sp: ServicePort): { svc: string; svl: string; ext: string; fw: string } {
-  const h = hashPrefix(sp.displayName + sp.protocol.toLowerCase(), 16);
-  return { svc: `KUBE-SVC-${h}`, svl: `KUBE-SVL-${h}`, ext: `KUBE-EXT-${h}`, fw: `KUBE-FW-${h}` };
-}
+export const portChains = (sp: ServicePort): { svc: string; svl: string; ext: string; fw: string } =>
+  portChainNames(sp.displayName, sp.protocol);
 
-export function endpointChain(sp: ServicePort, ep: Endpoint): string {
-  return 'KUBE-SEP-' + hashPrefix(sp.displayName + sp.protocol.toLowerCase() + ep.address, 16);
-}
+export const endpointChain = (sp: ServicePort, ep: Endpoint): string => endpointChainName(sp.displayName, sp.protocol, ep.address);
 
 // Fixed chains.
 export const KUBE_SERVICES = 'KUBE-SERVICES';
@@ -25,6 +22,8 @@ export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
 /** Per-service chain prefixes kube-proxy owns in nat (and deletes when stale). */
 export const SERVICE_CHAIN_PREFIXES = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-'];
 
-// nfacct counters kube-proxy creates and references.
-export const NFACCT_INVALID_DROPPED = 'ct_state_invalid_dropped_pkts';
-export const NFACCT_LOCALHOST_NODEPORTS = 'localhost_nps_accepted_pkts';
+// nfacct counters kube-proxy creates and references (named once, in kube-proxy's vocabulary).
+export {
+  INVALID_DROP_NFACCT as NFACCT_INVALID_DROPPED,
+  LOCALHOST_NODEPORT_NFACCT as NFACCT_LOCALHOST_NODEPORTS,
+} from '../../kubeproxy/detect.js';

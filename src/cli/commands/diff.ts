@@ -16,7 +16,7 @@ import type { Family } from '../../util/ip.js';
 import type { Backend, DiffSide } from '../../diff/types.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
 import { outputFlag, readStdin, readTextFile, writeOutput } from '../io.js';
-import { saveText, scanRules } from '../../parse/scan.js';
+import { saveText, scanRules, type ScannedTable } from '../../parse/scan.js';
 import { inFile } from '../../parse/read.js';
 import { parseNftables } from '../../parse/nftables.js';
 import { loadModel, previousNatChains } from '../pipeline.js';
@@ -41,6 +41,8 @@ interface Input {
   rules?: Backend;
   /** For rule files: the family of the node they are from. */
   family?: Family;
+  /** iptables rule files: the text as the scanner split it (read once, not again by diff). */
+  tables?: ScannedTable[];
 }
 
 function withRules(host: Host, arg: string, input: string): Input {
@@ -56,7 +58,7 @@ function withRules(host: Host, arg: string, input: string): Input {
   if (rules === 'nftables') inFile(arg, () => parseNftables(scanned.text));
   const plain = scanned.format === 'iptables-save' && scanned.warnings.length === 0;
   const text = scanned.tables && !plain ? saveText(scanned.tables) : scanned.text;
-  return { arg, text, rules, family: familyOfRules(rules, text) };
+  return { arg, text, rules, family: familyOfRules(rules, text), ...(scanned.tables && { tables: scanned.tables }) };
 }
 
 function readInput(host: Host, arg: string): Input {
@@ -97,14 +99,16 @@ export function run(argv: DiffArgs, host: Host): number {
   // `ktables compile` writes them. Two texts diff by what changed between them, so a compile
   // output against the manifests it came from costs no more than two rule files.
   const texts = inputs.map((input) =>
-    input.rules ? { rules: input.rules, text: input.text!, family: input.family! } : compiledText(host, input, opts, argv, notes),
+    input.rules
+      ? { rules: input.rules, text: input.text!, family: input.family!, tables: input.tables }
+      : compiledText(host, input, opts, argv, notes),
   );
   const [o, n] = texts;
   const sides =
     o && n && o.rules === n.rules
-      ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family])
+      ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family], [o.tables, n.tables])
       : inputs.map((input, i) =>
-          texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family) : sideOf(host, input, opts, notes),
+          texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family, texts[i]!.tables) : sideOf(host, input, opts, notes),
         );
   if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   const info = inputs.map((input, i): SideInfo => ({
@@ -113,7 +117,7 @@ export function run(argv: DiffArgs, host: Host): number {
     backend: sides[i]!.backend,
     family: sides[i]!.family,
   }));
-  const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context });
+  const result = compareSides(sides[0]!, sides[1]!, { old: info[0]!, new: info[1]! }, { context: argv.context, acrossReleases: true });
   writeOutput(host, render(host, result, argv), output);
   return argv['exit-code'] && !result.identical ? EXIT.differences : EXIT.ok;
 }
@@ -168,7 +172,7 @@ function compiledText(
   opts: ProxyOptions,
   argv: DiffArgs,
   notes: string[],
-): { rules: Backend; text: string; family: Family } | undefined {
+): { rules: Backend; text: string; family: Family; tables?: ScannedTable[] | undefined } | undefined {
   if (opts.proxyMode !== 'iptables') return undefined;
   const model = compile(host, input, opts, notes);
   const rs = compileIptables(model, { previousNatChains: previousNatChains(host, argv['previous-rules']) });

@@ -1,5 +1,5 @@
 // Pieces every output format shares: side descriptions, the one-line verdict, chain headers.
-import type { ChainDiff, DiffResult, SideInfo, Stat } from '../compare.js';
+import type { ChainDiff, DiffResult, SideInfo, Stat } from '../result.js';
 
 export function describeSide(s: SideInfo, source: (path: string) => string = (p) => p): string {
   const what = s.input === 'manifests' ? `manifests compiled for ${s.backend}` : `${s.backend} rules`;

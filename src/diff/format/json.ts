@@ -1,6 +1,6 @@
 // `--format json`: a stable, documented schema (docs/diff-json.md). Field order is fixed here
 // rather than left to whatever the internal objects hold, so internal changes cannot change it.
-import type { ChainDiff, DiffResult, Stat } from '../compare.js';
+import type { ChainDiff, DiffResult, Stat } from '../result.js';
 import type { ServiceSummary } from '../types.js';
 
 const JSON_SCHEMA = 'ktables.diff/v1';
@@ -78,6 +78,14 @@ export function formatJson(r: DiffResult, o: { stat: boolean }): string {
           chains: r.nodeWide.chains.map(chain),
         },
     notes: { old: r.notes.old, new: r.notes.new },
+    ...(r.releases && {
+      releases: {
+        old: r.releases.old,
+        new: r.releases.new,
+        shapeOnlyServicePorts: r.releases.shapeOnlyServicePorts,
+        shapeOnlyNodeWide: r.releases.shapeOnlyNodeWide,
+      },
+    }),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -1,7 +1,7 @@
 // `--format markdown`: ready to post as a pull-request comment (GitHub-flavoured). An overview
 // table, then per service port its changes as a list and its rule diff in a ```diff block,
 // folded into <details> when long so the comment stays readable.
-import type { ChainDiff, DiffResult } from '../compare.js';
+import type { ChainDiff, DiffResult } from '../result.js';
 import { describeSide, statText, unifiedLines, verdictLine } from './common.js';
 
 /** Diff blocks longer than this many lines are collapsed. */

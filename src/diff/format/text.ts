@@ -1,6 +1,6 @@
 // Plain text (coloured when the caller says so: on a terminal, without NO_COLOR): an overview
 // with one line of words per service port, then per service port its words and rule diffs.
-import type { DiffResult, ServiceDiff } from '../compare.js';
+import type { DiffResult, ServiceDiff } from '../result.js';
 import { describeSide, STATUS_MARK, statText, unifiedLines, verdictLine } from './common.js';
 
 export interface TextOptions {

@@ -1,0 +1,93 @@
+// iptables text for diff, read by the one reader every command uses: parse/scan.ts splits it into
+// tables, chains and rule lines, parse/iptables.ts parses a line (what it cannot read stays
+// opaque). What diff adds is a per-run cache shared by the two sides of one diff: a rule line
+// seen before is not parsed again, and a chain whose lines are the same on both sides is the
+// very same array of rules, so compare tells unchanged chains by identity and the pair reader
+// (prefilter.ts) parses only the chains that can differ.
+import { RuleError } from '../errors.js';
+import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
+import { parseRuleBody } from '../parse/iptables.js';
+import { scanRules, type ScannedTable } from '../parse/scan.js';
+
+type Family = 'ipv4' | 'ipv6';
+export type ScannedChain = ScannedTable['chains'][number];
+
+/** One diff's cache; never share it between runs. Cached arrays are never to be modified. */
+export interface RuleCache {
+  /** Rule body (after `-A CHAIN `) → its rule. */
+  lines: Map<string, Rule>;
+  /** A chain's name and rule lines → its rules. */
+  chains: Map<string, Rule[]>;
+  /** A scanned chain → its rule lines as one text. */
+  texts: WeakMap<ScannedChain, string>;
+}
+
+export function newRuleCache(): RuleCache {
+  return { lines: new Map(), chains: new Map(), texts: new WeakMap() };
+}
+
+/** iptables text as tables of unparsed chains. */
+export interface ScannedRules {
+  family: Family;
+  tables: ScannedTable[];
+  /** Where the text was cut short or not understood (reported by the CLI when it read the file). */
+  warnings: string[];
+}
+
+/** `tables`: the text already scanned (the CLI scans every file it reads), so it is not scanned twice. */
+export function scanIptables(text: string, family: Family, tables?: ScannedTable[]): ScannedRules {
+  if (tables) return { family, tables, warnings: [] };
+  const scanned = scanRules(text);
+  // A node with no rules at all (apply's "now" on a fresh host) is an empty rule set.
+  if (!scanned.tables && /^(\s*(#.*)?\n?)*$/.test(scanned.text)) return { family, tables: [], warnings: [] };
+  if (!scanned.tables) throw new RuleError(`not iptables rules (${scanned.format})`);
+  return { family, tables: scanned.tables, warnings: scanned.warnings };
+}
+
+/** A chain's rule lines as one text: chains with the same text have the same rules. */
+export function chainText(c: ScannedChain, cache: RuleCache): string {
+  let t = cache.texts.get(c);
+  if (t === undefined) cache.texts.set(c, (t = c.rules.map((r) => r.body).join('\n')));
+  return t;
+}
+
+/** The rules of one chain, parsed once per run for the same name and text. */
+export function chainRules(c: ScannedChain, cache: RuleCache): Rule[] {
+  const key = `${c.name}\n${chainText(c, cache)}`;
+  let rules = cache.chains.get(key);
+  if (!rules) {
+    rules = c.rules.map((r) => {
+      let rule = cache.lines.get(r.body);
+      if (!rule) cache.lines.set(r.body, (rule = parseRuleBody(r.body, r.line.line, r.line.text)));
+      return rule;
+    });
+    cache.chains.set(key, rules);
+  }
+  return rules;
+}
+
+/** The IR of the chains `pick` selects (all of them by default); every other chain is left out. */
+export function toRuleset(
+  s: ScannedRules,
+  cache: RuleCache,
+  pick: (table: string, chain: string) => boolean = () => true,
+): IptablesRuleset {
+  return {
+    family: s.family,
+    tables: s.tables.map((t) => ({
+      name: t.name,
+      chains: t.chains
+        .filter((c) => pick(t.name, c.name))
+        .map((c): Chain => {
+          const rules = chainRules(c, cache);
+          return c.policy !== undefined ? { name: c.name, policy: c.policy, rules } : { name: c.name, rules };
+        }),
+      deleted: [...t.deleted],
+    })),
+  };
+}
+
+/** A whole rule set through the run's cache. */
+export function readIptablesRules(text: string, family: Family, cache: RuleCache = newRuleCache()): IptablesRuleset {
+  return toRuleset(scanIptables(text, family), cache);
+}
