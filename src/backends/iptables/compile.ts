@@ -59,6 +59,14 @@ function statistic(n: number): Match {
   return (statisticMatches[n] ??= { kind: 'statistic', probability: probability(n) });
 }
 
+// Without comments (large clusters) most dispatch rules hold nothing but one of these: one frozen
+// list each, shared by every rule that has it, instead of ~10^5 identical small arrays.
+const NO_MATCHES: Match[] = Object.freeze([]) as unknown as Match[];
+const statisticOnlyMatches: Match[][] = [];
+function statisticOnly(n: number): Match[] {
+  return (statisticOnlyMatches[n] ??= Object.freeze([statistic(n)]) as unknown as Match[]);
+}
+
 function sourceRangeContains(range: string, ip: string | undefined): boolean {
   if (!ip) return false;
   const c = parseCIDR(range);
@@ -336,7 +344,8 @@ class Compiler {
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
       addRule(sep, [...c, src(ep.ip)], this.markMasq);
       const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
-      addRule(sep, [...c, ...affinity, ...this.proto(p)], { kind: 'DNAT', to: ep.address });
+      const dnat: Match[] = c.length === 0 && affinity.length === 0 ? this.shared.frozenProto(p) : [...c, ...affinity, ...this.proto(p)];
+      addRule(sep, dnat, { kind: 'DNAT', to: ep.address });
     }
   }
 
@@ -359,8 +368,13 @@ class Compiler {
     const large = this.largeCluster;
     for (let i = 0; i < endpoints.length; i++) {
       const ep = endpoints[i]!;
-      const m: Match[] = large ? [] : [comment(`${sp.displayName} -> ${ep.address}`)];
-      if (i < endpoints.length - 1) m.push(statistic(endpoints.length - i));
+      const more = i < endpoints.length - 1;
+      let m: Match[];
+      if (large) m = more ? statisticOnly(endpoints.length - i) : NO_MATCHES;
+      else {
+        m = [comment(`${sp.displayName} -> ${ep.address}`)];
+        if (more) m.push(statistic(endpoints.length - i));
+      }
       addRule(chain, m, this.sepChain(sp, ep).jump);
     }
   }

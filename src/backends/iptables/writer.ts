@@ -58,6 +58,15 @@ export class Shared {
     return m;
   }
 
+  private readonly frozenProtos = new Map<string, Match[]>();
+
+  /** The protocol pair as a whole, frozen rule body (a rule whose matches are just these). */
+  frozenProto(p: string): Match[] {
+    let m = this.frozenProtos.get(p);
+    if (!m) this.frozenProtos.set(p, (m = Object.freeze([...this.proto(p)]) as unknown as Match[]));
+    return m;
+  }
+
   jump(chain: string): Target {
     const known = this.jumps.get(chain);
     if (known) return known;
