@@ -3,9 +3,10 @@
 // whose nodes carry their source ranges. That package is loaded on the first error only: a
 // run over valid input never pays for it at start-up.
 import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { LineCounter, Node, parseDocument } from 'yaml';
 
-type YamlModule = typeof import('yaml');
+type YamlModule = typeof Yaml;
 let yamlModule: YamlModule | undefined;
 const loadYaml = (): YamlModule => (yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule);
 
