@@ -64,8 +64,12 @@ function followLinks(host: Host, path: string): string {
 
 function writeAll(host: Host, fd: number, text: Text): void {
   for (const piece of pieces(text)) {
+    // A string goes to write(2) encoded by node itself, without a Buffer per piece (a large rule
+    // set is hundreds of pieces); only a short write sends the rest again from a Buffer.
+    const n = host.fs.writeSync(fd, piece);
+    if (n === Buffer.byteLength(piece, 'utf8')) continue;
     const buf = Buffer.from(piece, 'utf8');
-    for (let off = 0; off < buf.length;) off += host.fs.writeSync(fd, buf, off, buf.length - off);
+    for (let off = n; off < buf.length;) off += host.fs.writeSync(fd, buf, off, buf.length - off);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Host } from '../host.js';
 import { VERSION } from '../version.js';
 import { readBooleanFlags } from './flag-values.js';
 import { BOOLEAN_FLAGS } from './flag-defs.js';
+import { plainCompileArgs } from './compile-argv.js';
 
 function report(host: Host, err: unknown): number {
   const say = (line: string) => {
@@ -41,6 +42,13 @@ export async function run(argv: string[], host: Host): Promise<number> {
   }
   let status = 0;
   try {
+    // A plain compile command line skips yargs (most of the start-up time of a small compile).
+    const plain = argv[0] === 'compile' ? plainCompileArgs(readBooleanFlags(argv.slice(1), BOOLEAN_FLAGS)) : undefined;
+    if (plain) {
+      const { run: compile } = await import('./commands/compile.js');
+      compile(plain, host);
+      return 0;
+    }
     const [{ default: yargs }, { commands }] = await Promise.all([import('yargs'), import('./commands/index.js')]);
     let output = '';
     const y = yargs()

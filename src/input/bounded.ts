@@ -30,14 +30,27 @@ function sleep(ms: number): void {
 
 /** Everything FD holds, up to LIMIT bytes; throws InputTooLarge beyond. */
 export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.inputBytes): string {
+  let fileSize = 0;
   try {
     const st = fs.fstatSync(fd);
     if (st.isFile() && st.size > limit) throw new InputTooLarge(limit);
+    if (st.isFile()) fileSize = st.size;
   } catch (e) {
     if (e instanceof ReadRefused) throw e;
   }
   const chunks: Buffer[] = [];
   let total = 0;
+  // A regular file is read straight into one buffer of its size (one byte more, to notice a
+  // file that grows meanwhile): no chunk copies, no concatenation of a large input.
+  if (fileSize > 0) {
+    const whole = Buffer.allocUnsafe(fileSize + 1);
+    for (let n = -1; n !== 0 && total < whole.length; total += n) n = fs.readSync(fd, whole, total, whole.length - total, null);
+    const nul = whole.subarray(0, total).indexOf(0);
+    if (nul >= 0) throw new BinaryInput(nul);
+    if (total <= fileSize) return whole.toString('utf8', 0, total);
+    if (total > limit) throw new InputTooLarge(limit);
+    chunks.push(whole.subarray(0, total));
+  }
   const buf = Buffer.allocUnsafe(CHUNK);
   for (;;) {
     let n: number;

@@ -1,7 +1,14 @@
 // Where a field sits in a document's text. Used on the error path only: js-yaml (the fast
 // reader) keeps no positions, so a failing document is parsed again with the `yaml` package,
-// whose nodes carry their source ranges.
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+// whose nodes carry their source ranges. That package is loaded on the first error only: a
+// run over valid input never pays for it at start-up.
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node, parseDocument } from 'yaml';
+
+type YamlModule = typeof Yaml;
+let yamlModule: YamlModule | undefined;
+const loadYaml = (): YamlModule => (yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule);
 
 export interface Position {
   line: number; // 1-based, within the text given
@@ -12,6 +19,7 @@ let cache: { text: string; doc: ReturnType<typeof parseDocument>; lines: LineCou
 
 function parsed(text: string) {
   if (cache?.text !== text) {
+    const { LineCounter, parseDocument } = loadYaml();
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, strict: false, prettyErrors: false });
     cache = { text, doc, lines };
@@ -26,6 +34,7 @@ function parsed(text: string) {
  */
 export function locate(text: string, path: readonly PropertyKey[], opts: { key?: boolean } = {}): Position | undefined {
   try {
+    const { isMap, isScalar, isSeq } = loadYaml();
     const { doc, lines } = parsed(text);
     let node: unknown = doc.contents;
     let best: Node | undefined = (node as Node | null) ?? undefined;

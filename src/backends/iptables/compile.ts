@@ -1,6 +1,6 @@
 // Model → iptables rule set, one pass over the service ports in the order kube-proxy's
 // syncProxyRules writes a full sync. Pure: no I/O, same model in, same rules out.
-import type { IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
+import type { Chain, IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
 import { canonicalRuleset } from './canonical.js';
@@ -19,7 +19,7 @@ import {
   endpointChain,
   portChains,
 } from './names.js';
-import { Shared, TableWriter, addrtype, comment, dport, dst, src } from './writer.js';
+import { Shared, TableWriter, addRule, addrtype, comment, dport, dst, src } from './writer.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 
 /** kube-proxy switches comments off on endpoint rules above this many endpoints. */
@@ -59,6 +59,14 @@ function statistic(n: number): Match {
   return (statisticMatches[n] ??= { kind: 'statistic', probability: probability(n) });
 }
 
+// Without comments (large clusters) most dispatch rules hold nothing but one of these: one frozen
+// list each, shared by every rule that has it, instead of ~10^5 identical small arrays.
+const NO_MATCHES: Match[] = Object.freeze([]) as unknown as Match[];
+const statisticOnlyMatches: Match[][] = [];
+function statisticOnly(n: number): Match[] {
+  return (statisticOnlyMatches[n] ??= Object.freeze([statistic(n)]) as unknown as Match[]);
+}
+
 function sourceRangeContains(range: string, ip: string | undefined): boolean {
   if (!ip) return false;
   const c = parseCIDR(range);
@@ -88,22 +96,30 @@ class Compiler {
     return this.largeCluster ? [] : [comment(text)];
   }
 
-  // An endpoint chain is named in the dispatch rules and again for the chain itself.
-  private readonly sepNames = new Map<Endpoint, string>();
-  private sepChain(sp: ServicePort, ep: Endpoint): string {
-    let name = this.sepNames.get(ep);
-    if (!name) this.sepNames.set(ep, (name = endpointChain(sp, ep)));
-    return name;
+  // An endpoint chain is named in the dispatch rules and again for the chain itself: its name
+  // and the jump to it are made once.
+  private readonly sepChains = new Map<Endpoint, { name: string; jump: Target }>();
+  private sepChain(sp: ServicePort, ep: Endpoint): { name: string; jump: Target } {
+    let sep = this.sepChains.get(ep);
+    if (!sep) {
+      const name = endpointChain(sp, ep);
+      this.sepChains.set(ep, (sep = { name, jump: { kind: 'jump', chain: name } }));
+    }
+    return sep;
   }
 
-  private declareNat(chain: string): void {
-    this.nat.declare(chain);
-    this.activeNat.add(chain);
+  // Only a sync against a previous rule set (--previous-rules) needs the written chains' names.
+  private trackActive = false;
+
+  private declareNat(chain: string): Chain {
+    if (this.trackActive) this.activeNat.add(chain);
+    return this.nat.declare(chain);
   }
 
   compile(opts: IptablesCompileOptions): IptablesRuleset {
     const n = this.node;
     const mark = n.masqueradeMark;
+    this.trackActive = (opts.previousNatChains?.length ?? 0) > 0;
     for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) this.filter.declare(c);
     for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) this.declareNat(c);
 
@@ -317,47 +333,50 @@ class Compiler {
       this.nat.add(fwChain, [comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)]);
     }
 
-    if (usesClusterPolicyChain) {
-      this.declareNat(clusterPolicyChain);
-      this.dispatch(sp, clusterPolicyChain, sel.clusterEndpoints);
-    }
-    if (usesLocalPolicyChain) {
-      this.declareNat(localPolicyChain);
-      this.dispatch(sp, localPolicyChain, sel.localEndpoints);
-    }
+    if (usesClusterPolicyChain) this.dispatch(sp, this.declareNat(clusterPolicyChain), sel.clusterEndpoints);
+    if (usesLocalPolicyChain) this.dispatch(sp, this.declareNat(localPolicyChain), sel.localEndpoints);
 
     const sepComment = this.endpointComment(name);
     for (const ep of sel.allReachable) {
-      const chain = this.sepChain(sp, ep);
-      this.declareNat(chain);
+      const { name: chain } = this.sepChain(sp, ep);
+      const sep = this.declareNat(chain);
       const c = sepComment;
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      this.nat.add(chain, [...c, src(ep.ip)], this.markMasq);
+      addRule(sep, [...c, src(ep.ip)], this.markMasq);
       const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
-      this.nat.add(chain, [...c, ...affinity, ...this.proto(p)], { kind: 'DNAT', to: ep.address });
+      const dnat: Match[] = c.length === 0 && affinity.length === 0 ? this.shared.frozenProto(p) : [...c, ...affinity, ...this.proto(p)];
+      addRule(sep, dnat, { kind: 'DNAT', to: ep.address });
     }
   }
 
   /** Service chain → endpoint chains: affinity checks first, then the probability ladder. */
-  private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[]): void {
+  private dispatch(sp: ServicePort, chain: Chain, endpoints: Endpoint[]): void {
     if (sp.sessionAffinity) {
       for (const ep of endpoints) {
-        const epChain = this.sepChain(sp, ep);
-        this.nat.add(
+        const sep = this.sepChain(sp, ep);
+        addRule(
           chain,
           [
             ...this.endpointComment(`${sp.displayName} -> ${ep.address}`),
-            { kind: 'recent', name: epChain, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true },
+            { kind: 'recent', name: sep.name, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true },
           ],
-          this.jump(epChain),
+          sep.jump,
         );
       }
     }
-    endpoints.forEach((ep, i) => {
-      const m = this.endpointComment(`${sp.displayName} -> ${ep.address}`);
-      if (i < endpoints.length - 1) m.push(statistic(endpoints.length - i));
-      this.nat.add(chain, m, this.jump(this.sepChain(sp, ep)));
-    });
+    // Comments are off in large clusters: no text is built for them there.
+    const large = this.largeCluster;
+    for (let i = 0; i < endpoints.length; i++) {
+      const ep = endpoints[i]!;
+      const more = i < endpoints.length - 1;
+      let m: Match[];
+      if (large) m = more ? statisticOnly(endpoints.length - i) : NO_MATCHES;
+      else {
+        m = [comment(`${sp.displayName} -> ${ep.address}`)];
+        if (more) m.push(statistic(endpoints.length - i));
+      }
+      addRule(chain, m, this.sepChain(sp, ep).jump);
+    }
   }
 }
 
