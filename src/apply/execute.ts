@@ -13,9 +13,9 @@ import {
   planNftApply,
   ROUTE_LOCALNET,
   type ApplyPlan,
-  type Family,
   type Step,
 } from './plan.js';
+import type { Family } from '../util/ip.js';
 import { sameRules } from './node-rules.js';
 import { afterRestore } from './restore.js';
 import {

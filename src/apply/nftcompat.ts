@@ -3,7 +3,8 @@
 // chain either way, so an apply that is rolled back, or cleaned up, could leave an empty `ip nat`
 // table or `PREROUTING` chain that only `nft list ruleset` reveals. These helpers find what
 // apply brought into being at that level and take it away again once it is empty.
-import { iptablesTool, nftFamily, type Family } from './plan.js';
+import { iptablesTool, nftFamily } from './plan.js';
+import type { Family } from '../util/ip.js';
 import { RuleError, SystemError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import { parseNftables } from '../parse/nftables.js';

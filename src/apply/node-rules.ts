@@ -8,7 +8,7 @@ import { BUILTIN_CHAINS, findChain, findTable } from '../ir/iptables.js';
 import { formatRuleBody } from '../emit/iptables.js';
 import { readIptables } from '../parse/iptables.js';
 
-export type Family = 'ipv4' | 'ipv6';
+import type { Family } from '../util/ip.js';
 
 /** No tables at all: a node nothing has touched. */
 const noRules = (family: Family): IptablesRuleset => ({ family, tables: [] });

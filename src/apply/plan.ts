@@ -15,10 +15,9 @@ import {
   KUBE_SERVICES,
   SERVICE_CHAIN_PREFIXES,
 } from '../backends/iptables/names.js';
-import { chainBodies, chainIndex, chainOf, isBuiltin, ruleBody, type Family } from './node-rules.js';
+import { chainBodies, chainIndex, chainOf, isBuiltin, ruleBody } from './node-rules.js';
+import type { Family } from '../util/ip.js';
 import { restoreTable, restoreText, type RestoreTable } from './restore.js';
-
-export type { Family } from './node-rules.js';
 
 export interface Step {
   /** Stable name, e.g. `nfacct:ct_state_invalid_dropped_pkts`, `iptables-restore:ipv4`. */

@@ -5,7 +5,8 @@ import { SystemError } from '../errors.js';
 import type { Host } from '../host.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import { replaceFileAtomically } from '../util/atomic-file.js';
-import { emptyCreated, iptablesTool, nftFamily, NFT_TABLE, type Created, type Family } from './plan.js';
+import { emptyCreated, iptablesTool, nftFamily, NFT_TABLE, type Created } from './plan.js';
+import type { Family } from '../util/ip.js';
 import { readNodeRules } from './node-rules.js';
 import type { System } from './system.js';
 
