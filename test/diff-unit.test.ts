@@ -25,6 +25,11 @@ describe('normalize: same behaviour, same key', () => {
   const same: [string, string, ('ipv4' | 'ipv6')?][] = [
     ['-d 10.0.0.1 -j ACCEPT', '-d 10.0.0.1/32 -j ACCEPT'],
     ['-s 10.0.0.7/24 -j ACCEPT', '-s 10.0.0.0/24 -j ACCEPT'],
+    // A mask written out is the prefix length it stands for (iptables-save prints either).
+    ['-s 10.0.0.0/255.0.0.0 -j ACCEPT', '-s 10.0.0.0/8 -j ACCEPT'],
+    ['! -d 10.1.2.3/255.255.0.0 -j ACCEPT', '! -d 10.1.0.0/16 -j ACCEPT'],
+    ['-d 10.0.0.1/255.255.255.255 -j ACCEPT', '-d 10.0.0.1 -j ACCEPT'],
+    ['-s fd00::/ffff:ffff:: -j ACCEPT', '-s fd00::/32 -j ACCEPT', 'ipv6'],
     ['-d fd00::0001 -j ACCEPT', '-d fd00:0:0::1/128 -j ACCEPT', 'ipv6'],
     [
       '-m comment --comment "ns/a:p cluster IP" -m tcp -p tcp -d 1.2.3.4 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
@@ -66,6 +71,8 @@ describe('normalize: same behaviour, same key', () => {
 describe('normalize: different behaviour, different key', () => {
   const differ: [string, string][] = [
     ['-s 10.0.0.0/8 -j KUBE-MARK-MASQ', '! -s 10.0.0.0/8 -j KUBE-MARK-MASQ'],
+    // A mask whose ones are not contiguous is a different network from any prefix.
+    ['-s 10.0.0.0/255.0.255.0 -j ACCEPT', '-s 10.0.0.0/8 -j ACCEPT'],
     ['-p tcp --dport 80 -j ACCEPT', '-p tcp --dport 81 -j ACCEPT'],
     ['-p tcp --dport 80 -j ACCEPT', '-p udp --dport 80 -j ACCEPT'],
     ['-d 1.2.3.4 -j REJECT', '-d 1.2.3.4 -j DROP'],

@@ -92,6 +92,15 @@ describe('round trip: read, then print', () => {
     expect(r.kind === 'iptables' && emitIptables(r.ruleset)).toBe(text);
   });
 
+  it('a dump cut short is named at its last line, whether or not a newline ends it', () => {
+    for (const text of [
+      '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -j RETURN\n',
+      '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -j RETURN\n\n',
+    ]) {
+      expect(scanRules(text).warnings).toEqual(['line 3: the text ends inside table nat (no COMMIT): cut short, read as far as it goes']);
+    }
+  });
+
   it('nft: printing what was read is stable, and opaque expressions keep their text', () => {
     const nftFiles = [
       ...files.filter((f) => f.endsWith('.nft')).map((f) => join(FIXTURES, f)),

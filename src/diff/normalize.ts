@@ -23,7 +23,17 @@
 //   service chain by what it is (its service port and role, an SEP chain by its endpoint), so
 //   a renamed hash is not a difference.
 import type { Match, Rule, Target } from '../ir/iptables.js';
-import { canonicalCIDR, canonicalIP, formatIP, parseCIDR, parseIP, type Family } from '../util/ip.js';
+import {
+  canonicalCIDR,
+  canonicalIP,
+  familyOf,
+  formatIP,
+  formatNetwork,
+  parseCIDR,
+  parseIP,
+  parseNetwork,
+  type Family,
+} from '../util/ip.js';
 
 /** A rule's key with the chain references left open: key = body filled with refs. */
 export interface NormalRule {
@@ -52,7 +62,12 @@ function memo(fn: (text: string) => string): (text: string) => string {
 export const canonicalAddress = memo((text) => {
   if (text.includes('/')) {
     const c = parseCIDR(text);
-    if (!c) return text;
+    if (!c) {
+      // A mask written out (`10.0.0.0/255.0.0.0`): the same network as its prefix length, as the tracer reads it.
+      const family = familyOf(text.slice(0, text.indexOf('/')));
+      const net = family && parseNetwork(text, family);
+      return net && typeof net !== 'string' ? formatNetwork(net) : text;
+    }
     const full = c.ip.family === 'ipv4' ? 32 : 128;
     return c.prefix === full ? formatIP(c.ip) : (canonicalCIDR(text) ?? text);
   }

@@ -155,6 +155,8 @@ function scanSave(text: string, warnings: string[]): ScannedTable[] {
   let table: ScannedTable | undefined;
   let chains = new Map<string, ScannedChain>();
   let tableLine = 0;
+  // The last line that holds anything: where a dump cut short ends (a final newline adds none).
+  let lastLine = 0;
   const lines = text.split('\n');
   const declare = (name: string, policy: string | undefined) => {
     let c = chains.get(name);
@@ -168,7 +170,9 @@ function scanSave(text: string, warnings: string[]): ScannedTable[] {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i]!.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    if (line === '') continue;
+    lastLine = lineNo;
+    if (line.startsWith('#')) continue;
     if (line === '...' || line === '…') {
       warnings.push(`line ${lineNo}: "${line}": the text was cut here; read as far as it goes`);
       continue;
@@ -217,7 +221,7 @@ function scanSave(text: string, warnings: string[]): ScannedTable[] {
     chain.rules.push({ body: r.body, line: { line: lineNo, text: line[0] === '[' ? line.replace(/^\[\d+:\d+\]\s+/, '') : line } });
   }
   if (table) {
-    warnings.push(`line ${lines.length}: the text ends inside table ${table.name} (no COMMIT): cut short, read as far as it goes`);
+    warnings.push(`line ${lastLine}: the text ends inside table ${table.name} (no COMMIT): cut short, read as far as it goes`);
     tables.push(table);
   }
   return tables;
