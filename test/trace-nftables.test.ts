@@ -50,12 +50,35 @@ describe('nft trace', () => {
     expect(fromPod).toMatchObject({ verdict: '10.244.0.10:8080', masquerade: false, notes: [] });
     const unknown = traceNftables(rs, NODE4, tcp('10.244.3.3', '10.96.1.10', 80));
     expect(unknown).toMatchObject({ verdict: '10.244.0.10:8080', masquerade: true });
-    expect(unknown.notes.join('\n')).toMatch(/no --in-interface given/);
+    expect(unknown.notes.join('\n')).toMatch(/matches the input interface: assumed eth0 \(give --in-interface\)/);
     const viaBridge = traceNftables(rs, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'cbr0' }));
     expect(viaBridge.masquerade).toBe(false);
     const prefix = parseNftables(golden('interface-prefix-detector'));
     expect(traceNftables(prefix, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'veth12ab' })).masquerade).toBe(false);
     expect(traceNftables(prefix, NODE4, tcp('10.244.3.3', '10.96.1.10', 80, { inInterface: 'eth0' })).masquerade).toBe(true);
+  });
+
+  it("assumes the iptables tracer's default interfaces, and only where a rule's other tests pass", () => {
+    // Rules added by hand to kube-proxy's forward chain: their interface tests sit in the way.
+    const rs =
+      parseNftables(`${golden('bridge-interface-detector')}add rule ip kube-proxy filter-forward iifname "virbr0" udp dport 68 accept
+add rule ip kube-proxy filter-forward oifname "eth0" tcp dport 8080 counter
+add rule ip kube-proxy filter-forward iifname "eth9" oifname "eth0" drop
+`);
+    const r = traceNftables(rs, NODE4, tcp('203.0.113.9', '10.96.1.10', 80));
+    expect(r.verdict).toBe('10.244.0.10:8080');
+    const assumed = r.notes.filter((n) => n.includes(': assumed '));
+    // The UDP rule fails on its port: no interface asked. The counter rule assumes eth0 out; the
+    // drop rule assumes both, and eth0 in is not eth9.
+    expect(assumed.some((n) => n.includes('virbr0'))).toBe(false);
+    expect(assumed.filter((n) => n.includes('filter-forward')).map((n) => n.replace(/ #\d+ \(line \d+\)/, ''))).toEqual([
+      'ip kube-proxy filter-forward matches the output interface: assumed eth0 (give --out-interface)',
+      'ip kube-proxy filter-forward matches the input interface: assumed eth0 (give --in-interface)',
+    ]);
+    // Given interfaces, nothing is assumed, and the drop rule decides.
+    const told = traceNftables(rs, NODE4, tcp('203.0.113.9', '10.96.1.10', 80, { inInterface: 'eth9', outInterface: 'eth0' }));
+    expect(told.verdict).toBe('DROP');
+    expect(told.notes.filter((n) => n.includes(': assumed '))).toEqual([]);
   });
 
   it('starts a packet from the node in the output hook and loops it back to itself', () => {

@@ -147,6 +147,27 @@ interface HookChain {
 
 const MAX_BRANCHES = 100_000;
 
+/** Interfaces assumed when a rule asks and the packet does not say: the iptables tracer's (the README names them). */
+const DEFAULT_INTERFACES = { iifname: 'eth0', oifname: 'eth0' } as const;
+
+/**
+ * Expressions that only test the packet. An interface test that needs an assumed interface is
+ * judged after the rule's other tests up to the next expression outside this set, so a rule
+ * that fails anyway (`iifname "virbr0" udp dport 68` for a TCP packet) assumes nothing.
+ */
+const PURE_TESTS = new Set<Expr['kind']>([
+  'ctState',
+  'addr',
+  'lookup',
+  'fibLocal',
+  'l4proto',
+  'port',
+  'markMatch',
+  'counter',
+  'ctStatus',
+  'concatLookup',
+]);
+
 const HOOK_NAMES: Record<string, string> = {
   prerouting: 'PREROUTING',
   input: 'INPUT',
@@ -192,6 +213,8 @@ class Walker {
   private hook = '';
   private baseType = '';
   private depth = 0;
+  /** Sent by the node itself (the walk starts at output). */
+  private localOrigin = false;
 
   constructor(
     private readonly hooks: Map<string, HookChain[]>,
@@ -219,6 +242,7 @@ class Walker {
     let delivery: TraceBranch['delivery'];
     let dropped: Outcome | undefined;
     if (entryOf(this.local, s.src) === 'OUTPUT') {
+      this.localOrigin = true;
       s.iif = '';
       dropped = this.runHook('output', true);
       if (!dropped) {
@@ -312,7 +336,7 @@ class Walker {
       for (let i = 0; i < chain.rules.length; i++) {
         const rule = chain.rules[i]!;
         const notes: string[] = [];
-        const matched = this.judged(t, chain, i, rule, () => this.matches(t, rule, notes));
+        const matched = this.judged(t, chain, i, rule, () => this.matches(t, rule, notes, () => this.at(t, chain, i, rule)));
         if (!matched) continue;
         let verdict: SimpleVerdict | Verdict | undefined = rule.verdict;
         if (verdict?.kind === 'vmap') {
@@ -465,10 +489,42 @@ class Walker {
    * Evaluates the expressions in order (statements take effect as they are reached). An unread
    * expression is reached only when everything before it matched: it holds the rest of the rule.
    */
-  private matches(t: Indexed, rule: Rule, notes: string[]): boolean {
+  private matches(t: Indexed, rule: Rule, notes: string[], at: () => string): boolean {
     const s = this.state;
+    let waiting: IfnameExpr[] | undefined;
     for (const e of rule.exprs) {
+      if (e.kind === 'ifname' && this.interfaceName(e.dir) === undefined) {
+        (waiting ??= []).push(e);
+        continue;
+      }
+      if (waiting && !PURE_TESTS.has(e.kind)) {
+        if (!this.assumedInterfaces(waiting, at)) return false;
+        waiting = undefined;
+      }
       if (!this.expr(t, e, s, notes)) return false;
+    }
+    return !waiting || this.assumedInterfaces(waiting, at);
+  }
+
+  /**
+   * The interface netfilter shows a rule at this point of the walk: '' where the hook has none
+   * (no input interface at output and postrouting, no output interface at prerouting and input),
+   * lo for the node's own traffic to itself, undefined when the packet did not say.
+   */
+  private interfaceName(dir: IfnameExpr['dir']): string | undefined {
+    if (dir === 'iifname') return this.hook === 'output' || this.hook === 'postrouting' ? '' : this.state.iif;
+    if (this.hook === 'prerouting' || this.hook === 'input') return '';
+    if (this.localOrigin && this.local.has(this.state.dst)) return 'lo';
+    return this.packet.outInterface;
+  }
+
+  /** Interface tests judged with the default interfaces, each assumption said once. */
+  private assumedInterfaces(tests: IfnameExpr[], at: () => string): boolean {
+    for (const e of tests) {
+      const name = DEFAULT_INTERFACES[e.dir];
+      const flag = e.dir === 'iifname' ? 'in' : 'out';
+      this.notes.add(`${at()} matches the ${flag}put interface: assumed ${name} (give --${flag}-interface)`);
+      if (!ifnameHit(e, name)) return false;
     }
     return true;
   }
@@ -506,17 +562,8 @@ class Walker {
         });
         return hit !== !!e.negate;
       }
-      case 'ifname': {
-        let name = e.dir === 'iifname' ? s.iif : this.packet.outInterface;
-        if (name === undefined) {
-          this.notes.add(
-            `no ${e.dir === 'iifname' ? '--in-interface' : '--out-interface'} given: the packet is taken not to use interface ${e.name}`,
-          );
-          name = '';
-        }
-        const hit = e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name;
-        return hit !== !!e.negate;
-      }
+      case 'ifname':
+        return ifnameHit(e, this.interfaceName(e.dir) ?? '');
       case 'markMatch':
         return ((s.mark & markNumber(e.mask)) >>> 0 === markNumber(e.value)) !== !!e.negate;
       case 'markSet': {
@@ -545,6 +592,14 @@ class Walker {
         throw new Unjudged(`ktables cannot judge ${e.text}`);
     }
   }
+}
+
+type IfnameExpr = Extract<Expr, { kind: 'ifname' }>;
+
+/** Whether interface NAME passes the test (`name*` is a prefix, as nft writes it). */
+function ifnameHit(e: IfnameExpr, name: string): boolean {
+  const hit = e.name.endsWith('*') ? name.startsWith(e.name.slice(0, -1)) : name === e.name;
+  return hit !== !!e.negate;
 }
 
 function index(t: Table): Indexed {
