@@ -165,6 +165,22 @@ describe('pair reader = full reader', () => {
     expect(d.services.map((s) => s.name)).toEqual(['ns3/svc3:p']);
   });
 
+  it('for a stale chain on both sides: its service port is counted, though nothing jumps to it', () => {
+    const sep = `KUBE-SEP-${hashPrefix('ns9/gone:ptcp10.8.8.8:8080', 16)}`;
+    const stale = baseLarge
+      .replace('*nat\n', `*nat\n:${sep} - [0:0]\n`)
+      .replace(/\nCOMMIT\n$/, `\n-A ${sep} -m comment --comment ns9/gone:p -m tcp -p tcp -j DNAT --to-destination 10.8.8.8:8080\nCOMMIT\n`);
+    const counted = (d: unknown) => (d as { totals: { servicePorts: { unchanged: number } } }).totals.servicePorts.unchanged;
+    expect(counted(expectSame(stale, stale))).toBe(counted(expectSame(baseLarge, baseLarge)) + 1);
+  });
+
+  it('for dumps with counters and CRLF line ends', () => {
+    const counters = baseLarge.replace(/^-A /gm, '[3:180] -A ').replace(/^(:\S+ \S+) \[0:0\]$/gm, '$1 [7:420]');
+    const crlf = compile({ ...large, tweak: (i) => (i === 9 ? { endpointShift: 7000 } : undefined) }).replace(/\n/g, '\r\n');
+    const d = expectSame(counters, crlf) as { services: { name: string }[] };
+    expect(d.services.map((x) => x.name)).toEqual(['ns1/svc9:p']);
+  });
+
   it('under random line edits', () => {
     const lines = base.split('\n');
     const rules = lines.map((l, i) => (l.startsWith('-A ') ? i : -1)).filter((i) => i >= 0);
