@@ -1,32 +1,10 @@
-// Reading the CLI's inputs and writing its output, through the host.
+// Writing the CLI's output, through the host (reading its inputs: app/read-file.ts).
 import { dirname, resolve } from 'node:path';
-import { InputError, OutputClosed, OutputError, UsageError } from '../errors.js';
+import { OutputClosed, OutputError, UsageError } from '../errors.js';
 import type { Host } from '../host.js';
-import { ReadRefused, readFileBounded } from '../input/bounded.js';
 import { replaceFileAtomically, writePieces, type Pieces } from '../util/atomic-file.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
-
-/** Why a read failed, for a problem line: the limit's own words, or the errno. */
-const readFailure = (e: unknown) => (e instanceof ReadRefused ? e.message : `cannot read: ${code(e)}`);
-
-/** All of stdin. A read error is an error, not an empty input. */
-export function readStdin(host: Host): string {
-  try {
-    return host.readStdin();
-  } catch (e) {
-    throw new InputError([{ file: '<stdin>', message: readFailure(e) }]);
-  }
-}
-
-export function readTextFile(host: Host, path: string): string {
-  if (path === '-') return readStdin(host);
-  try {
-    return readFileBounded(host.fs, path);
-  } catch (e) {
-    throw new InputError([{ file: path, message: readFailure(e) }]);
-  }
-}
 
 /** Output text: one string, or pieces written as they come (large rule sets). */
 export type Text = Pieces;

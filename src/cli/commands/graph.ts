@@ -2,15 +2,15 @@
 import type { Host } from '../../host.js';
 import { UsageError } from '../../errors.js';
 import { tracerForModel, tracerForRules } from '../../behaviour/tracers.js';
-import { detectRules } from '../../diff/sides.js';
 import { modelPictures } from '../../graph/pictures.js';
 import { toDot, toMermaid } from '../../graph/render.js';
 import { tracePicture, type Picture } from '../../graph/build.js';
 import type { WordsContext } from '../../graph/words.js';
 import type { TraceResult } from '../../trace/packet.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
-import { outputFlag, readTextFile, writeOutput } from '../io.js';
-import { loadModel, previousNatChains } from '../pipeline.js';
+import { outputFlag, writeOutput } from '../io.js';
+import { loadModel, previousNatChains } from '../../app/compile-rules.js';
+import { sniffRulesFile } from '../../app/read-rules.js';
 
 export interface GraphArgs extends CompileFlags {
   paths?: string[];
@@ -42,9 +42,11 @@ export function run(argv: GraphArgs, host: Host): void {
   let rulesText: string | undefined;
   let kind: 'iptables' | 'nftables' | undefined;
   if (argv.rules) {
-    rulesText = readTextFile(host, argv.rules);
-    kind = detectRules(rulesText);
-    if (!kind) throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
+    const read = sniffRulesFile(host, argv.rules);
+    rulesText = read.text;
+    if (read.kind === 'manifests')
+      throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
+    kind = read.kind;
     if (argv['proxy-mode'] && argv['proxy-mode'] !== kind)
       throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
     // The manifests' entry points as a node in the file's mode has them.
