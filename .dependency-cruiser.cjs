@@ -1,23 +1,41 @@
 // Layer rules of ktables' one-way pipeline (README "Project layout"), checked in CI.
-// input -> model -> backends -> emit/parse -> trace/diff/apply/verify -> cli; util, ir, errors and
+// input -> model -> backends -> emit/parse -> trace/diff/apply/verify -> app -> cli; util, ir, errors and
 // kubeproxy (kube-proxy's vocabulary) are shared below all of them. No cycles, type imports included.
 /** A stage may not import from these (later) stages. */
 const later = {
-  util: ['input', 'model', 'ir', 'kubeproxy', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  input: ['model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  model: ['backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  ir: ['input', 'model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  kubeproxy: ['input', 'model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  backends: ['emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  emit: ['input', 'model', 'backends', 'parse', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  parse: ['input', 'model', 'backends', 'emit', 'trace', 'diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  trace: ['diff', 'apply', 'verify', 'cli', 'behaviour', 'graph'],
-  diff: ['apply', 'verify', 'cli', 'graph'],
-  apply: ['verify', 'cli', 'behaviour', 'graph'],
-  verify: ['cli', 'behaviour', 'graph'],
-  behaviour: ['apply', 'verify', 'cli', 'graph'],
+  util: [
+    'input',
+    'model',
+    'ir',
+    'kubeproxy',
+    'backends',
+    'emit',
+    'parse',
+    'trace',
+    'diff',
+    'apply',
+    'verify',
+    'app',
+    'cli',
+    'behaviour',
+    'graph',
+  ],
+  input: ['model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  model: ['backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  ir: ['input', 'model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  kubeproxy: ['input', 'model', 'backends', 'emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  backends: ['emit', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  emit: ['input', 'model', 'backends', 'parse', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  parse: ['input', 'model', 'backends', 'emit', 'trace', 'diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  trace: ['diff', 'apply', 'verify', 'app', 'cli', 'behaviour', 'graph'],
+  diff: ['apply', 'verify', 'app', 'cli', 'graph'],
+  apply: ['verify', 'app', 'cli', 'behaviour', 'graph'],
+  verify: ['app', 'cli', 'behaviour', 'graph'],
+  behaviour: ['apply', 'verify', 'app', 'cli', 'graph'],
   // graph draws the probes the behaviour diff sends (src/behaviour/entries.ts).
-  graph: ['apply', 'verify', 'cli'],
+  graph: ['apply', 'verify', 'app', 'cli'],
+  // The application layer wires the stages and tools for the commands: only cli uses it.
+  app: ['cli'],
 };
 
 module.exports = {
@@ -36,6 +54,13 @@ module.exports = {
       from: { path: `^src/${stage}/` },
       to: { path: `^src/(${banned.join('|')})/` },
     })),
+    {
+      name: 'only-cli-uses-app',
+      severity: 'error',
+      comment: 'src/app wires the stages for the commands: nothing but src/cli may import it.',
+      from: { path: '^src/', pathNot: '^src/(cli|app)/' },
+      to: { path: '^src/app/' },
+    },
     {
       name: 'no-orphans',
       severity: 'error',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyCreated } from '../src/apply/plan.js';
 import { addToRecord, readRecord, writeBackup, type StateHost } from '../src/apply/state.js';
-import { readStdin } from '../src/cli/io.js';
+import { readStdin } from '../src/app/read-file.js';
 import { run } from '../src/cli/main.js';
 import { InputError, SystemError } from '../src/errors.js';
 import type { HostFs } from '../src/host.js';

@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { System, type RunOptions, type RunResult } from '../src/apply/system.js';
 import { withCompileFlags, proxyOptions, type CompileFlags } from '../src/cli/flags.js';
-import { loadModel } from '../src/cli/pipeline.js';
+import { loadModel } from '../src/app/compile-rules.js';
 import { runVerify, type Flow, type VerifyReport } from '../src/verify/verify.js';
 import { formatReport } from '../src/verify/report.js';
 import { KUBE_PROXY_FIXTURES, ROOT, kubeProxyCases, splitArgs } from './helpers/cases.js';

@@ -1,8 +1,8 @@
 // The --behaviour flags of `ktables diff`: --behaviour itself and, for every compile flag X,
 // --old-X / --new-X setting it on one side only. Read from the compile flag definitions, so a
 // new compile flag gets its side flags with no edit here. Loaded with the command specs.
-import yargs, { type Argv } from 'yargs';
-import { withCompileFlags } from './flag-defs.js';
+import type { Argv } from 'yargs';
+import { COMPILE_FLAGS } from './flag-defs.js';
 
 export const SIDES = ['old', 'new'] as const;
 export type Side = (typeof SIDES)[number];
@@ -20,19 +20,11 @@ export interface FlagSpec {
 
 /** The compile flags, read from the compile flag definitions themselves (so new ones come along). */
 export function compileFlagSpecs(): FlagSpec[] {
-  const o = (withCompileFlags(yargs([])) as unknown as { getOptions(): unknown }).getOptions() as {
-    key: Record<string, unknown>;
-    boolean: string[];
-    number: string[];
-    choices: Record<string, string[]>;
-  };
-  return Object.keys(o.key)
-    .filter((k) => k !== 'help' && k !== 'version')
-    .map((name) => ({
-      name,
-      type: o.boolean.includes(name) ? 'boolean' : o.number.includes(name) ? 'number' : 'string',
-      ...(o.choices[name] ? { choices: o.choices[name] } : {}),
-    }));
+  return Object.entries(COMPILE_FLAGS).map(([name, def]) => ({
+    name,
+    type: def.type,
+    ...(def.choices ? { choices: [...def.choices] } : {}),
+  }));
 }
 
 export function withBehaviourFlags<T>(y: Argv<T>): Argv<T> {

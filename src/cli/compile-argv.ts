@@ -4,36 +4,21 @@
 // (--help, an unknown or repeated flag, a value outside a flag's choices, `-` or `--`) returns undefined
 // and goes through yargs, which gives the usage messages.
 import type { CompileArgs } from './commands/compile.js';
+import { COMPILE_FLAGS } from './flag-defs.js';
 
 /** The compile command's flags that take a value, with their choices where yargs checks them. */
-const VALUE_FLAGS: Readonly<Record<string, readonly string[] | undefined>> = {
-  output: undefined,
-  config: undefined,
-  'proxy-mode': ['iptables', 'nftables'],
-  'ip-family': ['ipv4', 'ipv6'],
-  'hostname-override': undefined,
-  'node-ip': undefined,
-  'cluster-cidr': undefined,
-  'detect-local-mode': ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'],
-  'pod-bridge-interface': undefined,
-  'pod-interface-name-prefix': undefined,
-  'iptables-masquerade-bit': undefined,
-  'masquerade-mark': undefined,
-  'nodeport-addresses': undefined,
-  'service-cluster-ip-range': undefined,
-  'feature-gates': undefined,
-  'kube-proxy-version': undefined,
-  'previous-rules': undefined,
-};
+const VALUE_FLAGS: ReadonlyMap<string, readonly string[] | undefined> = new Map([
+  ['output', undefined],
+  ...Object.entries(COMPILE_FLAGS)
+    .filter(([, def]) => def.type === 'string')
+    .map(([name, def]) => [name, def.choices] as const),
+]);
 
 /** Its boolean flags (`--flag`, `--no-flag`; `--flag=VALUE` is rewritten before this is called). */
 const SWITCHES = new Set([
-  'masquerade-all',
-  'iptables-localhost-nodeports',
-  'nfacct',
-  'iptables-random-fully',
-  'conntrack-tcp-be-liberal',
-  'allow-empty',
+  ...Object.entries(COMPILE_FLAGS)
+    .filter(([, def]) => def.type === 'boolean')
+    .map(([name]) => name),
   'verbose',
 ]);
 
@@ -53,7 +38,7 @@ export function plainCompileArgs(argv: readonly string[]): CompileArgs | undefin
     if (arg === '-o') name = 'output';
     else if (!arg.startsWith('--')) return undefined;
     else name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    if (Object.hasOwn(VALUE_FLAGS, name)) {
+    if (VALUE_FLAGS.has(name)) {
       if (eq >= 0 && arg !== '-o') value = arg.slice(eq + 1);
       else {
         const next = argv[++i];
@@ -61,7 +46,7 @@ export function plainCompileArgs(argv: readonly string[]): CompileArgs | undefin
         value = next;
       }
       if (value === '') return undefined;
-      const choices = VALUE_FLAGS[name];
+      const choices = VALUE_FLAGS.get(name);
       if (choices && !choices.includes(value)) return undefined;
     } else if (eq < 0 && SWITCHES.has(name)) {
       // yargs takes a following `true` / `false` as the switch's value.

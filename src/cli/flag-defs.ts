@@ -52,56 +52,51 @@ export const BOOLEAN_FLAGS = [
 
 const GROUP = 'Node context (kube-proxy flags):';
 
+/** One compile flag as yargs declares it; compile-argv.ts reads the same table without yargs. */
+export interface CompileFlagDef {
+  type: 'string' | 'boolean';
+  choices?: readonly string[];
+  describe?: string;
+}
+
+/** The compile flags, in --help order. */
+export const COMPILE_FLAGS: Readonly<Record<keyof CompileFlags, CompileFlagDef>> = {
+  config: { type: 'string', describe: 'KubeProxyConfiguration file; flags override it' },
+  'proxy-mode': { type: 'string', choices: ['iptables', 'nftables'], describe: 'Backend (default iptables)' },
+  'ip-family': { type: 'string', choices: ['ipv4', 'ipv6'], describe: "Which family's proxier (default ipv4)" },
+  'hostname-override': { type: 'string', describe: "This node's name (matches EndpointSlice nodeName)" },
+  'node-ip': { type: 'string', describe: 'A local address of the node; repeat, primary first' },
+  'cluster-cidr': { type: 'string', describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated' },
+  'detect-local-mode': { type: 'string', choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'] },
+  'pod-bridge-interface': { type: 'string' },
+  'pod-interface-name-prefix': { type: 'string' },
+  'masquerade-all': { type: 'boolean', describe: 'SNAT all traffic sent to cluster IPs' },
+  'iptables-masquerade-bit': { type: 'string', describe: 'fwmark bit for masquerading (default 14)' },
+  'masquerade-mark': { type: 'string', describe: 'Literal mark string, overriding the bit (tests use 0x4000)' },
+  'nodeport-addresses': { type: 'string', describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')" },
+  'iptables-localhost-nodeports': { type: 'boolean', describe: 'NodePorts on 127.0.0.0/8 (default true)' },
+  nfacct: { type: 'boolean', describe: 'Emit nfacct counter matches (default true)' },
+  'iptables-random-fully': { type: 'boolean', describe: 'MASQUERADE --random-fully (default true)' },
+  'conntrack-tcp-be-liberal': { type: 'boolean', describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)' },
+  'service-cluster-ip-range': { type: 'string', describe: 'Service CIDRs (nftables cluster-ips-check)' },
+  'feature-gates': { type: 'string', describe: 'e.g. PreferSameTrafficDistribution=false' },
+  'kube-proxy-version': {
+    type: 'string',
+    describe: `kube-proxy release whose rules to write, e.g. 1.36 or v1.36.2 (iptables ${supportedRange('iptables')}, nftables ${supportedRange('nftables')}; default: the Node's kubelet version, else 1.37)`,
+  },
+  'previous-rules': { type: 'string', describe: "The node's current iptables-save: stale service chains are deleted" },
+  'allow-empty': { type: 'boolean', describe: 'Accept an input without Kubernetes objects (an empty cluster); otherwise exit 2' },
+};
+
 export function withCompileFlags<T>(y: Argv<T>): Argv<T & CompileFlags> {
-  return y
-    .option('config', { type: 'string', group: GROUP, describe: 'KubeProxyConfiguration file; flags override it' })
-    .option('proxy-mode', { type: 'string', group: GROUP, choices: ['iptables', 'nftables'], describe: 'Backend (default iptables)' })
-    .option('ip-family', { type: 'string', group: GROUP, choices: ['ipv4', 'ipv6'], describe: "Which family's proxier (default ipv4)" })
-    .option('hostname-override', { type: 'string', group: GROUP, describe: "This node's name (matches EndpointSlice nodeName)" })
-    .option('node-ip', { type: 'string', group: GROUP, describe: 'A local address of the node; repeat, primary first' })
-    .option('cluster-cidr', {
-      type: 'string',
+  let out: Argv<T> = y;
+  for (const [name, def] of Object.entries(COMPILE_FLAGS)) {
+    out = out.option(name, {
+      type: def.type,
       group: GROUP,
-      describe: 'Pod CIDR for ClusterCIDR local detection; repeatable or comma-separated',
-    })
-    .option('detect-local-mode', {
-      type: 'string',
-      group: GROUP,
-      choices: ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'],
-    })
-    .option('pod-bridge-interface', { type: 'string', group: GROUP })
-    .option('pod-interface-name-prefix', { type: 'string', group: GROUP })
-    .option('masquerade-all', { type: 'boolean', group: GROUP, describe: 'SNAT all traffic sent to cluster IPs' })
-    .option('iptables-masquerade-bit', { type: 'string', group: GROUP, describe: 'fwmark bit for masquerading (default 14)' })
-    .option('masquerade-mark', { type: 'string', group: GROUP, describe: 'Literal mark string, overriding the bit (tests use 0x4000)' })
-    .option('nodeport-addresses', {
-      type: 'string',
-      group: GROUP,
-      describe: "CIDRs NodePorts listen on; 'primary' (1.37+: also 'localhost', 'all')",
-    })
-    .option('iptables-localhost-nodeports', { type: 'boolean', group: GROUP, describe: 'NodePorts on 127.0.0.0/8 (default true)' })
-    .option('nfacct', { type: 'boolean', group: GROUP, describe: 'Emit nfacct counter matches (default true)' })
-    .option('iptables-random-fully', { type: 'boolean', group: GROUP, describe: 'MASQUERADE --random-fully (default true)' })
-    .option('conntrack-tcp-be-liberal', {
-      type: 'boolean',
-      group: GROUP,
-      describe: 'nf_conntrack_tcp_be_liberal is set: no INVALID drop (default false)',
-    })
-    .option('service-cluster-ip-range', { type: 'string', group: GROUP, describe: 'Service CIDRs (nftables cluster-ips-check)' })
-    .option('feature-gates', { type: 'string', group: GROUP, describe: 'e.g. PreferSameTrafficDistribution=false' })
-    .option('kube-proxy-version', {
-      type: 'string',
-      group: GROUP,
-      describe: `kube-proxy release whose rules to write, e.g. 1.36 or v1.36.2 (iptables ${supportedRange('iptables')}, nftables ${supportedRange('nftables')}; default: the Node's kubelet version, else 1.37)`,
-    })
-    .option('previous-rules', {
-      type: 'string',
-      group: GROUP,
-      describe: "The node's current iptables-save: stale service chains are deleted",
-    })
-    .option('allow-empty', {
-      type: 'boolean',
-      group: GROUP,
-      describe: 'Accept an input without Kubernetes objects (an empty cluster); otherwise exit 2',
-    }) as Argv<T & CompileFlags>;
+      ...(def.describe !== undefined && { describe: def.describe }),
+      ...(def.choices && { choices: [...def.choices] }),
+    });
+  }
+  return out as Argv<T & CompileFlags>;
 }

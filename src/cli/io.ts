@@ -1,42 +1,17 @@
-// Reading the CLI's inputs and writing its output, through the host.
-import { dirname, basename, join, resolve } from 'node:path';
-import { InputError, OutputClosed, OutputError, UsageError } from '../errors.js';
+// Writing the CLI's output, through the host (reading its inputs: app/read-file.ts).
+import { dirname, resolve } from 'node:path';
+import { OutputClosed, OutputError, UsageError } from '../errors.js';
 import type { Host } from '../host.js';
-import { ReadRefused, readFileBounded } from '../input/bounded.js';
+import { replaceFileAtomically, writePieces, type Pieces } from '../util/atomic-file.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
-/** Why a read failed, for a problem line: the limit's own words, or the errno. */
-const readFailure = (e: unknown) => (e instanceof ReadRefused ? e.message : `cannot read: ${code(e)}`);
-
-/** All of stdin. A read error is an error, not an empty input. */
-export function readStdin(host: Host): string {
-  try {
-    return host.readStdin();
-  } catch (e) {
-    throw new InputError([{ file: '<stdin>', message: readFailure(e) }]);
-  }
-}
-
-export function readTextFile(host: Host, path: string): string {
-  if (path === '-') return readStdin(host);
-  try {
-    return readFileBounded(host.fs, path);
-  } catch (e) {
-    throw new InputError([{ file: path, message: readFailure(e) }]);
-  }
-}
-
 /** Output text: one string, or pieces written as they come (large rule sets). */
-export type Text = string | Iterable<string>;
-
-function pieces(text: Text): Iterable<string> {
-  return typeof text === 'string' ? [text] : text;
-}
+export type Text = Pieces;
 
 /** Writes to stdout. EPIPE (the reader left, as `| head` does) stops quietly; other errors are one line. */
 export function writeStdout(host: Host, text: Text): void {
-  for (const piece of pieces(text)) {
+  for (const piece of typeof text === 'string' ? [text] : text) {
     try {
       host.stdout.write(piece);
     } catch (e) {
@@ -60,17 +35,6 @@ function followLinks(host: Host, path: string): string {
     p = resolve(dirname(p), host.fs.readlinkSync(p, 'utf8'));
   }
   throw Object.assign(new Error('too many levels of symbolic links'), { code: 'ELOOP' });
-}
-
-function writeAll(host: Host, fd: number, text: Text): void {
-  for (const piece of pieces(text)) {
-    // A string goes to write(2) encoded by node itself, without a Buffer per piece (a large rule
-    // set is hundreds of pieces); only a short write sends the rest again from a Buffer.
-    const n = host.fs.writeSync(fd, piece);
-    if (n === Buffer.byteLength(piece, 'utf8')) continue;
-    const buf = Buffer.from(piece, 'utf8');
-    for (let off = n; off < buf.length;) off += host.fs.writeSync(fd, buf, off, buf.length - off);
-  }
 }
 
 /**
@@ -97,7 +61,7 @@ function writeFile(host: Host, path: string, text: Text): void {
     let fd: number | undefined;
     try {
       fd = host.fs.openSync(target, 'w');
-      writeAll(host, fd, text);
+      writePieces(host.fs, fd, text);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === undefined) throw e;
       throw new OutputError(`cannot write ${path}: ${code(e)}`);
@@ -106,20 +70,13 @@ function writeFile(host: Host, path: string, text: Text): void {
     }
     return;
   }
-  const tmp = join(dirname(target), `.${basename(target)}.${host.pid}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = host.fs.openSync(tmp, 'wx', existing?.mode ?? 0o666);
-    // open() applies the umask; an existing file's mode is kept exactly.
-    if (existing) host.fs.fchmodSync(fd, existing.mode);
-    writeAll(host, fd, text);
-    host.fs.fsyncSync(fd);
-    host.fs.closeSync(fd);
-    fd = undefined;
-    host.fs.renameSync(tmp, target);
+    replaceFileAtomically(host.fs, target, text, host.pid, {
+      mode: existing?.mode ?? 0o666,
+      exactMode: existing !== undefined,
+      exclusive: true,
+    });
   } catch (e) {
-    if (fd !== undefined) host.fs.closeSync(fd);
-    host.fs.rmSync(tmp, { force: true });
     if ((e as NodeJS.ErrnoException).code === undefined) throw e; // not an I/O error: a bug
     throw new OutputError(`cannot write ${path}: ${code(e)}`);
   }

@@ -1,12 +1,13 @@
 // A rule file of any format, read into its IR: the one entry point trace and apply use (diff
-// shares the scanner and the rule-line parser through diff/read.ts). Errors name the file.
+// shares the scanner and the rule-line parser through diff/read.ts); the format is decided once,
+// by scan.ts's detectFormat, for every command. Errors name the file.
 import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { NftRuleset } from '../ir/nftables.js';
 import { guessIptablesFamily, readIptables } from './iptables.js';
 import { parseNftables } from './nftables.js';
-import { scanRules, type RulesFormat } from './scan.js';
+import { cleanText, detectFormat, scanRules, type RulesFormat } from './scan.js';
 import { nftListingWarnings } from './nft-check.js';
 
 export type ReadRules =
@@ -22,6 +23,12 @@ export function inFile<T>(source: string, f: () => T): T {
     if (e instanceof RuleError && !e.message.startsWith(`${source}: `)) throw new RuleError(`${source}: ${e.message}`);
     throw e;
   }
+}
+
+/** What a text holds, by content: the sniffer of scan.ts (detectFormat), one word per backend. */
+export function rulesKind(text: string): ReadRules['kind'] {
+  const f = detectFormat(cleanText(text).text);
+  return f === 'manifests' ? 'manifests' : f.startsWith('nft') ? 'nftables' : 'iptables';
 }
 
 /**

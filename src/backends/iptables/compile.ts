@@ -4,6 +4,7 @@ import type { Chain, IptablesRuleset, Match, Table, Target } from '../../ir/ipta
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
 import { canonicalRuleset } from './canonical.js';
+import { staleServiceChains } from './stale.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -15,7 +16,6 @@ import {
   KUBE_SERVICES,
   NFACCT_INVALID_DROPPED,
   NFACCT_LOCALHOST_NODEPORTS,
-  SERVICE_CHAIN_PREFIXES,
   endpointChain,
   portChains,
 } from './names.js';
@@ -192,9 +192,7 @@ class Compiler {
 
   /** Per-service chains that exist on the node but were not written now: flush and delete. */
   private staleChains(previous: string[]): string[] {
-    const stale = [...new Set(previous)]
-      .filter((c) => !this.activeNat.has(c) && SERVICE_CHAIN_PREFIXES.some((p) => c.startsWith(p)))
-      .sort();
+    const stale = staleServiceChains(previous, (c) => this.activeNat.has(c));
     for (const c of stale) this.nat.declare(c);
     return stale;
   }

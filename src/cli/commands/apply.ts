@@ -4,11 +4,9 @@ import { applyRules } from '../../apply/execute.js';
 import { describeChange } from '../../apply/change.js';
 import { System } from '../../apply/system.js';
 import { targetName } from '../../apply/state.js';
+import { applyInputs } from '../../app/apply-inputs.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
-import { loadModel } from '../pipeline.js';
 import { writeStdout } from '../io.js';
-import { fileSource } from '../rules-source.js';
-import { modelSource } from '../../apply/sources.js';
 
 export interface ApplyArgs extends CompileFlags {
   paths?: string[];
@@ -21,17 +19,14 @@ export interface ApplyArgs extends CompileFlags {
 export async function run(argv: ApplyArgs, host: Host): Promise<void> {
   const opts = proxyOptions(argv, host);
   if (argv['previous-rules']) throw new UsageError("apply reads the node's current rules itself: drop --previous-rules");
-  const paths = argv.paths ?? [];
-  if (argv.rules && paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
   const say = (line: string) => host.stderr.write(`ktables: ${line}\n`);
   const sys = new System(argv.verbose ? say : undefined, host);
-  let source = argv.rules ? fileSource(host, argv.rules, opts.proxyMode, argv['ip-family'] ? opts.ipFamily : undefined) : undefined;
-  if (!source) {
-    // No --rules, or a --rules file that holds manifests: compile.
-    const { model, notes } = loadModel(argv.rules ? [argv.rules] : paths, opts, host);
-    if (argv.verbose) for (const n of notes) say(n);
-    source = modelSource(model, opts.proxyMode);
-  }
+  const { source, notes } = applyInputs(
+    host,
+    { paths: argv.paths ?? [], rules: argv.rules, family: argv['ip-family'] ? opts.ipFamily : undefined },
+    opts,
+  );
+  if (argv.verbose) for (const n of notes) say(n);
   const target = argv.netns ? { netns: argv.netns } : {};
   const r = await applyRules(sys, target, source, { dryRun: argv['dry-run'], say: argv.verbose ? say : undefined, describeChange });
   for (const n of r.notes) say(n);

@@ -1,16 +1,13 @@
 // `ktables graph`: one picture per service port (Mermaid or Graphviz DOT). Wiring only.
 import type { Host } from '../../host.js';
 import { UsageError } from '../../errors.js';
-import { tracerForModel, tracerForRules } from '../../behaviour/tracers.js';
-import { detectRules } from '../../diff/sides.js';
-import { modelPictures } from '../../graph/pictures.js';
 import { toDot, toMermaid } from '../../graph/render.js';
 import { tracePicture, type Picture } from '../../graph/build.js';
 import type { WordsContext } from '../../graph/words.js';
 import type { TraceResult } from '../../trace/packet.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
-import { outputFlag, readTextFile, writeOutput } from '../io.js';
-import { loadModel, previousNatChains } from '../pipeline.js';
+import { outputFlag, writeOutput } from '../io.js';
+import { graphInputs } from '../../app/graph-inputs.js';
 
 export interface GraphArgs extends CompileFlags {
   paths?: string[];
@@ -35,31 +32,21 @@ export function renderTracePicture(r: TraceResult, format: 'mermaid' | 'dot', ct
 }
 
 export function run(argv: GraphArgs, host: Host): void {
-  const paths = argv.paths ?? [];
-  if (paths.length === 0 && argv.rules)
+  if ((argv.paths ?? []).length === 0 && argv.rules)
     throw new UsageError('--rules draws a rule file, but the Services and their entry points come from manifests: give them too');
-  let opts = proxyOptions(argv, host);
-  let rulesText: string | undefined;
-  let kind: 'iptables' | 'nftables' | undefined;
-  if (argv.rules) {
-    rulesText = readTextFile(host, argv.rules);
-    kind = detectRules(rulesText);
-    if (!kind) throw new UsageError(`--rules ${argv.rules}: not an iptables-save / iptables-restore or nftables rule set`);
-    if (argv['proxy-mode'] && argv['proxy-mode'] !== kind)
-      throw new UsageError(`${argv.rules} holds ${kind} rules but --proxy-mode is ${argv['proxy-mode']}`);
-    // The manifests' entry points as a node in the file's mode has them.
-    opts = { ...opts, proxyMode: kind };
-  }
-  const loaded = loadModel(paths, opts, host);
-  if (argv.verbose) for (const n of loaded.notes) host.stderr.write(`ktables: ${n}\n`);
-  const model = loaded.model;
-  const tracer =
-    rulesText && kind
-      ? tracerForRules(kind, rulesText, model.node.nodeIPs, argv['ip-family'] ? opts.ipFamily : model.node.family)
-      : tracerForModel(model, opts.proxyMode, opts.proxyMode === 'iptables' ? previousNatChains(host, argv['previous-rules']) : undefined);
-  const pictures = modelPictures([model], tracer, argv.service);
-  if (pictures.length === 0) {
-    throw new UsageError(argv.service ? `no service port matches --service ${argv.service}` : 'no service ports to draw');
-  }
+  const opts = proxyOptions(argv, host);
+  const { pictures, notes } = graphInputs(
+    host,
+    {
+      paths: argv.paths ?? [],
+      rules: argv.rules,
+      proxyMode: argv['proxy-mode'],
+      familyGiven: !!argv['ip-family'],
+      service: argv.service,
+      previousRules: argv['previous-rules'],
+    },
+    opts,
+  );
+  if (argv.verbose) for (const n of notes) host.stderr.write(`ktables: ${n}\n`);
   writeOutput(host, renderPictures(pictures, argv.format), outputFlag(argv.output));
 }

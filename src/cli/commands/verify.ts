@@ -6,8 +6,9 @@ import { destroyLab, labNames } from '../../verify/lab.js';
 import { formatReport, reportJson } from '../../verify/report.js';
 import { runVerify, type Flow } from '../../verify/verify.js';
 import { proxyOptions, type CompileFlags } from '../flags.js';
-import { loadModel } from '../pipeline.js';
-import { readTextFile, writeStdout } from '../io.js';
+import { loadModel } from '../../app/compile-rules.js';
+import { readTextFile } from '../../app/read-file.js';
+import { writeStdout } from '../io.js';
 import { parseFlows } from '../../input/flows.js';
 
 export interface VerifyArgs extends CompileFlags {

@@ -1,14 +1,33 @@
-// The rules apply loads from a rules file, for either backend (from manifests: apply/sources.ts).
+// What `ktables apply` loads: a rules file as given (either backend, in the format its content
+// says) or manifests compiled for the node apply finds (apply/sources.ts).
 import type { Family } from '../util/ip.js';
 import { UsageError } from '../errors.js';
-import type { IptablesRuleset } from '../ir/iptables.js';
-import type { ProxyOptions } from '../model/options.js';
-import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from '../backends/iptables/names.js';
-import { readRules } from '../parse/read.js';
-import { excerpt } from '../util/text.js';
-import type { RulesSource } from '../apply/execute.js';
-import { readTextFile } from './io.js';
 import type { Host } from '../host.js';
+import type { ProxyOptions } from '../model/options.js';
+import type { RulesSource } from '../apply/execute.js';
+import { modelSource } from '../apply/sources.js';
+import { withStaleChains } from '../backends/iptables/stale.js';
+import { excerpt } from '../util/text.js';
+import { loadModel } from './compile-rules.js';
+import { readRulesFile } from './read-rules.js';
+
+export interface ApplyInputs {
+  paths: string[];
+  /** --rules FILE: loaded as given, or compiled if it holds manifests. */
+  rules?: string | undefined;
+  /** --ip-family, if given. */
+  family?: Family | undefined;
+}
+
+/** The rules to load and the notes of compiling them (empty for a rules file). */
+export function applyInputs(host: Host, input: ApplyInputs, opts: ProxyOptions): { source: RulesSource; notes: string[] } {
+  if (input.rules && input.paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
+  const source = input.rules ? fileSource(host, input.rules, input.family) : undefined;
+  if (source) return { source, notes: [] };
+  // No --rules, or a --rules file that holds manifests: compile.
+  const { model, notes } = loadModel(input.rules ? [input.rules] : input.paths, opts, host);
+  return { source: modelSource(model, opts.proxyMode), notes };
+}
 
 /**
  * A rules file as given, in the format its content says (whatever --proxy-mode says); stale
@@ -16,9 +35,8 @@ import type { Host } from '../host.js';
  * refused: loading half a rule set would leave the node with less than either state.
  * Undefined: the file holds manifests (the caller compiles them).
  */
-export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMode'], family: Family | undefined): RulesSource | undefined {
-  const text = readTextFile(host, file);
-  const read = readRules(text, file, family);
+function fileSource(host: Host, file: string, family: Family | undefined): RulesSource | undefined {
+  const read = readRulesFile(host, file, family);
   if (read.kind === 'manifests') return undefined;
   for (const n of read.notes) host.stderr.write(`ktables: note: ${file}: ${n}\n`);
   if (read.warnings.length > 0) throw new UsageError(`${file}: ${read.warnings[0]}: apply loads only a complete rule set`);
@@ -26,7 +44,6 @@ export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMo
     const fam = family ?? (/^\s*(add\s+)?table\s+ip6\s/m.test(read.text) ? 'ipv6' : 'ipv4');
     return { backend: 'nftables', family: fam, payload: read.text };
   }
-  void mode;
   const parsed = read.ruleset;
   for (const t of parsed.tables) {
     for (const c of t.chains) {
@@ -60,22 +77,4 @@ export function fileSource(host: Host, file: string, mode: ProxyOptions['proxyMo
     family: parsed.family,
     build: ({ previousNatChains }) => ({ ruleset: withStaleChains(parsed, previousNatChains), notes: [] }),
   };
-}
-
-/**
- * kube-proxy's stale-chain deletion for a rule set it did not compile: flush and -X them. Only
- * for a full payload: the chains that jump to service chains (KUBE-SERVICES, KUBE-NODEPORTS)
- * must be rewritten in the same restore, or the kernel refuses to delete what they still use.
- */
-function withStaleChains(rs: IptablesRuleset, previous: string[]): IptablesRuleset {
-  const nat = rs.tables.find((t) => t.name === 'nat');
-  if (!nat) return rs;
-  const declared = new Set(nat.chains.map((c) => c.name));
-  if (!declared.has(KUBE_SERVICES) || !declared.has(KUBE_NODEPORTS)) return rs;
-  const stale = previous
-    .filter((c) => !declared.has(c) && !nat.deleted.includes(c) && SERVICE_CHAIN_PREFIXES.some((p) => c.startsWith(p)))
-    .sort();
-  if (stale.length === 0) return rs;
-  const table = { ...nat, chains: [...nat.chains, ...stale.map((name) => ({ name, rules: [] }))], deleted: [...nat.deleted, ...stale] };
-  return { ...rs, tables: rs.tables.map((t) => (t === nat ? table : t)) };
 }
