@@ -174,21 +174,22 @@ describe.skipIf(!kernel.ok)('verify against the kernel', () => {
       const c = kubeProxyCases('iptables').find((x) => x.name === 'TestLoadBalancer')!;
       const opts = proxyOptions(flagsOf(c.args));
       const { model } = loadModel([join(c.dir, 'manifests.yaml')], opts);
-      class BrokenProbes extends System {
+      // The lab is up when the rules go in.
+      class BrokenRestore extends System {
         override async run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
-          if (args.includes('probe')) throw new Error('probe helper crashed');
+          if (cmd === 'iptables-restore') throw new Error('iptables-restore crashed');
           return super.run(cmd, args, o);
         }
       }
       let id = '';
       await expect(
-        runVerify(new BrokenProbes(), {
+        runVerify(new BrokenRestore(), {
           model,
           mode: 'iptables',
           flows: c.flows!,
           say: (l) => (id = /lab (kt[0-9a-f]{6})/.exec(l)?.[1] ?? id),
         }),
-      ).rejects.toThrow('probe helper crashed');
+      ).rejects.toThrow('iptables-restore crashed');
       expect(id).not.toBe('');
       expect([...labs()].filter((n) => n.startsWith(id))).toEqual([]);
     });

@@ -5,7 +5,10 @@
 //                                {"role","server","client"}: its role in the lab, the address
 //                                the packet was sent to (after any DNAT) and the address it
 //                                came from (after any masquerade). CONFIG is JSON: ServeConfig.
-//                                Prints READY once every socket is bound.
+//                                Prints READY once every socket is bound. It probes too: each
+//                                line on stdin is a ProbeRequest, answered by a line
+//                                RESULT <id> <ProbeOutcome[] JSON> (one process per namespace
+//                                serves and probes, instead of a Node start per probe round).
 //   node agent.js probe          reads ProbeBatch JSON on stdin, runs every probe (in parallel,
 //                                attempts of one probe in sequence), prints ProbeOutcome[] JSON.
 import { createServer, connect, type Socket } from 'node:net';
@@ -60,6 +63,12 @@ export interface Attempt {
   ms: number;
 }
 
+/** A probe round sent to a serving agent, one line of JSON on its stdin. */
+export interface ProbeRequest {
+  id: number;
+  batch: ProbeBatch;
+}
+
 export interface ProbeOutcome {
   id: number;
   attempts: Attempt[];
@@ -97,10 +106,20 @@ function serve(cfg: ServeConfig): void {
     }
   }
   if (pending === 0) process.stdout.write('READY\n');
-  if (cfg.exitWithStdin) {
-    process.stdin.on('end', () => process.exit(0));
-    process.stdin.resume();
-  }
+  let buf = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d: string) => {
+    buf += d;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      const req = JSON.parse(line) as ProbeRequest;
+      void probeAll(req.batch).then((r) => process.stdout.write(`RESULT ${req.id} ${JSON.stringify(r)}\n`));
+    }
+  });
+  // A lab left up (--keep) loses its stdin when verify ends, and goes on serving.
+  process.stdin.on('end', () => cfg.exitWithStdin && process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
 }
 

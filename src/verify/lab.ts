@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SystemError } from '../errors.js';
 import type { System } from '../apply/system.js';
-import type { Binding, Role, ServeConfig } from './agent.js';
+import type { Binding, ProbeBatch, ProbeOutcome, ProbeRequest, Role, ServeConfig } from './agent.js';
 import { materializeSctpHelper } from './sctp.js';
 
 export type Place = 'node' | 'pods' | 'out';
@@ -96,11 +96,23 @@ interface Server {
   kill: () => void;
   /** Stop holding it: it lives on after this process. */
   release: () => void;
+  /** Runs a probe round in the helper (the agent answers them on stdin). */
+  probe: (batch: ProbeBatch, timeoutMs: number) => Promise<ProbeOutcome[]>;
 }
+
+/** What a place's own agent answers as, when it serves nothing else. */
+const PLACE_ROLE: Record<Place, Role> = { node: 'node', pods: 'endpoint', out: 'outside' };
+
+// A responder reports READY once its sockets are bound, or why not, or exits: that is what
+// start-up waits on. The bound only catches a helper that hangs; a loaded machine can take
+// seconds to start a dozen Node processes at once.
+const START_BOUND_MS = 60_000;
 
 export class Lab {
   readonly ns: Record<Place, string>;
   private servers: Server[] = [];
+  /** Each place's TCP/UDP agent: it serves that place's bindings and runs its probes. */
+  private agents = new Map<Place, Promise<Server>>();
   private down = false;
   kept = false;
   /** The SCTP helper script, when the lab has SCTP to serve or probe and python3 is there. */
@@ -269,44 +281,100 @@ export class Lab {
 
   private async startServers(): Promise<void> {
     await Promise.all(
-      this.serverConfigs().map(async ({ place, role, helper, cfg }) => {
-        const child = this.sys.start(helper.cmd, [...helper.args, 'serve', JSON.stringify(cfg)], {
-          netns: this.ns[place],
-          detached: this.lasting,
-        });
-        this.servers.push({
-          kill: () => child.kill('SIGKILL'),
-          release: () => {
-            child.unref();
-            child.stdin?.destroy();
-            child.stdout?.destroy();
-            child.stderr?.destroy();
-          },
-        });
-        child.catch(() => {});
-        await new Promise<void>((resolve, reject) => {
-          let out = '';
-          let err = '';
-          const where = `the ${role} responder in ${this.ns[place]}`;
-          const timer = setTimeout(() => reject(new SystemError(`${where} did not start within 10 s`, err)), 10_000);
-          child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-          child.stdout?.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('READY\n')) {
-              clearTimeout(timer);
-              resolve();
-            } else if (/ERROR .*\n/.test(out)) {
-              clearTimeout(timer);
-              reject(new SystemError(`${where} failed`, out + err));
-            }
-          });
-          child.on('exit', (code) => {
-            clearTimeout(timer);
-            if (!out.includes('READY\n')) reject(new SystemError(`${where} exited (${code})`, out + err));
-          });
-        });
+      this.serverConfigs().map(({ place, role, helper, cfg }) => {
+        const server = this.startServer(place, role, helper, cfg);
+        if (helper.cmd === process.execPath) this.agents.set(place, server);
+        return server;
       }),
     );
+  }
+
+  /** Runs a probe round from `place` in its agent, starting one there when nothing is served. */
+  async probe(place: Place, batch: ProbeBatch, timeoutMs: number): Promise<ProbeOutcome[]> {
+    let agent = this.agents.get(place);
+    if (!agent) {
+      const role = PLACE_ROLE[place];
+      agent = this.startServer(place, role, this.helper('tcp')!, { role, bind: [], exitWithStdin: !this.lasting });
+      this.agents.set(place, agent);
+    }
+    return (await agent).probe(batch, timeoutMs);
+  }
+
+  private startServer(place: Place, role: Role, helper: HelperCommand, cfg: ServeConfig): Promise<Server> {
+    const ns = this.ns[place];
+    const where = `the ${role} responder in ${ns}`;
+    const child = this.sys.start(helper.cmd, [...helper.args, 'serve', JSON.stringify(cfg)], { netns: ns, detached: this.lasting });
+    const waiting = new Map<number, { resolve: (r: ProbeOutcome[]) => void; reject: (e: Error) => void }>();
+    let nextId = 0;
+    let said = '';
+    let err = '';
+    const server: Server = {
+      kill: () => child.kill('SIGKILL'),
+      release: () => {
+        child.unref();
+        child.stdin?.destroy();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      },
+      probe: (batch, timeoutMs) =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          const timer = setTimeout(() => {
+            waiting.delete(id);
+            reject(new SystemError(`the probe helper in ${ns} gave no results within ${timeoutMs} ms`, said + err));
+          }, timeoutMs);
+          const done = () => (clearTimeout(timer), waiting.delete(id));
+          waiting.set(id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
+          this.sys.log?.(`+ (probe round of ${batch.probes.length} in ${ns})`);
+          child.stdin?.write(JSON.stringify({ id, batch } satisfies ProbeRequest) + '\n');
+        }),
+    };
+    this.servers.push(server);
+    child.catch(() => {});
+    child.stdin?.on('error', () => {});
+    return new Promise<Server>((resolve, reject) => {
+      let ready = false;
+      let buf = '';
+      const timer = setTimeout(
+        () => reject(new SystemError(`${where} did not start within ${START_BOUND_MS / 1000} s`, said + err)),
+        START_BOUND_MS,
+      );
+      const line = (l: string) => {
+        const result = /^RESULT (\d+) (.*)$/.exec(l);
+        if (result) {
+          const w = waiting.get(Number(result[1]));
+          try {
+            w?.resolve(JSON.parse(result[2]!) as ProbeOutcome[]);
+          } catch {
+            w?.reject(new SystemError(`the probe helper in ${ns} printed no results`, l));
+          }
+          return;
+        }
+        said += l + '\n';
+        if (ready) return;
+        if (l === 'READY') {
+          ready = true;
+          clearTimeout(timer);
+          resolve(server);
+        } else if (l.startsWith('ERROR ')) {
+          clearTimeout(timer);
+          reject(new SystemError(`${where} failed`, said + err));
+        }
+      };
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          line(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        if (!ready) reject(new SystemError(`${where} exited (${code})`, said + err));
+        for (const w of [...waiting.values()]) w.reject(new SystemError(`the probe helper in ${ns} exited (${code})`, said + err));
+      });
+    });
   }
 
   /**
@@ -358,19 +426,18 @@ export class Lab {
  * and a process left inside keeps the namespace alive without a name.
  */
 export function destroyLab(sys: System, id: string): string[] {
-  const removed: string[] = [];
-  for (const n of Object.values(labNames(id))) {
-    if (!existsSync(`/run/netns/${n}`)) continue;
-    const pids = sys.runSync('ip', ['netns', 'pids', n], { allowFailure: true }).stdout.split(/\s+/).filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone already
-      }
+  const removed = Object.values(labNames(id)).filter((n) => existsSync(`/run/netns/${n}`));
+  if (removed.length === 0) return removed;
+  // One `ip -batch` lists them all, one deletes them all (-force: go on past a gone one).
+  const batch = (cmd: string) => ({ input: removed.map((n) => `netns ${cmd} ${n}`).join('\n') + '\n', allowFailure: true });
+  const pids = sys.runSync('ip', ['-force', '-batch', '-'], batch('pids')).stdout.split(/\s+/).filter(Boolean);
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
     }
-    sys.runSync('ip', ['netns', 'del', n], { allowFailure: true });
-    removed.push(n);
   }
+  sys.runSync('ip', ['-force', '-batch', '-'], batch('del'));
   return removed;
 }

@@ -1,5 +1,6 @@
-// Running the probes: one helper process per namespace and kind (the agent for TCP/UDP, the
-// raw-socket helper for SCTP), all at the same time, each running its probes in parallel. A
+// Running the probes: in each namespace, TCP/UDP by the agent that already serves there (no
+// new process), SCTP by a run of the raw-socket helper; all at the same time, each running its
+// probes in parallel. A
 // dropped connection costs its whole timeout, so the run takes about one timeout however many
 // probes are dropped.
 import { SystemError } from '../errors.js';
@@ -35,6 +36,10 @@ export async function runProbes(sys: System, lab: Lab, probes: PlacedProbe[], o:
       const batch: ProbeBatch = { timeoutMs: o.timeoutMs, concurrency: o.concurrency ?? 64, probes: specs };
       // Worst case: every attempt of the slowest probe times out.
       const bound = specs.reduce((m, s) => Math.max(m, s.tries), 1) * o.timeoutMs * Math.ceil(specs.length / batch.concurrency) + 30_000;
+      if (!sctp) {
+        for (const oc of await lab.probe(place, batch, bound)) results.set(oc.id, oc.attempts);
+        return;
+      }
       const r = await sys.run(helper.cmd, [...helper.args, 'probe'], {
         netns: lab.ns[place],
         input: JSON.stringify(batch),

@@ -17,10 +17,18 @@ async function mermaid() {
   return mermaidP;
 }
 
+// Many fixture clusters draw the very same picture (in both proxy modes, too): Mermaid's verdict
+// on a text is the same every time, so each distinct text is parsed once.
+const parsed = new Map<string, Promise<string>>();
+
 /** Throws with Mermaid's message when the text is not a valid diagram; returns its type. */
-export async function parseMermaid(text: string): Promise<string> {
-  const r = (await (await mermaid()).parse(text)) as { diagramType: string };
-  return r.diagramType;
+export function parseMermaid(text: string): Promise<string> {
+  let r = parsed.get(text);
+  if (!r) {
+    r = (async () => ((await (await mermaid()).parse(text)) as { diagramType: string }).diagramType)();
+    parsed.set(text, r);
+  }
+  return r;
 }
 
 /** The ```mermaid blocks of a Markdown text. */
