@@ -4,7 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fastParse } from '../src/input/fast-check.js';
-import { endpointSliceSchema, endpointsSchema, nodeSchema, serviceSchema } from '../src/input/schemas.js';
+import { z } from 'zod';
+import { kindSchemas } from '../src/input/schemas.js';
+
+const { endpointSliceSchema, endpointsSchema, nodeSchema, serviceSchema } = kindSchemas(z);
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
 

@@ -5,7 +5,7 @@
 // The value they return is the one zod returns: keys in the schema's order, unknown keys
 // dropped, a key given as undefined kept, new objects and arrays, records copied.
 import { parseCIDR, parseIP } from '../util/ip.js';
-import { DNS1035_LABEL, DNS1123_LABEL, DNS1123_SUBDOMAIN, IANA_SVC_NAME, LABEL_VALUE } from './rules.js';
+import { DNS1035_LABEL, DNS1123_LABEL, DNS1123_SUBDOMAIN, IANA_SVC_NAME, LABEL_VALUE } from './patterns.js';
 
 class Unsure extends Error {}
 const UNSURE = new Unsure('not on the fast path');
