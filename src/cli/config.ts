@@ -4,7 +4,7 @@
 // are ignored, as kube-proxy's lenient decoding does.
 import yaml from 'js-yaml';
 import { InputError, type Problem } from '../errors.js';
-import { dns1123Subdomain } from '../input/rules.js';
+import { isDns1123Subdomain } from '../input/patterns.js';
 import { interfaceNameProblem } from '../input/ifname.js';
 import { ReadRefused, readFileBounded } from '../input/bounded.js';
 import { LIMITS } from '../input/limits.js';
@@ -112,7 +112,7 @@ export function readProxyConfig(host: Host, file: string): Partial<ProxyOptions>
   const hostname = str(['hostnameOverride']);
   if (hostname !== undefined) {
     const name = hostname.trim().toLowerCase();
-    if (!dns1123Subdomain.safeParse(name).success) bad(['hostnameOverride'], 'is not a valid node name (a DNS-1123 subdomain)', hostname);
+    if (!isDns1123Subdomain(name)) bad(['hostnameOverride'], 'is not a valid node name (a DNS-1123 subdomain)', hostname);
     else out.hostnameOverride = name;
   }
   const clusterCIDR = str(['clusterCIDR']);

@@ -1,6 +1,6 @@
 // The compile flags, by kube-proxy's own names, shared by every command that compiles.
 import { UsageError } from '../errors.js';
-import { dns1123Subdomain } from '../input/rules.js';
+import { isDns1123Subdomain } from '../input/patterns.js';
 import { interfaceNameProblem } from '../input/ifname.js';
 import { DEFAULT_OPTIONS, type DetectLocalMode, type ProxyOptions } from '../model/options.js';
 import { canonicalIP, parseCIDR } from '../util/ip.js';
@@ -49,8 +49,7 @@ export function proxyOptions(given: CompileFlags, host: Host = nodeHost()): Prox
   if (f['ip-family']) o.ipFamily = f['ip-family'] as ProxyOptions['ipFamily'];
   if (f['hostname-override'] !== undefined) {
     const name = f['hostname-override'].trim().toLowerCase();
-    if (!dns1123Subdomain.safeParse(name).success)
-      throw new UsageError(`--hostname-override: ${echo(f['hostname-override'])} is not a valid node name`);
+    if (!isDns1123Subdomain(name)) throw new UsageError(`--hostname-override: ${echo(f['hostname-override'])} is not a valid node name`);
     o.hostnameOverride = name;
   }
   if (f['node-ip']) {

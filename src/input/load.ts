@@ -1,22 +1,15 @@
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
 import { parseIP } from '../util/ip.js';
 import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
-import { labelValue, dns1123Subdomain } from './rules.js';
+import { isDns1123Subdomain, isLabelValue } from './patterns.js';
 import { locate } from './positions.js';
 import { clusterIPProblems } from './service-checks.js';
-import {
-  endpointSliceSchema,
-  endpointsSchema,
-  nodeSchema,
-  serviceSchema,
-  type EndpointSliceObject,
-  type EndpointsObject,
-  type NodeObject,
-  type ServiceObject,
-} from './schemas.js';
+import { kindSchemas, type EndpointSliceObject, type EndpointsObject, type NodeObject, type ServiceObject } from './schemas.js';
 import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
+import { fastParse } from './fast-check.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
@@ -38,12 +31,23 @@ export interface Inventory {
   notes: string[]; // what was skipped and why (printed with --verbose)
 }
 
-const SCHEMAS: Record<string, { apiVersion: string; schema: z.ZodType }> = {
-  Service: { apiVersion: 'v1', schema: serviceSchema },
-  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', schema: endpointSliceSchema },
-  Endpoints: { apiVersion: 'v1', schema: endpointsSchema },
-  Node: { apiVersion: 'v1', schema: nodeSchema },
+const API_VERSIONS: Record<string, string> = {
+  Service: 'v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
+  Endpoints: 'v1',
+  Node: 'v1',
 };
+
+// zod and the schemas load on the first object the fast checks refuse: loading zod costs more
+// CPU than compiling a small cluster. It is required (its CommonJS build) because this is sync.
+let schemas: Record<string, z.ZodType> | undefined;
+function schemaOf(kind: string): z.ZodType {
+  if (!schemas) {
+    const s = kindSchemas((createRequire(import.meta.url)('zod') as { z: typeof z }).z);
+    schemas = { Service: s.serviceSchema, EndpointSlice: s.endpointSliceSchema, Endpoints: s.endpointsSchema, Node: s.nodeSchema };
+  }
+  return schemas[kind]!;
+}
 
 function pathText(path: readonly PropertyKey[]): string {
   let out = '';
@@ -115,7 +119,7 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
   const labels = ((obj as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<string, string>;
   for (const key of [SERVICE_NAME_LABEL, ZONE_LABEL]) {
     const value = labels[key];
-    if (value !== undefined && !labelValue.safeParse(value).success) {
+    if (value !== undefined && !isLabelValue(value)) {
       problems.push(problemAt(src, `metadata.labels["${key}"]`, 'must be a valid label value', value));
     }
   }
@@ -125,8 +129,7 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
       ep.addresses.forEach((addr, j) => {
         const field = `endpoints[${i}].addresses[${j}]`;
         if (slice.addressType === 'FQDN') {
-          if (!dns1123Subdomain.safeParse(addr).success)
-            problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
+          if (!isDns1123Subdomain(addr)) problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
           return;
         }
         const ip = parseIP(addr);
@@ -224,10 +227,10 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
       );
       continue;
     }
-    const entry = SCHEMAS[kind];
+    const wanted = Object.hasOwn(API_VERSIONS, kind) ? API_VERSIONS[kind] : undefined;
     if (
-      !entry ||
-      (kind !== 'EndpointSlice' && apiVersion !== entry.apiVersion) ||
+      !wanted ||
+      (kind !== 'EndpointSlice' && apiVersion !== wanted) ||
       (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))
     ) {
       inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
@@ -239,7 +242,9 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
       inv.notes.push(
         `read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`,
       );
-    const parsed = entry.schema.safeParse(value);
+    // The hand-written checks accept valid objects quickly; zod says what is wrong with the rest.
+    const fast = fastParse(kind, value);
+    const parsed = fast !== undefined ? { success: true as const, data: fast } : schemaOf(kind).safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const value = valueAt(src.value, issue.path);
