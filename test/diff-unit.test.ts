@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRuleWords, tokenize } from '../src/parse/iptables.js';
 import { fillKey, normalizeRule } from '../src/diff/normalize.js';
 import { diffKeys, hunks } from '../src/diff/unified.js';
-import { attribute, commentService } from '../src/diff/attribute.js';
+import { attribute, commentService } from '../src/kubeproxy/iptables-owners.js';
 import { readIptablesRules } from '../src/diff/read.js';
 import { detectRules } from '../src/diff/sides.js';
 import { iptablesSide } from '../src/diff/iptables.js';

@@ -11,7 +11,8 @@
 // Chain and set names in verdicts and lookups are references that the caller resolves (an
 // endpoint chain by its endpoint), as in normalize.ts.
 import type { BaseChain, Element, Expr, NftSet, Rule, SimpleVerdict, Verdict } from '../ir/nftables.js';
-import { canonicalAddress, canonicalHostPort, type NormalRule } from './normalize.js';
+import { canonicalAddress, canonicalHostPort } from '../util/canonical.js';
+import type { NormalRule } from './normalize.js';
 
 const REF = '\u0001';
 const neg = (n: boolean | undefined) => (n ? '!=' : '');

@@ -15,8 +15,8 @@
 // shared chains, and counts as unchanged.
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
-import { portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
-import { attribute, isShared } from './attribute.js';
+import { isShared, portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
+import { attribute } from '../kubeproxy/iptables-owners.js';
 import { rawKey } from './normalize.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
