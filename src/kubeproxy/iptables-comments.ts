@@ -22,7 +22,7 @@ export const IPT_COMMENT = {
   servicePort: (s: string) => s,
 } as const;
 
-export type CommentKind = keyof typeof IPT_COMMENT;
+type CommentKind = keyof typeof IPT_COMMENT;
 
 export interface ParsedComment {
   kind: CommentKind;

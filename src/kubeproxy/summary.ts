@@ -63,7 +63,7 @@ const KIND_ORDER: DestinationKind[] = [
   'healthCheckNodePort',
 ];
 
-export function compareDestinations(a: Destination, b: Destination): number {
+function compareDestinations(a: Destination, b: Destination): number {
   const k = KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind);
   if (k !== 0) return k;
   const na = Number(a.address);
