@@ -242,6 +242,16 @@ describe('diff CLI', () => {
     ]);
   });
 
+  it('a mask written out is no difference from its prefix length', async () => {
+    const rules = (await runCliAsync(['compile', ...args, 'old'], { cwd: dir })).stdout;
+    expect(rules).toContain('! -s 10.244.0.0/16');
+    const dotted = rules.replaceAll('! -s 10.244.0.0/16', '! -s 10.244.0.0/255.255.0.0');
+    const r = await runCliAsync(['diff', '-', 'old', ...args, '--exit-code'], { cwd: dir, input: dotted });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('no semantic difference');
+    expect(r.status).toBe(0);
+  });
+
   it('exits 0 without --exit-code even when sides differ', async () => {
     const r = await runCliAsync(['diff', 'old', 'new', ...args], { cwd: dir });
     expect(r.status).toBe(0);

@@ -61,12 +61,34 @@ function referrers(nat: Map<string, ScannedChain>, targets: Set<string>): string
   return out;
 }
 
-/**
- * Whether a text is written the plain way iptables-save and kube-proxy write it (declared
- * chains, `-A` lines, no counters, no CR); any other text is read in full.
- */
-function plain(text: string): boolean {
-  return !text.includes('\r') && !/^(?![#*:]|-A \S|-X \S+$|COMMIT$|$)/m.test(text) && !/^:(?!\S+ \S+ \[\d+:\d+\]$)/m.test(text);
+const REF_FLAGS = [
+  ['-j ', ' -j '],
+  ['-g ', ' -g '],
+  ['--name ', ' --name '],
+] as const;
+
+/** The word after `flag` in a rule body, if the flag is there. */
+function wordAfter(body: string, [flag, spaced]: readonly [string, string]): string | undefined {
+  let from: number;
+  if (body.startsWith(flag)) from = flag.length;
+  else {
+    const j = body.indexOf(spaced);
+    if (j < 0) return undefined;
+    from = j + spaced.length;
+  }
+  const end = body.indexOf(' ', from);
+  return body.slice(from, end < 0 ? undefined : end);
+}
+
+/** Every chain a rule of another chain jumps or goes to, or names in `recent`, read from the text. */
+function referenced(s: ScannedRules, into: Set<string>): void {
+  for (const t of s.tables)
+    for (const c of t.chains)
+      for (const { body } of c.rules)
+        for (const flag of REF_FLAGS) {
+          const name = wordAfter(body, flag);
+          if (name !== undefined && name !== c.name) into.add(name);
+        }
 }
 
 export function readIptablesPair(
@@ -78,11 +100,15 @@ export function readIptablesPair(
 ): [IptablesRuleset, IptablesRuleset] {
   const a = scanIptables(oldText, families[0], scanned[0]);
   const b = scanIptables(newText, families[1], scanned[1]);
-  if (!plain(oldText) || !plain(newText) || a.warnings.length + b.warnings.length > 0) return [toRuleset(a, cache), toRuleset(b, cache)];
   const natA = natChains(a);
   const natB = natChains(b);
-  // Per-service chains to read, by name, on both sides alike.
+  // Per-service chains to read, by name, on both sides alike. A chain nothing jumps to (a stale
+  // one) is read whatever it holds: only its own rules can say which service port it is.
   const wanted = new Set<string>();
+  const targets = new Set<string>();
+  referenced(a, targets);
+  referenced(b, targets);
+  for (const name of [...natA.keys(), ...natB.keys()]) if (perService('nat', name) && !targets.has(name)) wanted.add(name);
   const dirty: string[] = [];
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.
