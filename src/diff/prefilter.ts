@@ -61,34 +61,25 @@ function referrers(nat: Map<string, ScannedChain>, targets: Set<string>): string
   return out;
 }
 
-const REF_FLAGS = [
-  ['-j ', ' -j '],
-  ['-g ', ' -g '],
-  ['--name ', ' --name '],
-] as const;
-
-/** The word after `flag` in a rule body, if the flag is there. */
-function wordAfter(body: string, [flag, spaced]: readonly [string, string]): string | undefined {
-  let from: number;
-  if (body.startsWith(flag)) from = flag.length;
-  else {
-    const j = body.indexOf(spaced);
-    if (j < 0) return undefined;
-    from = j + spaced.length;
+/**
+ * The nat chains some other chain jumps or goes to, read from the text (kube-proxy writes the
+ * target last). Endpoint chains jump to no other service chain and are skipped; a reference
+ * missed here only makes a chain be read.
+ */
+function referenced(chains: Iterable<ScannedChain>, into: Set<string>, skip?: (c: ScannedChain) => boolean): void {
+  for (const c of chains) {
+    if (roleOf(c.name) === 'SEP' || skip?.(c)) continue;
+    for (const { body } of c.rules) {
+      let at = body.lastIndexOf(' -j ');
+      if (at < 0) at = body.lastIndexOf(' -g ');
+      if (at >= 0) at += 1;
+      else if (body.startsWith('-j ') || body.startsWith('-g ')) at = 0;
+      else continue;
+      const end = body.indexOf(' ', at + 3);
+      const name = end < 0 ? body.slice(at + 3) : body.slice(at + 3, end);
+      if (name !== c.name) into.add(name);
+    }
   }
-  const end = body.indexOf(' ', from);
-  return body.slice(from, end < 0 ? undefined : end);
-}
-
-/** Every chain a rule of another chain jumps or goes to, or names in `recent`, read from the text. */
-function referenced(s: ScannedRules, into: Set<string>): void {
-  for (const t of s.tables)
-    for (const c of t.chains)
-      for (const { body } of c.rules)
-        for (const flag of REF_FLAGS) {
-          const name = wordAfter(body, flag);
-          if (name !== undefined && name !== c.name) into.add(name);
-        }
 }
 
 export function readIptablesPair(
@@ -106,9 +97,10 @@ export function readIptablesPair(
   // one) is read whatever it holds: only its own rules can say which service port it is.
   const wanted = new Set<string>();
   const targets = new Set<string>();
-  referenced(a, targets);
-  referenced(b, targets);
-  for (const name of [...natA.keys(), ...natB.keys()]) if (perService('nat', name) && !targets.has(name)) wanted.add(name);
+  referenced(natA.values(), targets);
+  // A chain the same on both sides names the same targets: read those once.
+  referenced(natB.values(), targets, (c) => sameText(natA.get(c.name), c, cache));
+  for (const nat of [natA, natB]) for (const name of nat.keys()) if (perService('nat', name) && !targets.has(name)) wanted.add(name);
   const dirty: string[] = [];
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.
