@@ -11,6 +11,7 @@ import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import { formatMatch, formatRule } from '../emit/iptables.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
+import { isLastRuleComment } from '../kubeproxy/iptables-comments.js';
 import { isShared, roleOf, type Role } from '../kubeproxy/iptables-names.js';
 import { attribute, type ChainOwner } from '../kubeproxy/iptables-owners.js';
 import { summarizeIptables } from '../kubeproxy/iptables-summary.js';
@@ -35,8 +36,6 @@ const SHARED_RANK: Record<string, number> = {
   'nat KUBE-SERVICES': 4,
   'nat KUBE-NODEPORTS': 5,
 };
-
-const LAST_RULE_MARKER = 'must be the last rule';
 
 interface Group {
   name: string;
@@ -125,7 +124,7 @@ export function iptablesSide(input: IptablesRuleset, run: DiffRun = newDiffRun()
           table.name === 'nat' &&
           chain.name === 'KUBE-SERVICES' &&
           mineIdx[i]! < lastService &&
-          (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)))
+          (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && isLastRuleComment(m.text)))
             ? lastService - mineIdx[i]!
             : 0,
         );

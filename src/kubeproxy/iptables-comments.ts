@@ -22,6 +22,11 @@ export const IPT_COMMENT = {
   servicePort: (s: string) => s,
 } as const;
 
+/** The NodePort dispatch rule's comment: it must stay the last rule of nat KUBE-SERVICES. */
+export const NODEPORTS_LAST_RULE_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
+/** How that comment is recognised, also in dumps that reword it. */
+export const isLastRuleComment = (text: string): boolean => text.includes('must be the last rule');
+
 type CommentKind = keyof typeof IPT_COMMENT;
 
 export interface ParsedComment {

@@ -3,7 +3,7 @@
 import type { Chain, IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
-import { IPT_COMMENT } from '../../kubeproxy/iptables-comments.js';
+import { IPT_COMMENT, NODEPORTS_LAST_RULE_COMMENT } from '../../kubeproxy/iptables-comments.js';
 import { canonicalRuleset } from './canonical.js';
 import {
   KUBE_EXTERNAL_SERVICES,
@@ -153,7 +153,7 @@ class Compiler {
     const deleted = this.staleChains(opts.previousNatChains ?? []);
 
     // The NodePort dispatch must be the last rule of nat KUBE-SERVICES.
-    const lastComment = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+    const lastComment = comment(NODEPORTS_LAST_RULE_COMMENT);
     if (n.nodePorts.matchAll) {
       const extra: Match[] = n.family === 'ipv6' ? [dst('::1/128', true)] : n.localhostNodePorts ? [] : [dst('127.0.0.0/8', true)];
       this.nat.add(KUBE_SERVICES, [lastComment, addrtype('dst'), ...extra], this.jump(KUBE_NODEPORTS));
