@@ -181,6 +181,22 @@ describe('pair reader = full reader', () => {
     expect(d.services.map((x) => x.name)).toEqual(['ns1/svc9:p']);
   });
 
+  it('for a service port only in unchanged chains nothing jumps to, and text the parser warns about', () => {
+    // An endpoint chain left over from a deleted Service (nothing jumps to it), the same on both
+    // sides: its own comment names the port, which counts as compared and unchanged.
+    const sep = `KUBE-SEP-${hashPrefix('gone/old:ptcp10.8.8.8:80', 16)}`;
+    const leftover = base
+      .replace('*nat\n', `*nat\n:${sep} - [0:0]\n`)
+      .replace(/\nCOMMIT\n$/, `\n-A ${sep} -m comment --comment "gone/old:p" -m tcp -p tcp -j DNAT --to-destination 10.8.8.8:80\nCOMMIT\n`);
+    const same = expectSame(leftover, leftover) as { totals: { servicePorts: { compared: number; unchanged: number } } };
+    expect(same.totals.servicePorts.unchanged).toBe(same.totals.servicePorts.compared);
+    expect(same.totals.servicePorts.compared).toBe((expectSame(base, base) as typeof same).totals.servicePorts.compared + 1);
+    // Cut short (no COMMIT): read as far as it goes, the same way by both readers.
+    const cut = leftover.slice(0, leftover.lastIndexOf('\nCOMMIT'));
+    expectSame(cut, leftover);
+    expectSame(leftover, cut);
+  });
+
   it('under random line edits', () => {
     const lines = base.split('\n');
     const rules = lines.map((l, i) => (l.startsWith('-A ') ? i : -1)).filter((i) => i >= 0);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRuleWords, tokenize } from '../src/parse/iptables.js';
 import { fillKey, normalizeRule } from '../src/diff/normalize.js';
 import { diffKeys, hunks } from '../src/diff/unified.js';
-import { attribute, commentService } from '../src/diff/attribute.js';
+import { attribute, commentService } from '../src/kubeproxy/iptables-owners.js';
 import { readIptablesRules } from '../src/diff/read.js';
 import { detectRules } from '../src/diff/sides.js';
 import { iptablesSide } from '../src/diff/iptables.js';
@@ -240,6 +240,16 @@ describe('diff CLI', () => {
         stat: { rulesAdded: 3, rulesRemoved: 3, chainsAdded: 1, chainsRemoved: 1, endpointsAdded: 1, endpointsRemoved: 1 },
       },
     ]);
+  });
+
+  it('a mask written out is no difference from its prefix length', async () => {
+    const rules = (await runCliAsync(['compile', ...args, 'old'], { cwd: dir })).stdout;
+    expect(rules).toContain('! -s 10.244.0.0/16');
+    const dotted = rules.replaceAll('! -s 10.244.0.0/16', '! -s 10.244.0.0/255.255.0.0');
+    const r = await runCliAsync(['diff', '-', 'old', ...args, '--exit-code'], { cwd: dir, input: dotted });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('no semantic difference');
+    expect(r.status).toBe(0);
   });
 
   it('exits 0 without --exit-code even when sides differ', async () => {

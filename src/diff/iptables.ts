@@ -9,14 +9,16 @@
 import { isOthersKubeChain } from '../parse/owners.js';
 import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
-import { formatRule } from '../emit/iptables.js';
+import { formatMatch, formatRule } from '../emit/iptables.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
-import { roleOf, type Role } from '../kubeproxy/iptables-names.js';
-import { attribute, isShared, type ChainOwner } from './attribute.js';
+import { isLastRuleComment } from '../kubeproxy/iptables-comments.js';
+import { isShared, roleOf, type Role } from '../kubeproxy/iptables-names.js';
+import { attribute, type ChainOwner } from '../kubeproxy/iptables-owners.js';
+import { summarizeIptables } from '../kubeproxy/iptables-summary.js';
 import { fillKey, normalizeRule, type NormalRule } from './normalize.js';
-import { summarizeIptables } from './summarize.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
+import { notCompared, symbolizer, uniqueIds } from './views.js';
 
 function normal(rule: Rule, family: Family, run: DiffRun): NormalRule {
   const cache = run.normal[family];
@@ -35,8 +37,6 @@ const SHARED_RANK: Record<string, number> = {
   'nat KUBE-NODEPORTS': 5,
 };
 
-const LAST_RULE_MARKER = 'must be the last rule';
-
 interface Group {
   name: string;
   protocol: string;
@@ -48,16 +48,7 @@ export function iptablesSide(input: IptablesRuleset, run: DiffRun = newDiffRun()
   const family: Family = input.family;
   const rs = withoutDeleted(input);
   const att = attribute(rs, run);
-  const symbols = new Map<string, string>();
-  const symbol = (chain: string): string => {
-    let s = symbols.get(chain);
-    if (s === undefined) {
-      const o = att.chains.get(chain);
-      s = !o ? chain : o.endpoint ? `${o.role}(${o.service} ${o.endpoint})` : `${o.role}(${o.service})`;
-      symbols.set(chain, s);
-    }
-    return s;
-  };
+  const symbol = symbolizer(att.chains);
   const ctx: ViewContext = { family, symbol, owned: att.chains, run, apart: new WeakMap() };
 
   const groups = new Map<string, Group>();
@@ -133,7 +124,7 @@ export function iptablesSide(input: IptablesRuleset, run: DiffRun = newDiffRun()
           table.name === 'nat' &&
           chain.name === 'KUBE-SERVICES' &&
           mineIdx[i]! < lastService &&
-          (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && m.text.includes(LAST_RULE_MARKER)))
+          (targetChain(r) === 'KUBE-NODEPORTS' || r.matches.some((m) => m.kind === 'comment' && isLastRuleComment(m.text)))
             ? lastService - mineIdx[i]!
             : 0,
         );
@@ -171,12 +162,7 @@ export function iptablesSide(input: IptablesRuleset, run: DiffRun = newDiffRun()
   for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, att.chains));
 
   const notes: string[] = [];
-  if (foreignChains.length > 0) {
-    const shown = foreignChains.slice(0, 5).join(', ');
-    notes.push(
-      `not compared: ${foreignChains.length} chain${foreignChains.length === 1 ? '' : 's'} kube-proxy does not own (${shown}${foreignChains.length > 5 ? ', ...' : ''})`,
-    );
-  }
+  if (foreignChains.length > 0) notes.push(notCompared(foreignChains, 'chain%s kube-proxy does not own'));
   if (foreignRules > 0)
     notes.push(`not compared: ${foreignRules} rule${foreignRules === 1 ? '' : 's'} in built-in chains that do not jump to a KUBE-* chain`);
   return { backend: 'iptables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0), notes };
@@ -188,13 +174,10 @@ function serviceView(g: Group, ctx: ViewContext, owners: Map<string, ChainOwner>
     const table = id.slice(0, id.indexOf(' '));
     chains.push(view(ctx, { table, name: slice.chain, id, rank: SHARED_RANK[id] ?? 9, rules: slice.rules, owned: false }));
   }
-  const seen = new Map<string, number>();
+  const unique = uniqueIds();
   for (const c of g.chains) {
     if (c.rules.length === 0) continue;
-    const base = c.owner.role === 'SEP' ? `nat SEP ${c.owner.endpoint ?? c.name}` : ROLE_ID[c.owner.role];
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    const id = n === 1 ? base : `${base} #${n}`;
+    const id = unique(c.owner.role === 'SEP' ? `nat SEP ${c.owner.endpoint ?? c.name}` : ROLE_ID[c.owner.role]);
     const label = c.owner.role === 'SEP' && c.owner.endpoint ? `endpoint ${c.owner.endpoint}` : undefined;
     chains.push(view(ctx, { table: 'nat', name: c.name, id, rank: ROLE_RANK[c.owner.role], rules: c.rules, owned: true, label }));
   }
@@ -204,12 +187,15 @@ function serviceView(g: Group, ctx: ViewContext, owners: Map<string, ChainOwner>
     protocol: g.protocol,
     chains,
     summary: () =>
-      (summary ??= summarizeIptables({
-        protocol: g.protocol,
-        shared: new Map([...g.shared].map(([k, v]) => [k, v.rules])),
-        chains: g.chains,
-        ownerOf: (chain) => owners.get(chain),
-      })),
+      (summary ??= summarizeIptables(
+        {
+          protocol: g.protocol,
+          shared: new Map([...g.shared].map(([k, v]) => [k, v.rules])),
+          chains: g.chains,
+          ownerOf: (chain) => owners.get(chain),
+        },
+        formatMatch,
+      )),
   };
 }
 

@@ -1,60 +1,20 @@
-// nftables IR → DiffSide, the second adapter behind the backend-neutral form (types.ts).
-//
-// kube-proxy's nftables objects carry the service port in their names:
-// service-HASH-ns/name/proto/port, local-, external-, firewall-, and per endpoint
-// endpoint-HASH-ns/name/proto/port__ip/port (IPv6 colons as dots) with its affinity- set. A
-// name too long (truncated with "...") is attributed through the rules that reach it instead.
-// Map elements go by the chain they lead to (service-ips, service-nodeports, firewall-ips) or
-// by their comment (no-endpoint-services, no-endpoint-nodeports, which name the port);
-// cluster-ips elements by the port whose destinations hold that address.
-//
-// Compared: the kube-proxy table of the side's family, whole. Element order is never a
-// difference (a service's elements are compared as a sorted list); rule order is. Other tables
-// (iptables-nft's, firewalld's, the other family's kube-proxy table) are left out with a note.
-import type { Chain, Element, NftRuleset, NftSet, Rule, Table } from '../ir/nftables.js';
+// nftables IR → DiffSide. Which port owns each object is kube-proxy's vocabulary
+// (kubeproxy/nftables-owners.ts); cluster-ips elements go to the ports whose destinations hold
+// that address. Compared: the kube-proxy table of the side's family, whole. Element order is
+// never a difference (a service's elements are compared as a sorted list); rule order is. Other
+// tables (iptables-nft's, firewalld's, the other family's kube-proxy table) are left out with a note.
+import type { Chain, Element, NftRuleset, NftSet, Table } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import { detectNftRelease } from '../kubeproxy/detect.js';
-import { formatElement, formatRule } from '../emit/nftables.js';
-import { canonicalAddress, canonicalHostPort } from './normalize.js';
+import { CLUSTER_IPS_SET, SERVICES_CHAIN, type NftOwner, type NftRole } from '../kubeproxy/nftables-names.js';
+import { elementOwner, nftOwners } from '../kubeproxy/nftables-owners.js';
+import { servicesClusterIPMasquerade, summarizeNftables } from '../kubeproxy/nftables-summary.js';
+import { formatElement, formatExpr, formatRule } from '../emit/nftables.js';
+import { canonicalAddress } from '../util/canonical.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
-import { servicesClusterIPMasquerade, summarizeNftables, type NftRole, type NftServiceRules } from './summarize-nftables.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
-
-interface NftOwner {
-  service: string;
-  role: NftRole;
-  protocol: string;
-  endpoint?: string;
-}
-
-const PORT_NAME = /^(service|local|external|firewall)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/([a-z]+)\/(.*)$/;
-const ENDPOINT_NAME = /^(endpoint|affinity)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/([a-z]+)\/([^/]*?)__(.+)\/(\d+)$/;
-
-const portName = (ns: string, name: string, port: string) => (port ? `${ns}/${name}:${port}` : `${ns}/${name}`);
-
-/** What an object's name says about its owner, unless the name was truncated. */
-function ownerFromName(name: string): NftOwner | undefined {
-  if (name.endsWith('...')) return undefined;
-  const p = PORT_NAME.exec(name);
-  if (p) return { service: portName(p[2]!, p[3]!, p[5]!), role: p[1] as NftRole, protocol: p[4]! };
-  const e = ENDPOINT_NAME.exec(name);
-  if (!e) return undefined;
-  // kube-proxy writes an IPv6 endpoint's colons as dots; four dot-separated decimals are IPv4.
-  const ip = /^\d+\.\d+\.\d+\.\d+$/.test(e[6]!) ? e[6]! : e[6]!.replaceAll('.', ':');
-  const endpoint = canonicalHostPort(ip.includes(':') ? `[${ip}]:${e[7]}` : `${ip}:${e[7]}`);
-  return { service: portName(e[2]!, e[3]!, e[5]!), role: e[1] as NftRole, protocol: e[4]!, endpoint };
-}
-
-function verdictTargets(r: Rule): string[] {
-  const out: string[] = [];
-  const v = r.verdict;
-  if (v && (v.kind === 'jump' || v.kind === 'goto')) out.push(v.chain);
-  if (v?.kind === 'numgen')
-    for (const e of v.entries) if (e.verdict.kind === 'jump' || e.verdict.kind === 'goto') out.push(e.verdict.chain);
-  for (const e of r.exprs) if (e.kind === 'lookup' || e.kind === 'setUpdate') out.push(e.set);
-  return out;
-}
+import { cmp, linesView, notCompared, symbolizer, uniqueIds } from './views.js';
 
 const MAP_RANK: Record<string, number> = {
   'cluster-ips': 0,
@@ -65,23 +25,16 @@ const MAP_RANK: Record<string, number> = {
   'no-endpoint-nodeports': 5,
 };
 const ROLE_RANK: Record<NftRole, number> = { firewall: 10, external: 11, service: 12, local: 13, endpoint: 14, affinity: 15 };
-// Per-service maps whose elements lead to the service's chains, and those naming it in comments.
-const CHAIN_MAPS = new Set(['service-ips', 'service-nodeports', 'firewall-ips']);
-const COMMENT_MAPS = new Set(['no-endpoint-services', 'no-endpoint-nodeports']);
 
 export function nftablesSide(rs: NftRuleset, family: Family, run: DiffRun = newDiffRun()): DiffSide {
   const want = family === 'ipv6' ? 'ip6' : 'ip';
   const notes: string[] = [];
   const others = rs.tables.filter((t) => !(t.name === KUBE_PROXY_TABLE && t.family === want)).map((t) => `${t.family} ${t.name}`);
-  if (others.length > 0)
-    notes.push(
-      `not compared: ${others.length} table${others.length === 1 ? '' : 's'} other than ${want} ${KUBE_PROXY_TABLE} (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''})`,
-    );
+  if (others.length > 0) notes.push(notCompared(others, `table%s other than ${want} ${KUBE_PROXY_TABLE}`));
   const table = rs.tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === want);
-  const services = new Map<string, ServiceView>();
-  if (!table) return { backend: 'nftables', family, services, nodeWide: [], notes };
+  if (!table) return { backend: 'nftables', family, services: new Map(), nodeWide: [], notes };
   const release = detectNftRelease(table);
-  return { ...buildSide(table, family, services, run), notes, ...(release ? { release } : {}) };
+  return { ...buildSide(table, family, run), notes, ...(release ? { release } : {}) };
 }
 
 interface Group {
@@ -92,52 +45,17 @@ interface Group {
   sets: { set: NftSet; owner: NftOwner }[];
 }
 
-function buildSide(table: Table, family: Family, services: Map<string, ServiceView>, run: DiffRun): Omit<DiffSide, 'notes'> {
+interface Ctx {
+  prefix: string;
+  symbol: (name: string) => string;
+  run: DiffRun;
+}
+
+const push = <T>(m: Map<string, T[]>, k: string, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
+
+function buildSide(table: Table, family: Family, run: DiffRun): Omit<DiffSide, 'notes'> {
   const prefix = `${table.family} ${table.name}`;
-  const owners = new Map<string, NftOwner>();
-  const chains = new Map(table.chains.map((c) => [c.name, c]));
-  for (const c of table.chains) {
-    const o = ownerFromName(c.name);
-    if (o) {
-      const dnat = c.rules.find((r) => r.verdict?.kind === 'dnat');
-      if (o.role === 'endpoint' && dnat?.verdict?.kind === 'dnat') o.endpoint = canonicalHostPort(dnat.verdict.to);
-      owners.set(c.name, o);
-    }
-  }
-  for (const s of table.sets) {
-    const o = ownerFromName(s.name);
-    if (o) owners.set(s.name, o);
-  }
-  // Truncated names: whatever an owned chain reaches belongs to the same port.
-  const queue = [...owners.keys()].filter((n) => chains.has(n));
-  while (queue.length > 0) {
-    const name = queue.pop()!;
-    const from = owners.get(name)!;
-    for (const r of chains.get(name)!.rules) {
-      for (const t of verdictTargets(r)) {
-        if (owners.has(t)) continue;
-        const role = /^(service|local|external|firewall|endpoint|affinity)-/.exec(t)?.[1] as NftRole | undefined;
-        if (!role) continue;
-        const o: NftOwner = { service: from.service, role, protocol: from.protocol };
-        const dnat = chains.get(t)?.rules.find((x) => x.verdict?.kind === 'dnat');
-        if (dnat?.verdict?.kind === 'dnat') o.endpoint = canonicalHostPort(dnat.verdict.to);
-        owners.set(t, o);
-        if (chains.has(t)) queue.push(t);
-      }
-    }
-  }
-
-  const symbols = new Map<string, string>();
-  const symbol = (name: string) => {
-    let s = symbols.get(name);
-    if (s === undefined) {
-      const o = owners.get(name);
-      s = !o ? name : o.endpoint ? `${o.role}(${o.service} ${o.endpoint})` : `${o.role}(${o.service})`;
-      symbols.set(name, s);
-    }
-    return s;
-  };
-
+  const owners = nftOwners(table);
   const groups = new Map<string, Group>();
   const group = (o: { service: string; protocol: string }): Group => {
     let g = groups.get(o.service);
@@ -145,7 +63,7 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     return g;
   };
   const nodeWide: ChainView[] = [];
-  const ctx: Ctx = { prefix, symbol, run };
+  const ctx: Ctx = { prefix, symbol: symbolizer(owners), run };
 
   // Declarations that hold no service's data: node-wide, one line each.
   const decls: { key: string; text: string }[] = [];
@@ -160,7 +78,7 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
   }
   if (decls.length > 0)
     nodeWide.push(
-      lines(
+      linesView(
         `${prefix} sets`,
         'declarations',
         'sets and maps',
@@ -170,22 +88,19 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
       ),
     );
 
-  // Elements: by the chain they lead to, by their comment, or (cluster-ips) by address.
+  // Elements: by their owner (kubeproxy/nftables-owners.ts), or (cluster-ips) by address.
   const loose = new Map<string, Element[]>();
   const addressesOf = new Map<string, Set<string>>();
   for (const s of table.sets) {
-    if (owners.get(s.name)?.role === 'affinity' || s.name === 'cluster-ips') continue;
+    if (owners.get(s.name)?.role === 'affinity' || s.name === CLUSTER_IPS_SET) continue;
     for (const e of s.elements) {
-      let o: { service: string; protocol: string } | undefined;
-      if (CHAIN_MAPS.has(s.name) && e.value && (e.value.kind === 'goto' || e.value.kind === 'jump')) o = owners.get(e.value.chain);
-      if (!o && COMMENT_MAPS.has(s.name) && e.comment)
-        o = { service: e.comment, protocol: e.key.length >= 2 ? e.key[e.key.length - 2]! : '' };
+      const o = elementOwner(s.name, e, owners);
       if (!o) {
-        loose.set(s.name, [...(loose.get(s.name) ?? []), e]);
+        push(loose, s.name, e);
         continue;
       }
       const g = group(o);
-      g.elements.set(s.name, [...(g.elements.get(s.name) ?? []), e]);
+      push(g.elements, s.name, e);
       if (e.key.length === 3) {
         let set = addressesOf.get(e.key[0]!);
         if (!set) addressesOf.set(e.key[0]!, (set = new Set()));
@@ -193,17 +108,11 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
       }
     }
   }
-  const clusterIPs = table.sets.find((s) => s.name === 'cluster-ips');
+  const clusterIPs = table.sets.find((s) => s.name === CLUSTER_IPS_SET);
   for (const e of clusterIPs?.elements ?? []) {
     const holders = addressesOf.get(e.key[0]!);
-    if (!holders || holders.size === 0) {
-      loose.set('cluster-ips', [...(loose.get('cluster-ips') ?? []), e]);
-      continue;
-    }
-    for (const name of holders) {
-      const g = groups.get(name)!;
-      g.elements.set('cluster-ips', [...(g.elements.get('cluster-ips') ?? []), e]);
-    }
+    if (!holders || holders.size === 0) push(loose, CLUSTER_IPS_SET, e);
+    else for (const name of holders) push(groups.get(name)!.elements, CLUSTER_IPS_SET, e);
   }
   for (const [set, elements] of loose) nodeWide.push(elementsView(ctx, set, elements, MAP_RANK[set] ?? 9, false));
 
@@ -213,35 +122,23 @@ function buildSide(table: Table, family: Family, services: Map<string, ServiceVi
     else nodeWide.push(chainView(ctx, `chain ${c.name}`, c, 20, true));
   }
 
-  const servicesMasquerade = servicesClusterIPMasquerade(chains.get('services')?.rules);
-  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, family, clusterIPs, servicesMasquerade));
+  const servicesMasquerade = servicesClusterIPMasquerade(table.chains.find((c) => c.name === SERVICES_CHAIN)?.rules, formatExpr);
+  const clusterIPSet = new Set((clusterIPs?.elements ?? []).map((e) => canonicalAddress(e.key[0]!)));
+  const services = new Map<string, ServiceView>();
+  for (const g of groups.values()) services.set(g.name, serviceView(g, ctx, owners, clusterIPSet, servicesMasquerade));
   return { backend: 'nftables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0) };
 }
-
-interface Ctx {
-  prefix: string;
-  symbol: (name: string) => string;
-  run: DiffRun;
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function serviceView(
   g: Group,
   ctx: Ctx,
   owners: Map<string, NftOwner>,
-  family: Family,
-  clusterIPs: NftSet | undefined,
+  clusterIPs: Set<string>,
   servicesMasquerade: string | undefined,
 ): ServiceView {
   const chains: ChainView[] = [];
   for (const [set, elements] of g.elements) chains.push(elementsView(ctx, set, elements, MAP_RANK[set] ?? 9, false));
-  const seen = new Map<string, number>();
-  const unique = (id: string) => {
-    const n = (seen.get(id) ?? 0) + 1;
-    seen.set(id, n);
-    return n === 1 ? id : `${id} #${n}`;
-  };
+  const unique = uniqueIds();
   for (const { chain, owner } of g.chains) {
     const id = unique(owner.role === 'endpoint' ? `endpoint ${owner.endpoint ?? chain.name}` : owner.role);
     const v = chainView(ctx, id, chain, ROLE_RANK[owner.role], true);
@@ -250,52 +147,43 @@ function serviceView(
   }
   for (const { set, owner } of g.sets) {
     // The per-endpoint affinity set: its timeout is the affinity timeout; its name is hashed.
-    const key = setKey({ ...set, name: 'affinity' });
-    chains.push(
-      lines(
-        unique(`affinity ${owner.endpoint ?? set.name}`),
-        ctx.prefix,
-        set.name,
-        ROLE_RANK.affinity,
-        [
-          {
-            key,
-            text: `add set ${ctx.prefix} ${set.name} { type ${set.keyType.join(' . ')} ; flags ${(set.flags ?? []).join(',')} ; timeout ${set.timeout ?? 0}s ; }`,
-          },
-        ],
-        true,
-      ),
-    );
+    const text = `add set ${ctx.prefix} ${set.name} { type ${set.keyType.join(' . ')} ; flags ${(set.flags ?? []).join(',')} ; timeout ${set.timeout ?? 0}s ; }`;
+    const id = unique(`affinity ${owner.endpoint ?? set.name}`);
+    chains.push(linesView(id, ctx.prefix, set.name, ROLE_RANK.affinity, [{ key: setKey({ ...set, name: 'affinity' }), text }], true));
   }
   let summary: ServiceSummary | undefined;
-  const rules: NftServiceRules = {
-    protocol: g.protocol,
-    family,
-    elements: g.elements,
-    chains: g.chains.map(({ chain, owner }) => ({ name: chain.name, role: owner.role, endpoint: owner.endpoint, rules: chain.rules })),
-    affinityTimeout: g.sets.find((s) => s.set.timeout !== undefined)?.set.timeout,
-    ownerOf: (name) => owners.get(name),
-    clusterIPs: new Set((clusterIPs?.elements ?? []).map((e) => canonicalAddress(e.key[0]!))),
-    clusterIPMasquerade: servicesMasquerade,
-  };
-  return {
-    name: g.name,
-    protocol: g.protocol,
-    chains: chains.filter((c) => c.size > 0),
-    summary: () => (summary ??= summarizeNftables(rules)),
-  };
+  const read = () =>
+    summarizeNftables(
+      {
+        protocol: g.protocol,
+        elements: g.elements,
+        chains: g.chains.map(({ chain, owner }) => ({ name: chain.name, role: owner.role, endpoint: owner.endpoint, rules: chain.rules })),
+        affinityTimeout: g.sets.find((s) => s.set.timeout !== undefined)?.set.timeout,
+        ownerOf: (name) => owners.get(name),
+        clusterIPs,
+        clusterIPMasquerade: servicesMasquerade,
+      },
+      formatExpr,
+    );
+  return { name: g.name, protocol: g.protocol, chains: chains.filter((c) => c.size > 0), summary: () => (summary ??= read()) };
 }
 
 function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean): ChainView {
-  const base = c.base
+  const b = c.base;
+  const base = b
     ? [
         {
-          key: `base ${baseChainKey(c.base)}`,
-          text: `add chain ${ctx.prefix} ${c.name} { type ${c.base.type} hook ${c.base.hook} priority ${c.base.priority} ;${c.base.policy === 'drop' ? ' policy drop ;' : ''} }`,
+          key: `base ${baseChainKey(b)}`,
+          text: `add chain ${ctx.prefix} ${c.name} { type ${b.type} hook ${b.hook} priority ${b.priority} ;${b.policy === 'drop' ? ' policy drop ;' : ''} }`,
         },
       ]
     : [];
   let keys: string[] | undefined;
+  const ruleKey = (r: Chain['rules'][number]) => {
+    let n = ctx.run.nftRules.get(r);
+    if (!n) ctx.run.nftRules.set(r, (n = normalizeNftRule(r)));
+    return fillNft(n, ctx.symbol);
+  };
   return {
     id,
     table: ctx.prefix,
@@ -303,15 +191,7 @@ function chainView(ctx: Ctx, id: string, c: Chain, rank: number, owned: boolean)
     rank,
     owned,
     size: base.length + c.rules.length,
-    keys: () =>
-      (keys ??= [
-        ...base.map((b) => b.key),
-        ...c.rules.map((r) => {
-          let n = ctx.run.nftRules.get(r);
-          if (!n) ctx.run.nftRules.set(r, (n = normalizeNftRule(r)));
-          return fillNft(n, ctx.symbol);
-        }),
-      ]),
+    keys: () => (keys ??= [...base.map((x) => x.key), ...c.rules.map(ruleKey)]),
     text: (i) => (i < base.length ? base[i]!.text : `add rule ${ctx.prefix} ${c.name} ${formatRule(c.rules[i - base.length]!)}`),
   };
 }
@@ -325,10 +205,5 @@ function elementsView(ctx: Ctx, set: string, elements: Element[], rank: number, 
       return { key: fillNft(n, ctx.symbol), text: `add element ${ctx.prefix} ${set} ${formatElement(e)}` };
     })
     .sort((a, b) => cmp(a.key, b.key));
-  return lines(set, ctx.prefix, set, rank, items, owned);
-}
-
-function lines(id: string, table: string, name: string, rank: number, items: { key: string; text: string }[], owned: boolean): ChainView {
-  const keys = items.map((i) => i.key);
-  return { id, table, name, rank, owned, size: items.length, keys: () => keys, text: (i) => items[i]!.text };
+  return linesView(set, ctx.prefix, set, rank, items, owned);
 }

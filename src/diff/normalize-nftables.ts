@@ -11,7 +11,8 @@
 // Chain and set names in verdicts and lookups are references that the caller resolves (an
 // endpoint chain by its endpoint), as in normalize.ts.
 import type { BaseChain, Element, Expr, NftSet, Rule, SimpleVerdict, Verdict } from '../ir/nftables.js';
-import { canonicalAddress, canonicalHostPort, type NormalRule } from './normalize.js';
+import { canonicalAddress, canonicalHostPort } from '../util/canonical.js';
+import { fillKey, type NormalRule } from './normalize.js';
 
 const REF = '\u0001';
 const neg = (n: boolean | undefined) => (n ? '!=' : '');
@@ -132,9 +133,7 @@ export function normalizeNftRule(rule: Rule): NormalRule {
  * endpoint chains compares equal.
  */
 export function fillNft(n: NormalRule, resolve: (name: string) => string): string {
-  let i = 0;
-  const filled = n.body.replace(/\u0001/g, () => resolve(n.refs[i++] ?? ''));
-  return filled.replace(
+  return fillKey(n, resolve).replace(
     /numgen (\d+) \{([^}]*)\}/,
     (_, mod: string, list: string) => `numgen ${mod} {${list.split(',').sort().join(',')}}`,
   );

@@ -23,17 +23,8 @@
 //   service chain by what it is (its service port and role, an SEP chain by its endpoint), so
 //   a renamed hash is not a difference.
 import type { Match, Rule, Target } from '../ir/iptables.js';
-import {
-  canonicalCIDR,
-  canonicalIP,
-  familyOf,
-  formatIP,
-  formatNetwork,
-  parseCIDR,
-  parseIP,
-  parseNetwork,
-  type Family,
-} from '../util/ip.js';
+import { canonicalAddress, canonicalHostPort } from '../util/canonical.js';
+import type { Family } from '../util/ip.js';
 
 /** A rule's key with the chain references left open: key = body filled with refs. */
 export interface NormalRule {
@@ -44,45 +35,6 @@ export interface NormalRule {
 }
 
 const REF = '\u0001';
-
-// Addresses repeat across rules and across the two sides: parse each spelling once.
-function memo(fn: (text: string) => string): (text: string) => string {
-  const cache = new Map<string, string>();
-  return (text) => {
-    let v = cache.get(text);
-    if (v === undefined) {
-      if (cache.size > 1_000_000) cache.clear();
-      cache.set(text, (v = fn(text)));
-    }
-    return v;
-  };
-}
-
-/** Canonical address or CIDR, without the host prefix length; unknown text is kept. */
-export const canonicalAddress = memo((text) => {
-  if (text.includes('/')) {
-    const c = parseCIDR(text);
-    if (!c) {
-      // A mask written out (`10.0.0.0/255.0.0.0`): the same network as its prefix length, as the tracer reads it.
-      const family = familyOf(text.slice(0, text.indexOf('/')));
-      const net = family && parseNetwork(text, family);
-      return net && typeof net !== 'string' ? formatNetwork(net) : text;
-    }
-    const full = c.ip.family === 'ipv4' ? 32 : 128;
-    return c.prefix === full ? formatIP(c.ip) : (canonicalCIDR(text) ?? text);
-  }
-  return canonicalIP(text) ?? text;
-});
-
-/** `ip:port` / `[ip6]:port` with a canonical address; other DNAT forms are kept as written. */
-export const canonicalHostPort = memo((text) => {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
-  if (!m) return canonicalIP(text) ?? text;
-  const ip = parseIP(m[1]!);
-  if (!ip) return text;
-  const port = String(Number(m[2]));
-  return ip.family === 'ipv6' ? `[${formatIP(ip)}]:${port}` : `${formatIP(ip)}:${port}`;
-});
 
 function num(text: string): number | undefined {
   const t = text.trim();

@@ -4,8 +4,7 @@
 // Both texts are first split into chains without parsing (parse/scan.ts, through read.ts). A
 // per-service chain (KUBE-SVC/SVL/EXT/FW/SEP) whose lines are the same text on both sides has
 // the same rules on both sides and cannot make a difference by itself, so it stays unparsed
-// unless its service port turns out to differ (or nothing jumps to it: a stale chain is the
-// only trace of its service port). Everything else is read: the shared chains
+// unless its service port turns out to differ. Everything else is read: the shared chains
 // (whose rules name every service port), the node-wide chains, and the per-service chains that
 // differ. Attributing those gives the service ports that differ; all their chains are then read
 // on both sides, by name (kube-proxy's hashed names, the chains they jump to, and the chains
@@ -16,8 +15,8 @@
 // shared chains, and counts as unchanged.
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
-import { portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
-import { attribute, isShared } from './attribute.js';
+import { isShared, portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
+import { attribute } from '../kubeproxy/iptables-owners.js';
 import { rawKey } from './normalize.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
@@ -62,21 +61,25 @@ function referrers(nat: Map<string, ScannedChain>, targets: Set<string>): string
   return out;
 }
 
-/** Per-service chains no rule of the table jumps to, found from the rule text. */
-function unreferenced(nat: Map<string, ScannedChain>): string[] {
-  // A rule has one jump; kube-proxy's chains are only ever jumped to by KUBE-* name. A plain
-  // search, not a regular expression: a 10,000-Service dump has 300,000 rule lines.
-  const named = new Set<string>();
-  for (const c of nat.values()) {
+/**
+ * The nat chains some other chain jumps or goes to, read from the text (kube-proxy writes the
+ * target last). Endpoint chains jump to no other service chain and are skipped; a reference
+ * missed here only makes a chain be read.
+ */
+function referenced(chains: Iterable<ScannedChain>, into: Set<string>, skip?: (c: ScannedChain) => boolean): void {
+  for (const c of chains) {
+    if (roleOf(c.name) === 'SEP' || skip?.(c)) continue;
     for (const { body } of c.rules) {
-      let at = body.indexOf('-j KUBE-');
-      if (at < 0) at = body.indexOf('-g KUBE-');
-      if (at < 0 || (at > 0 && body.charCodeAt(at - 1) !== 32)) continue;
+      let at = body.lastIndexOf(' -j ');
+      if (at < 0) at = body.lastIndexOf(' -g ');
+      if (at >= 0) at += 1;
+      else if (body.startsWith('-j ') || body.startsWith('-g ')) at = 0;
+      else continue;
       const end = body.indexOf(' ', at + 3);
-      named.add(end < 0 ? body.slice(at + 3) : body.slice(at + 3, end));
+      const name = end < 0 ? body.slice(at + 3) : body.slice(at + 3, end);
+      if (name !== c.name) into.add(name);
     }
   }
-  return [...nat.keys()].filter((n) => perService('nat', n) && !named.has(n));
 }
 
 export function readIptablesPair(
@@ -91,9 +94,13 @@ export function readIptablesPair(
   const natA = natChains(a);
   const natB = natChains(b);
   // Per-service chains to read, by name, on both sides alike. A chain nothing jumps to (a stale
-  // one a node kept) is read even when unchanged: no shared chain names its service port, so
-  // this is the only way that port is counted.
-  const wanted = new Set<string>([...unreferenced(natA), ...unreferenced(natB)]);
+  // one) is read whatever it holds: only its own rules can say which service port it is.
+  const wanted = new Set<string>();
+  const targets = new Set<string>();
+  referenced(natA.values(), targets);
+  // A chain the same on both sides names the same targets: read those once.
+  referenced(natB.values(), targets, (c) => sameText(natA.get(c.name), c, cache));
+  for (const nat of [natA, natB]) for (const name of nat.keys()) if (perService('nat', name) && !targets.has(name)) wanted.add(name);
   const dirty: string[] = [];
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.

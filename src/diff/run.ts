@@ -3,7 +3,7 @@
 // nothing computed for one diff is kept for the next.
 import type { Rule } from '../ir/iptables.js';
 import type { Element, Rule as NftRule } from '../ir/nftables.js';
-import { newAttributeCache, type AttributeCache } from './attribute.js';
+import { newAttributeCache, type AttributeCache } from '../kubeproxy/iptables-owners.js';
 import type { NormalRule } from './normalize.js';
 import { newRuleCache, type RuleCache } from './read.js';
 import type { Family } from './types.js';

@@ -40,54 +40,8 @@ export interface ChainView {
   owned: boolean;
 }
 
-export type DestinationKind =
-  | 'clusterIP'
-  | 'externalIP'
-  | 'loadBalancerIP'
-  /** Only a DROP/REJECT rule is left, and it does not say which of the two it was. */
-  | 'externalIPOrLoadBalancerIP'
-  | 'nodePort'
-  | 'healthCheckNodePort';
-
-/** What a destination does with a new connection. */
-export type Handling = 'endpoints' | 'REJECT' | 'DROP' | 'ACCEPT';
-
-export interface Destination {
-  kind: DestinationKind;
-  /** `ip:port` / `[ip6]:port` for addresses, the port number for node ports. */
-  address: string;
-  handling: Handling;
-}
-
-export interface EndpointInfo {
-  /** `ip:port` or `[ip6]:port`, as the DNAT writes it (canonical address). */
-  address: string;
-  /** In the cluster-wide service chain (KUBE-SVC / service-...). */
-  cluster: boolean;
-  /** In the node-local service chain (KUBE-SVL). */
-  local: boolean;
-}
-
-/** What the rules say one service port does, derived from the rules alone. */
-export interface ServiceSummary {
-  /** TCP, UDP or SCTP; "" when no rule says. */
-  protocol: string;
-  /** Sorted by kind, then address. */
-  destinations: Destination[];
-  /** CIDRs allowed to reach the LoadBalancer IPs; [] when unrestricted. */
-  loadBalancerSourceRanges: string[];
-  sessionAffinityTimeoutSeconds: number | null;
-  /** null when the rules cannot tell (e.g. no endpoints at all). */
-  internalTrafficPolicy: 'Cluster' | 'Local' | null;
-  externalTrafficPolicy: 'Cluster' | 'Local' | null;
-  /** Sorted by address. */
-  endpoints: EndpointInfo[];
-  /**
-   * Which cluster-IP traffic is masqueraded: "all", "none", or the match that selects it
-   * (e.g. `! -s 10.0.0.0/8`); null when the service has no cluster-IP chain to tell.
-   */
-  clusterIPMasquerade: string | null;
-}
+export type { Destination, DestinationKind, EndpointInfo, Handling, ServiceSummary } from '../kubeproxy/summary.js';
+import type { ServiceSummary } from '../kubeproxy/summary.js';
 
 export interface ServiceView {
   /** kube-proxy's service port name: `ns/name` or `ns/name:port`. */

@@ -51,3 +51,26 @@ export function roleOf(chain: string): Role | undefined {
       return undefined;
   }
 }
+
+// Fixed chains.
+export const KUBE_SERVICES = 'KUBE-SERVICES';
+export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
+export const KUBE_NODEPORTS = 'KUBE-NODEPORTS';
+export const KUBE_FORWARD = 'KUBE-FORWARD';
+export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
+export const KUBE_FIREWALL = 'KUBE-FIREWALL';
+export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
+export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+
+/** Per-service chain prefixes kube-proxy owns in nat (and deletes when stale). */
+export const SERVICE_CHAIN_PREFIXES = Object.values(ROLE_PREFIX);
+
+/** Chains in which every service port has its own rules, by table. */
+const SHARED_CHAINS: Record<string, string[]> = {
+  nat: [KUBE_SERVICES, KUBE_NODEPORTS],
+  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL],
+};
+
+export function isShared(table: string, chain: string): boolean {
+  return SHARED_CHAINS[table]?.includes(chain) ?? false;
+}

@@ -8,6 +8,17 @@ import type { NftRuleset } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import type { LocalDetector, Protocol } from '../model/types.js';
 import { parseCIDR, parseIP, type Family } from '../util/ip.js';
+import { parseComment } from '../kubeproxy/iptables-comments.js';
+import { KUBE_EXTERNAL_SERVICES, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_SERVICES, roleOf } from '../kubeproxy/iptables-names.js';
+import {
+  NO_ENDPOINT_NODEPORTS_MAP,
+  NO_ENDPOINT_SERVICES_MAP,
+  NODEPORT_IPS_SET,
+  nftOwner,
+  nftRoleOf,
+  SERVICE_IPS_MAP,
+  SERVICE_NODEPORTS_MAP,
+} from '../kubeproxy/nftables-names.js';
 import type { ScenarioNode, ScenarioPort } from './scenarios.js';
 
 export interface DumpServices {
@@ -72,14 +83,25 @@ function matchValue(rule: Rule, kind: 'destination' | 'dport'): string | undefin
   return undefined;
 }
 
-const SUFFIX = / (cluster IP|external IP|loadbalancer IP|has no endpoints|has no local endpoints|health check node port)$/;
+// The comments trace reads, by what the rule is for ('' for the bare service port name).
+const WHAT: Partial<Record<string, string>> = {
+  clusterIP: 'cluster IP',
+  externalIP: 'external IP',
+  loadBalancerIP: 'loadbalancer IP',
+  noEndpoints: 'has no endpoints',
+  noLocalEndpoints: 'has no local endpoints',
+  healthCheckNodePort: 'health check node port',
+  servicePort: '',
+};
 
-/** kube-proxy's comment → the service port name and what the rule is for. */
+/** kube-proxy's comment (kubeproxy/iptables-comments.ts) → the service port name and what the rule is for. */
 function readComment(c: string): { name: string; what: string } | undefined {
-  const m = SUFFIX.exec(c);
-  const name = (m ? c.slice(0, m.index) : c).replace(/:$/, '').trim();
+  const p = parseComment(c.trim());
+  const what = p && WHAT[p.kind];
+  if (what === undefined) return undefined;
+  const name = p!.service.replace(/:$/, '');
   if (!/^[a-z0-9.-]+\/[a-z0-9.-]+(:[a-z0-9-]*)?$/.test(name)) return undefined;
-  return { name, what: m ? m[1]! : '' };
+  return { name, what };
 }
 
 const port = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : 0);
@@ -90,12 +112,12 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
   const nat = findTable(rs, 'nat');
   const filter = findTable(rs, 'filter');
   let podCIDR: string | undefined;
-  for (const rule of findChain(nat, 'KUBE-SERVICES')?.rules ?? []) {
+  for (const rule of findChain(nat, KUBE_SERVICES)?.rules ?? []) {
     const c = readComment(ruleComment(rule) ?? '');
     const proto = protoOf(rule);
     const dst = matchValue(rule, 'destination');
     const dport = port(matchValue(rule, 'dport'));
-    if (!podCIDR && targetChain(rule) === 'KUBE-MARK-MASQ') podCIDR = negatedSource(rule);
+    if (!podCIDR && targetChain(rule) === KUBE_MARK_MASQ) podCIDR = negatedSource(rule);
     if (!c || !proto || !dst || !dport || !targetChain(rule)?.startsWith('KUBE-')) continue;
     const p = ports.get(c.name, proto);
     p.port = dport;
@@ -103,14 +125,14 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
     else if (c.what === 'external IP') addOnce(p.externalIPs, dst);
     else if (c.what === 'loadbalancer IP') addOnce(p.loadBalancerVIPs, dst);
   }
-  for (const rule of findChain(nat, 'KUBE-NODEPORTS')?.rules ?? []) {
+  for (const rule of findChain(nat, KUBE_NODEPORTS)?.rules ?? []) {
     const c = readComment(ruleComment(rule) ?? '');
     const proto = protoOf(rule);
     const np = port(matchValue(rule, 'dport'));
     if (c && proto && np && c.what === '') ports.get(c.name, proto).nodePort = np;
   }
   // Services without endpoints have only filter rules (REJECT / DROP).
-  for (const chainName of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES']) {
+  for (const chainName of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES]) {
     for (const rule of findChain(filter, chainName)?.rules ?? []) {
       const c = readComment(ruleComment(rule) ?? '');
       const proto = protoOf(rule);
@@ -120,7 +142,7 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
       const dst = matchValue(rule, 'destination');
       const local = rule.matches.some((m) => m.kind === 'addrtype' && m.direction === 'dst' && !m.negate && m.type === 'LOCAL');
       if (local && !dst) p.nodePort ||= dport;
-      else if (dst && chainName === 'KUBE-SERVICES') {
+      else if (dst && chainName === KUBE_SERVICES) {
         p.clusterIP ||= dst;
         p.port ||= dport;
       } else if (dst) {
@@ -129,14 +151,14 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
       }
     }
   }
-  for (const rule of findChain(filter, 'KUBE-NODEPORTS')?.rules ?? []) {
+  for (const rule of findChain(filter, KUBE_NODEPORTS)?.rules ?? []) {
     const c = readComment(ruleComment(rule) ?? '');
     const hc = port(matchValue(rule, 'dport'));
     if (c && c.what === 'health check node port' && hc) ports.get(c.name, protoOf(rule) ?? 'TCP').healthCheckNodePort = hc;
   }
   // Endpoints (so that the pod a packet comes from is not one of them).
   for (const chain of nat?.chains ?? []) {
-    if (!chain.name.startsWith('KUBE-SEP-')) continue;
+    if (roleOf(chain.name) !== 'SEP') continue;
     for (const rule of chain.rules) {
       if (rule.target?.kind !== 'DNAT') continue;
       const c = readComment(ruleComment(rule) ?? '');
@@ -148,8 +170,8 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
   if (!podCIDR) {
     // kube-proxy ≥ 1.24 writes the pod CIDR test in each KUBE-SVC chain.
     for (const chain of nat?.chains ?? []) {
-      if (!chain.name.startsWith('KUBE-SVC-')) continue;
-      for (const rule of chain.rules) if (!podCIDR && targetChain(rule) === 'KUBE-MARK-MASQ') podCIDR = negatedSource(rule);
+      if (roleOf(chain.name) !== 'SVC') continue;
+      for (const rule of chain.rules) if (!podCIDR && targetChain(rule) === KUBE_MARK_MASQ) podCIDR = negatedSource(rule);
       if (podCIDR) break;
     }
   }
@@ -173,22 +195,22 @@ export function nftablesServices(rs: NftRuleset, family: Family, nodeIPs: string
   const chainName = (v: { kind: string; chain?: string } | undefined) => (v && 'chain' in v ? v.chain : undefined);
   // service-HASH-ns/name/proto/portName → "ns/name:portName"
   const portOf = (chain: string | undefined, comment: string | undefined, proto: string, fallback: string) => {
-    const m = chain ? /^(?:service|external|firewall|local)-[A-Z2-7]{8}-([^/]+)\/([^/]+)\/(tcp|udp|sctp)\/(.*)$/.exec(chain) : null;
-    const name = m ? `${m[1]}/${m[2]}${m[4] ? `:${m[4]}` : ''}` : (comment?.split(' ')[0] ?? fallback);
+    const o = chain ? nftOwner(chain) : undefined;
+    const name = o && o.role !== 'endpoint' && o.role !== 'affinity' ? o.service : (comment?.split(' ')[0] ?? fallback);
     return ports.get(name, proto.toUpperCase() as Protocol);
   };
   for (const set of table.sets) {
     for (const el of set.elements) {
       const chain = chainName(el.value);
-      if ((set.name === 'service-ips' || set.name === 'no-endpoint-services') && el.key.length === 3) {
+      if ((set.name === SERVICE_IPS_MAP || set.name === NO_ENDPOINT_SERVICES_MAP) && el.key.length === 3) {
         const [ip, proto, p] = el.key as [string, string, string];
         if (!/^(tcp|udp|sctp)$/.test(proto) || !/^\d+$/.test(p)) continue;
         const sp = portOf(chain, el.comment, proto, `${ip}:${p}/${proto}`);
         sp.port = Number(p);
-        if (chain?.startsWith('external-')) addOnce(sp.externalIPs, ip);
-        else if (set.name === 'no-endpoint-services' && sp.clusterIP && sp.clusterIP !== ip) addOnce(sp.externalIPs, ip);
+        if (chain && nftRoleOf(chain) === 'external') addOnce(sp.externalIPs, ip);
+        else if (set.name === NO_ENDPOINT_SERVICES_MAP && sp.clusterIP && sp.clusterIP !== ip) addOnce(sp.externalIPs, ip);
         else sp.clusterIP ||= ip;
-      } else if ((set.name === 'service-nodeports' || set.name === 'no-endpoint-nodeports') && el.key.length === 2) {
+      } else if ((set.name === SERVICE_NODEPORTS_MAP || set.name === NO_ENDPOINT_NODEPORTS_MAP) && el.key.length === 2) {
         const [proto, p] = el.key as [string, string];
         if (!/^(tcp|udp|sctp)$/.test(proto) || !/^\d+$/.test(p)) continue;
         portOf(chain, el.comment, proto, `nodeport ${p}/${proto}`).nodePort = Number(p);
@@ -197,7 +219,7 @@ export function nftablesServices(rs: NftRuleset, family: Family, nodeIPs: string
   }
   let podCIDR: string | undefined;
   for (const c of table.chains) {
-    if (!c.name.startsWith('service-')) continue;
+    if (nftRoleOf(c.name) !== 'service') continue;
     for (const r of c.rules) {
       const neg = r.exprs.find((e) => e.kind === 'addr' && e.field === 'saddr' && e.negate && e.values.length === 1);
       if (neg && neg.kind === 'addr' && parseCIDR(neg.values[0]!)) podCIDR ??= neg.values[0];
@@ -213,7 +235,7 @@ export function nftablesServices(rs: NftRuleset, family: Family, nodeIPs: string
   }
   let nodePorts: ScenarioNode['nodePorts'] = { matchAll: true };
   let ips = nodeIPs;
-  const npSet = table.sets.find((s) => s.name === 'nodeport-ips');
+  const npSet = table.sets.find((s) => s.name === NODEPORT_IPS_SET);
   const npIPs = (npSet?.elements ?? []).map((e) => e.key[0]!).filter((a) => parseIP(a));
   if (npIPs.length > 0) {
     nodePorts = { matchAll: false, addresses: npIPs };

@@ -4,6 +4,7 @@
 // their comment, with the nat "must be the last rule" jump kept last.
 import type { Chain, IptablesRuleset, Rule, Table } from '../../ir/iptables.js';
 import { ruleComment } from '../../ir/iptables.js';
+import { isLastRuleComment } from '../../kubeproxy/iptables-comments.js';
 import { sortedBy } from '../../util/sort.js';
 
 function chainRank(name: string): number {
@@ -20,8 +21,6 @@ function serviceNameOf(rule: Rule): string | undefined {
   return cut < 0 ? c : c.slice(0, cut);
 }
 
-const LAST_RULE_MARKER = 'must be the last rule';
-
 function sortServiceRules(table: string, chain: Chain): Rule[] {
   const lastChain = table === 'nat' && chain.name === 'KUBE-SERVICES';
   // Keys computed once per rule, not once per comparison.
@@ -29,7 +28,7 @@ function sortServiceRules(table: string, chain: Chain): Rule[] {
     rule,
     index,
     key: serviceNameOf(rule),
-    last: lastChain && (ruleComment(rule) ?? '').includes(LAST_RULE_MARKER),
+    last: lastChain && isLastRuleComment(ruleComment(rule) ?? ''),
   }));
   sorted.sort((x, y) => {
     if (x.last !== y.last) return x.last ? 1 : -1;

@@ -3,6 +3,7 @@
 import type { Chain, IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import { IPT_COMMENT, NODEPORTS_LAST_RULE_COMMENT } from '../../kubeproxy/iptables-comments.js';
 import { canonicalRuleset } from './canonical.js';
 import { staleServiceChains } from './stale.js';
 import {
@@ -152,7 +153,7 @@ class Compiler {
     const deleted = this.staleChains(opts.previousNatChains ?? []);
 
     // The NodePort dispatch must be the last rule of nat KUBE-SERVICES.
-    const lastComment = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+    const lastComment = comment(NODEPORTS_LAST_RULE_COMMENT);
     if (n.nodePorts.matchAll) {
       const extra: Match[] = n.family === 'ipv6' ? [dst('::1/128', true)] : n.localhostNodePorts ? [] : [dst('127.0.0.0/8', true)];
       this.nat.add(KUBE_SERVICES, [lastComment, addrtype('dst'), ...extra], this.jump(KUBE_NODEPORTS));
@@ -220,33 +221,34 @@ class Compiler {
 
     const noEndpoints = !hasEndpoints;
     const internalFilter: { comment: string; target: Target } = noEndpoints
-      ? { comment: `${name} has no endpoints`, target: this.verdict('REJECT') }
-      : { comment: `${name} has no local endpoints`, target: this.verdict('DROP') };
+      ? { comment: IPT_COMMENT.noEndpoints(name), target: this.verdict('REJECT') }
+      : { comment: IPT_COMMENT.noLocalEndpoints(name), target: this.verdict('DROP') };
     const externalFilter = internalFilter;
 
     const toPort = (ip: string, port: number): Match[] => [...this.proto(p), dst(ip), dport(port)];
 
     // Cluster IP.
     if (hasInternalEndpoints) {
-      this.nat.add(KUBE_SERVICES, [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)], this.jump(internalChain));
+      this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.clusterIP(name)), ...toPort(sp.clusterIP, sp.port)], this.jump(internalChain));
     } else {
       this.filter.add(KUBE_SERVICES, [comment(internalFilter.comment), ...toPort(sp.clusterIP, sp.port)], internalFilter.target);
     }
 
     // External IPs.
     for (const ip of sp.externalIPs) {
-      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} external IP`), ...toPort(ip, sp.port)], this.jump(extChain));
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.externalIP(name)), ...toPort(ip, sp.port)], this.jump(extChain));
       if (!hasExternalEndpoints)
         this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
     }
 
     // LoadBalancer VIPs.
     for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(`${name} loadbalancer IP`), ...toPort(ip, sp.port)], this.jump(lbChain));
+      if (hasEndpoints)
+        this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.loadBalancerIP(name)), ...toPort(ip, sp.port)], this.jump(lbChain));
       if (usesFWChain) {
         this.filter.add(
           KUBE_PROXY_FIREWALL,
-          [comment(`${name} traffic not accepted by ${fwChain}`), ...toPort(ip, sp.port)],
+          [comment(IPT_COMMENT.notAccepted(name, fwChain)), ...toPort(ip, sp.port)],
           this.verdict('DROP'),
         );
       }
@@ -263,11 +265,17 @@ class Compiler {
         if (n.localhostNodePorts && n.family === 'ipv4' && n.nfacct && n.release.iptLocalhostNodePortsNfacct) {
           this.nat.add(
             KUBE_NODEPORTS,
-            [comment(name), ...this.proto(p), dst('127.0.0.0/8'), dport(sp.nodePort), { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS }],
+            [
+              comment(IPT_COMMENT.servicePort(name)),
+              ...this.proto(p),
+              dst('127.0.0.0/8'),
+              dport(sp.nodePort),
+              { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS },
+            ],
             this.jump(extChain),
           );
         }
-        this.nat.add(KUBE_NODEPORTS, [comment(name), ...this.proto(p), dport(sp.nodePort)], this.jump(extChain));
+        this.nat.add(KUBE_NODEPORTS, [comment(IPT_COMMENT.servicePort(name)), ...this.proto(p), dport(sp.nodePort)], this.jump(extChain));
       }
       if (!hasExternalEndpoints) {
         this.filter.add(
@@ -282,14 +290,14 @@ class Compiler {
     if (sp.healthCheckNodePort !== 0) {
       this.filter.add(
         KUBE_NODEPORTS,
-        [comment(`${name} health check node port`), ...this.proto('tcp'), dport(sp.healthCheckNodePort)],
+        [comment(IPT_COMMENT.healthCheckNodePort(name)), ...this.proto('tcp'), dport(sp.healthCheckNodePort)],
         this.verdict('ACCEPT'),
       );
     }
 
     // Internal traffic: masquerade what does not come from a local pod.
     if (hasInternalEndpoints) {
-      const base: Match[] = [comment(`${name} cluster IP`), ...toPort(sp.clusterIP, sp.port)];
+      const base: Match[] = [comment(IPT_COMMENT.clusterIP(name)), ...toPort(sp.clusterIP, sp.port)];
       if (n.masqueradeAll) this.nat.add(internalChain, base, this.markMasq);
       else if (n.localDetector.mode !== 'None') this.nat.add(internalChain, [...base, ...ifNotLocal(n.localDetector)], this.markMasq);
     }
@@ -298,21 +306,13 @@ class Compiler {
     if (usesExtChain) {
       this.declareNat(extChain);
       if (!sp.externalPolicyLocal) {
-        this.nat.add(extChain, [comment(`masquerade traffic for ${name} external destinations`)], this.markMasq);
+        this.nat.add(extChain, [comment(IPT_COMMENT.masqueradeExternal(name))], this.markMasq);
       } else {
         if (n.localDetector.mode !== 'None') {
-          this.nat.add(
-            extChain,
-            [comment(`pod traffic for ${name} external destinations`), ...ifLocal(n.localDetector)],
-            this.jump(clusterPolicyChain),
-          );
+          this.nat.add(extChain, [comment(IPT_COMMENT.podExternal(name)), ...ifLocal(n.localDetector)], this.jump(clusterPolicyChain));
         }
-        this.nat.add(extChain, [comment(`masquerade LOCAL traffic for ${name} external destinations`), addrtype('src')], this.markMasq);
-        this.nat.add(
-          extChain,
-          [comment(`route LOCAL traffic for ${name} external destinations`), addrtype('src')],
-          this.jump(clusterPolicyChain),
-        );
+        this.nat.add(extChain, [comment(IPT_COMMENT.masqueradeLocalExternal(name)), addrtype('src')], this.markMasq);
+        this.nat.add(extChain, [comment(IPT_COMMENT.routeLocalExternal(name)), addrtype('src')], this.jump(clusterPolicyChain));
       }
       if (hasExternalEndpoints) this.nat.add(extChain, [], this.jump(externalPolicyChain));
     }
@@ -320,7 +320,7 @@ class Compiler {
     // loadBalancerSourceRanges.
     if (usesFWChain) {
       this.declareNat(fwChain);
-      const base = comment(`${name} loadbalancer IP`);
+      const base = comment(IPT_COMMENT.loadBalancerIP(name));
       let allowFromNode = false;
       for (const range of sp.loadBalancerSourceRanges) {
         this.nat.add(fwChain, [base, src(range)], this.jump(extChain));
@@ -328,13 +328,13 @@ class Compiler {
       }
       // A VIP bound locally loops node traffic back with the VIP as source: let it in.
       if (allowFromNode) for (const ip of sp.loadBalancerVIPs) this.nat.add(fwChain, [base, src(ip)], this.jump(extChain));
-      this.nat.add(fwChain, [comment(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`)]);
+      this.nat.add(fwChain, [comment(IPT_COMMENT.otherDropped(name))]);
     }
 
     if (usesClusterPolicyChain) this.dispatch(sp, this.declareNat(clusterPolicyChain), sel.clusterEndpoints);
     if (usesLocalPolicyChain) this.dispatch(sp, this.declareNat(localPolicyChain), sel.localEndpoints);
 
-    const sepComment = this.endpointComment(name);
+    const sepComment = this.endpointComment(IPT_COMMENT.servicePort(name));
     for (const ep of sel.allReachable) {
       const { name: chain } = this.sepChain(sp, ep);
       const sep = this.declareNat(chain);
@@ -355,7 +355,7 @@ class Compiler {
         addRule(
           chain,
           [
-            ...this.endpointComment(`${sp.displayName} -> ${ep.address}`),
+            ...this.endpointComment(IPT_COMMENT.endpoint(sp.displayName, ep.address)),
             { kind: 'recent', name: sep.name, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true },
           ],
           sep.jump,
@@ -370,7 +370,7 @@ class Compiler {
       let m: Match[];
       if (large) m = more ? statisticOnly(endpoints.length - i) : NO_MATCHES;
       else {
-        m = [comment(`${sp.displayName} -> ${ep.address}`)];
+        m = [comment(IPT_COMMENT.endpoint(sp.displayName, ep.address))];
         if (more) m.push(statistic(endpoints.length - i));
       }
       addRule(chain, m, this.sepChain(sp, ep).jump);

@@ -9,18 +9,17 @@ export const portChains = (sp: ServicePort): { svc: string; svl: string; ext: st
 
 export const endpointChain = (sp: ServicePort, ep: Endpoint): string => endpointChainName(sp.displayName, sp.protocol, ep.address);
 
-// Fixed chains.
-export const KUBE_SERVICES = 'KUBE-SERVICES';
-export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
-export const KUBE_NODEPORTS = 'KUBE-NODEPORTS';
-export const KUBE_FORWARD = 'KUBE-FORWARD';
-export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
-export const KUBE_FIREWALL = 'KUBE-FIREWALL';
-export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
-export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
-
-/** Per-service chain prefixes kube-proxy owns in nat (and deletes when stale). */
-export const SERVICE_CHAIN_PREFIXES = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-'];
+export {
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_FIREWALL,
+  KUBE_FORWARD,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
+  SERVICE_CHAIN_PREFIXES,
+} from '../../kubeproxy/iptables-names.js';
 
 // nfacct counters kube-proxy creates and references (named once, in kube-proxy's vocabulary).
 export {

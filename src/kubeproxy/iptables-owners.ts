@@ -1,5 +1,5 @@
-// Which service port each iptables chain and rule belongs to, found from the rules alone so it
-// works the same on a compile and on a node's iptables-save.
+// Which service port each of kube-proxy's iptables chains and rules belongs to, found from the
+// rules alone so it works the same on a compile and on a node's iptables-save.
 //
 // kube-proxy's per-service chains are named by a hash (KUBE-SVC-<hash of "ns/name:port" +
 // protocol>, KUBE-SEP-<hash of that + endpoint>), so the name says nothing by itself. Three
@@ -15,29 +15,9 @@
 // KUBE-PROXY-FIREWALL) go by their comment's service name, else by the chain they jump to.
 import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
-import { endpointChainHash, portChainHash, ROLE_PREFIX, roleOf, type Role } from '../kubeproxy/iptables-names.js';
-import { canonicalHostPort } from './normalize.js';
-
-/** Chains in which every service has its own rules, by table. */
-const SHARED_CHAINS: Record<string, string[]> = {
-  nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS'],
-  filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
-};
-
-export function isShared(table: string, chain: string): boolean {
-  return SHARED_CHAINS[table]?.includes(chain) ?? false;
-}
-
-// kube-proxy's comment texts and where the service port name sits in them. Names never hold
-// spaces (namespace and name are DNS labels, port names IANA_SVC_NAME), so \S+ is exact.
-const COMMENT_PATTERNS: RegExp[] = [
-  /^(\S+) (?:cluster IP|external IP|loadbalancer IP|has no endpoints|has no local endpoints|health check node port)$/,
-  /^(\S+) traffic not accepted by \S+$/,
-  /^(?:masquerade|pod|masquerade LOCAL|route LOCAL) traffic for (\S+) external destinations$/,
-  /^other traffic to (\S+) will be dropped by KUBE-PROXY-FIREWALL$/,
-  /^(\S+) -> \S+$/,
-  /^([^\s/]+\/[^\s/]+)$/, // a bare "ns/name[:port]" (SEP rules, KUBE-NODEPORTS)
-];
+import { canonicalHostPort } from '../util/canonical.js';
+import { parseComment } from './iptables-comments.js';
+import { endpointChainHash, isShared, portChainHash, ROLE_PREFIX, roleOf, type Role } from './iptables-names.js';
 
 /** What attribution works out once per comment and per chain, kept for one diff run. */
 export interface AttributeCache {
@@ -55,14 +35,7 @@ export function commentService(comment: string | undefined, cache?: Map<string, 
   if (comment === undefined) return undefined;
   let found = cache?.get(comment);
   if (found === undefined) {
-    found = null;
-    for (const re of COMMENT_PATTERNS) {
-      const m = re.exec(comment);
-      if (m) {
-        found = m[1]!;
-        break;
-      }
-    }
+    found = parseComment(comment)?.service ?? null;
     cache?.set(comment, found);
   }
   return found ?? undefined;
