@@ -508,7 +508,15 @@ class Walker {
         if (!this.assumedInterfaces(waiting, at)) return false;
         waiting = undefined;
       }
-      if (!this.expr(t, e, s, notes)) return false;
+      try {
+        if (!this.expr(t, e, s, notes)) return false;
+      } catch (err) {
+        // Something else is not known either (a source port): say what the interfaces were
+        // taken to be as well, so one run names every missing fact; if the assumed interfaces
+        // fail the rule, nothing more is needed.
+        if (err instanceof Unjudged && waiting && !this.assumedInterfaces(waiting, at)) return false;
+        throw err;
+      }
     }
     return !waiting || this.assumedInterfaces(waiting, at);
   }
