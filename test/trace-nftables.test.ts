@@ -81,6 +81,30 @@ add rule ip kube-proxy filter-forward iifname "eth9" oifname "eth0" drop
     expect(told.notes.filter((n) => n.includes(': assumed '))).toEqual([]);
   });
 
+  it('names every missing fact of a rule in one run: the assumed interface and the source port', () => {
+    // Rules another tool put in kube-proxy's forward chain: an interface and a source port.
+    const rs = parseNftables(`${golden('bridge-interface-detector')}add rule ip kube-proxy filter-forward iifname "virbr0" tcp sport 67 drop
+add rule ip kube-proxy filter-forward iifname "eth0" tcp sport 1024-65535 drop
+`);
+    const r = traceNftables(rs, NODE4, tcp('203.0.113.9', '10.96.1.10', 80));
+    expect(r.verdict).toBe('10.244.0.10:8080');
+    // virbr0 is not the assumed eth0: that rule fails whatever the source port, and asks nothing more.
+    expect(r.conditions).toHaveLength(1);
+    expect(r.conditions![0]).toMatch(
+      /^ip kube-proxy filter-forward #\d+ \(line \d+\) could match: it matches the source port \(give --sport\); traced as not matching: iifname "eth0" tcp sport 1024-65535 drop$/,
+    );
+    const assumed = r.notes.filter((n) => n.includes('filter-forward') && n.includes(': assumed '));
+    // Both rules were judged with eth0 in: each says so.
+    expect(assumed.map((n) => n.replace(/ #\d+ \(line \d+\)/, ''))).toEqual([
+      'ip kube-proxy filter-forward matches the input interface: assumed eth0 (give --in-interface)',
+      'ip kube-proxy filter-forward matches the input interface: assumed eth0 (give --in-interface)',
+    ]);
+    // With both facts given, the rule decides.
+    const told = traceNftables(rs, NODE4, tcp('203.0.113.9', '10.96.1.10', 80, { inInterface: 'eth0', sport: 40000 }));
+    expect(told.verdict).toBe('DROP');
+    expect(told.conditions).toBeUndefined();
+  });
+
   it('starts a packet from the node in the output hook and loops it back to itself', () => {
     const rs = parseNftables(golden('lb-source-range-contains-node'));
     // "closed" has no endpoints: its NodePort is rejected on the way in through lo.

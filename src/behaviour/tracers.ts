@@ -3,7 +3,6 @@
 import type { Family } from '../util/ip.js';
 import { compileIptables } from '../backends/iptables/compile.js';
 import { compileNftables } from '../backends/nftables/compile.js';
-import { emitNftables } from '../emit/nftables.js';
 import type { ProxyModel } from '../model/types.js';
 import { parseIptables } from '../parse/iptables.js';
 import { parseNftables } from '../parse/nftables.js';
@@ -15,8 +14,8 @@ export type AnyTracer = IptablesTracer | NftablesTracer;
 
 export function tracerForModel(model: ProxyModel, mode: 'iptables' | 'nftables', previousNatChains?: string[]): AnyTracer {
   const node = { family: model.node.family, addresses: model.node.nodeIPs };
-  // nftables through its text, so line numbers point into what compile prints (as trace does).
-  if (mode === 'nftables') return new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), node);
+  // The tracers name lines where emit writes the rules: those of what compile prints.
+  if (mode === 'nftables') return new NftablesTracer(compileNftables(model), node);
   return new IptablesTracer(compileIptables(model, previousNatChains ? { previousNatChains } : {}), node);
 }
 

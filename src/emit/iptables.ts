@@ -1,5 +1,6 @@
 // IR → iptables-restore text, in kube-proxy's spelling of every option.
 import type { IptablesRuleset, Match, Rule, Target } from '../ir/iptables.js';
+import { EmittedLines } from './lines.js';
 
 function quote(text: string): string {
   return /[\s"]/.test(text) || text === '' ? `"${text}"` : text;
@@ -98,8 +99,31 @@ export function formatRule(chain: string, rule: Rule): string {
 // held as one giant string: the writer streams each piece out as it comes.
 const CHUNK = 1 << 16;
 
-/** The whole iptables-restore payload, in pieces: per table, declarations, rules by chain, -X, COMMIT. */
-export function* emitIptablesChunks(rs: IptablesRuleset): Generator<string, void, undefined> {
+/**
+ * Where emitIptablesChunks writes each chain declaration and rule, recorded in LINES. The
+ * layout is counts only (every declaration and rule is one line), so no text is made for it;
+ * it mirrors the writing loop below, and a test holds the two together.
+ */
+export function layOutIptables(rs: IptablesRuleset, lines: EmittedLines = new EmittedLines()): EmittedLines {
+  let line = 0;
+  for (const table of rs.tables) {
+    const declarations = line + 1; // after "*table"
+    line = declarations + table.chains.length;
+    table.chains.forEach((c, k) => {
+      lines.addChain(c, declarations + k + 1, line + 1);
+      line += c.rules.length;
+    });
+    line += table.deleted.length + 1; // -X lines, COMMIT
+  }
+  return lines;
+}
+
+/**
+ * The whole iptables-restore payload, in pieces: per table, declarations, rules by chain, -X,
+ * COMMIT. Given LINES, it records where each chain and rule lands.
+ */
+export function* emitIptablesChunks(rs: IptablesRuleset, lines?: EmittedLines): Generator<string, void, undefined> {
+  if (lines) layOutIptables(rs, lines);
   let out = '';
   for (const table of rs.tables) {
     out += `*${table.name}\n`;
@@ -128,8 +152,8 @@ export function* emitIptablesChunks(rs: IptablesRuleset): Generator<string, void
 }
 
 /** The whole iptables-restore payload as one string (for tools that work on the text). */
-export function emitIptables(rs: IptablesRuleset): string {
+export function emitIptables(rs: IptablesRuleset, lines?: EmittedLines): string {
   let out = '';
-  for (const piece of emitIptablesChunks(rs)) out += piece;
+  for (const piece of emitIptablesChunks(rs, lines)) out += piece;
   return out;
 }

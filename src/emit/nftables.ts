@@ -3,6 +3,7 @@
 // elements of sets then maps, each set's lines sorted bytewise). That order puts every object
 // before its users, so `nft -f` loads the file as one transaction.
 import type { Chain, Element, Expr, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
+import { EmittedLines } from './lines.js';
 
 /** A double-quoted nft string (Go's %q, which is what knftables writes, for printable text). */
 function quote(text: string): string {
@@ -131,16 +132,60 @@ function byName<T extends { name: string }>(items: T[]): T[] {
 // Pieces of about this many characters: a large rule set is streamed, never one giant string.
 const CHUNK = 1 << 16;
 
+/** A table's objects in the order they are written. */
+interface TableOrder {
+  chains: Chain[];
+  sets: NftSet[];
+  maps: NftSet[];
+  counters: string[];
+}
+
+function orderOf(t: Table): TableOrder {
+  return {
+    chains: byName(t.chains),
+    sets: byName(t.sets.filter((s) => s.kind === 'set')),
+    maps: byName(t.sets.filter((s) => s.kind === 'map')),
+    counters: [...(t.counters ?? [])].sort(),
+  };
+}
+
+/** A set's elements in the order written: by their text (every line shares the head). */
+function sortedElements(s: NftSet): { text: string; element: Element }[] {
+  return s.elements
+    .map((element) => ({ text: formatElement(element), element }))
+    .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+}
+
+/**
+ * Where emitNftablesChunks writes each chain, set, map, rule and element, recorded in LINES.
+ * Every command is one line, so the layout is counts, except for elements, which are written
+ * sorted by their text. It mirrors the writing loop below; a test holds the two together.
+ */
+export function layOutNftables(rs: NftRuleset, lines: EmittedLines = new EmittedLines()): EmittedLines {
+  let line = 0;
+  for (const t of rs.tables) {
+    const { chains, sets, maps, counters } = orderOf(t);
+    const headers = line + 1; // after "add table"
+    let rule = headers + chains.length + sets.length + maps.length + counters.length + 1;
+    chains.forEach((c, k) => {
+      lines.addChain(c, headers + k + 1, rule);
+      rule += c.rules.length;
+    });
+    [...sets, ...maps].forEach((s, k) => lines.addSet(s, headers + chains.length + k + 1));
+    line = rule - 1;
+    for (const s of [...sets, ...maps]) for (const { element } of sortedElements(s)) lines.addElement(element, ++line);
+  }
+  return lines;
+}
+
 function* tableChunks(t: Table): Generator<string, void, undefined> {
   const prefix = `${t.family} ${t.name}`;
   let out = t.comment !== undefined ? `add table ${prefix} { comment ${quote(t.comment)} ; }\n` : `add table ${prefix}\n`;
-  const chains = byName(t.chains);
-  const sets = byName(t.sets.filter((s) => s.kind === 'set'));
-  const maps = byName(t.sets.filter((s) => s.kind === 'map'));
+  const { chains, sets, maps, counters } = orderOf(t);
   for (const c of chains) out += chainLine(prefix, c) + '\n';
   for (const s of sets) out += setLine(prefix, s) + '\n';
   for (const m of maps) out += setLine(prefix, m) + '\n';
-  for (const name of [...(t.counters ?? [])].sort()) out += `add counter ${prefix} ${name}\n`;
+  for (const name of counters) out += `add counter ${prefix} ${name}\n`;
   for (const c of chains) {
     const head = `add rule ${prefix} ${c.name} `;
     for (const r of c.rules) {
@@ -166,14 +211,18 @@ function* tableChunks(t: Table): Generator<string, void, undefined> {
   if (out !== '') yield out;
 }
 
-/** The whole rule set as `nft -f` input, one command per line, in pieces. */
-export function* emitNftablesChunks(rs: NftRuleset): Generator<string, void, undefined> {
+/**
+ * The whole rule set as `nft -f` input, one command per line, in pieces. Given LINES, it
+ * records where each chain, set, rule and element lands.
+ */
+export function* emitNftablesChunks(rs: NftRuleset, lines?: EmittedLines): Generator<string, void, undefined> {
+  if (lines) layOutNftables(rs, lines);
   for (const t of rs.tables) yield* tableChunks(t);
 }
 
 /** The whole rule set as one string (for tools that work on the text). */
-export function emitNftables(rs: NftRuleset): string {
+export function emitNftables(rs: NftRuleset, lines?: EmittedLines): string {
   let out = '';
-  for (const piece of emitNftablesChunks(rs)) out += piece;
+  for (const piece of emitNftablesChunks(rs, lines)) out += piece;
   return out;
 }

@@ -10,7 +10,8 @@
 // says which rule and what it would need to know (TraceResult.conditions).
 import type { Chain, IptablesRuleset, Match, Rule, Target } from '../ir/iptables.js';
 import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
-import { formatRule } from '../emit/iptables.js';
+import { formatRule, layOutIptables } from '../emit/iptables.js';
+import { SOURCE_LINES, readFromText, type RuleLines } from '../ir/lines.js';
 import { jumpRulesFor } from '../backends/iptables/jumps.js';
 import { RuleError, UsageError } from '../errors.js';
 import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP } from '../util/ip.js';
@@ -97,6 +98,12 @@ export interface IptablesTraceOptions {
    * restore payload (a compile) and never for a node's iptables-save.
    */
   kubeProxyJumps?: 'auto' | 'always' | 'never';
+  /**
+   * Where the rules stand in the text the steps should name. Default: the lines a parser
+   * recorded, or, for a rule set that was not read from a text (a compile), the lines
+   * emitIptables writes them on.
+   */
+  lines?: RuleLines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,8 +121,8 @@ interface CChain {
   policy: string | undefined;
   /** Rules [0, added) are kube-proxy's jump rules put in by the tracer. */
   added: number;
-  /** Line of the chain's first rule minus one in emitIptables' layout (for IR without source). */
-  lineBase: number | undefined;
+  /** The rule set's chain whose rules follow the added ones (lines are looked up by it). */
+  ir: Chain | undefined;
   compiled: (CRule | undefined)[];
   index: ChainIndex | null | undefined; // undefined: not built yet; null: not worth it
 }
@@ -281,6 +288,8 @@ export class IptablesTracer {
   /** What the current trace could not judge, and what it assumed. */
   private conditions = new Set<string>();
   private assumed = new Set<string>();
+  /** Where each rule stands in the text the steps name. */
+  private readonly lines: RuleLines;
 
   constructor(
     readonly ruleset: IptablesRuleset,
@@ -290,18 +299,15 @@ export class IptablesTracer {
     this.family = ruleset.family;
     if (node.family !== ruleset.family) throw new UsageError(`the node is ${node.family} but the rules are ${ruleset.family}`);
     this.local = new LocalAddresses(node);
-    let line = 0;
+    this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : layOutIptables(ruleset));
     let anyBuiltinRules = false;
     for (const t of ruleset.tables) {
-      line += 1 + t.chains.length; // "*table" and the declarations
       const chains = this.tables.get(t.name) ?? new Map<string, CChain>();
       const deleted = new Set(t.deleted);
       for (const c of t.chains) {
         if (BUILTIN_CHAINS[t.name]?.includes(c.name) && c.rules.length > 0) anyBuiltinRules = true;
-        if (!deleted.has(c.name)) chains.set(c.name, this.cchain(t.name, c, line));
-        line += c.rules.length;
+        if (!deleted.has(c.name)) chains.set(c.name, this.cchain(t.name, c));
       }
-      line += t.deleted.length + 1; // -X lines, COMMIT
       this.tables.set(t.name, chains);
     }
     const mode = opts.kubeProxyJumps ?? 'auto';
@@ -309,8 +315,8 @@ export class IptablesTracer {
     if (this.addedJumps) this.addKubeProxyJumps();
   }
 
-  private cchain(table: string, c: Chain, lineBase: number | undefined): CChain {
-    return { table, name: c.name, rules: c.rules, policy: c.policy, added: 0, lineBase, compiled: [], index: undefined };
+  private cchain(table: string, c: Chain): CChain {
+    return { table, name: c.name, rules: c.rules, policy: c.policy, added: 0, ir: c, compiled: [], index: undefined };
   }
 
   /** kube-proxy inserts its jumps at the top of the built-in chains; only to chains that exist. */
@@ -326,7 +332,7 @@ export class IptablesTracer {
           rules: [...jumps, ...(existing?.rules ?? [])],
           policy: existing?.policy,
           added: jumps.length,
-          lineBase: existing?.lineBase,
+          ir: existing?.ir,
           compiled: [],
           index: undefined,
         });
@@ -781,7 +787,7 @@ export class IptablesTracer {
     const cr: CRule = {
       chain,
       position: i + 1,
-      line: rule.source?.line ?? (added || chain.lineBase === undefined ? undefined : chain.lineBase + (i - chain.added) + 1),
+      line: added || !chain.ir ? undefined : this.lines.rule(chain.ir, i - chain.added),
       text: rule.source?.text ?? formatRule(chain.name, rule),
       added,
       rule,

@@ -17,7 +17,8 @@
 import { RuleError, UsageError } from '../errors.js';
 import type { Chain, Element, Expr, Hook, KeyPart, NftRuleset, NftSet, Rule, SimpleVerdict, Table, Verdict } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
-import { formatRule, formatSimpleVerdict } from '../emit/nftables.js';
+import { formatRule, formatSimpleVerdict, layOutNftables } from '../emit/nftables.js';
+import { SOURCE_LINES, readFromText, type RuleLines } from '../ir/lines.js';
 import { addressMatcher, formatIP, joinHostPort, parseIP, type Family, type IP } from '../util/ip.js';
 import {
   LocalAddresses,
@@ -224,6 +225,7 @@ class Walker {
     private readonly notes: Set<string>,
     private readonly conditions: Set<string>,
     private readonly recordPath: boolean,
+    private readonly lines: RuleLines,
   ) {
     this.state = {
       src: parseIP(packet.src)!,
@@ -336,7 +338,7 @@ class Walker {
       for (let i = 0; i < chain.rules.length; i++) {
         const rule = chain.rules[i]!;
         const notes: string[] = [];
-        const matched = this.judged(t, chain, i, rule, () => this.matches(t, rule, notes, () => this.at(t, chain, i, rule)));
+        const matched = this.judged(t, chain, i, rule, () => this.matches(t, rule, notes, () => this.at(t, chain, i)));
         if (!matched) continue;
         let verdict: SimpleVerdict | Verdict | undefined = rule.verdict;
         if (verdict?.kind === 'vmap') {
@@ -353,7 +355,7 @@ class Walker {
           verdict = entry?.verdict;
         }
         if (this.recordPath)
-          this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, rule.source?.line);
+          this.step(t, chain, i + 1, formatRule(rule), 'rule', notes.length ? notes.join('; ') : undefined, this.lines.rule(chain, i));
         const out = this.apply(t, chain, i, rule, verdict);
         if (out === 'next') continue;
         return out;
@@ -374,7 +376,7 @@ class Walker {
     } catch (e) {
       if (!(e instanceof Unjudged)) throw e;
       if (couldDecide(rule))
-        this.conditions.add(`${this.at(t, chain, i, rule)} could match: ${e.what}; traced as not matching: ${formatRule(rule)}`);
+        this.conditions.add(`${this.at(t, chain, i)} could match: ${e.what}; traced as not matching: ${formatRule(rule)}`);
       return undefined;
     }
   }
@@ -400,7 +402,7 @@ class Walker {
         if (!target) {
           // A listing cut short: what the chain would do is not known.
           this.conditions.add(
-            `${this.at(t, chain, i, rule)} jumps to ${v.chain}, which is not in table ${t.label} of these rules: traced as if it returned: ${formatRule(rule)}`,
+            `${this.at(t, chain, i)} jumps to ${v.chain}, which is not in table ${t.label} of these rules: traced as if it returned: ${formatRule(rule)}`,
           );
           return v.kind === 'goto' ? { kind: 'return' } : 'next';
         }
@@ -411,55 +413,60 @@ class Walker {
       }
       case 'dnatMap': {
         // kube-proxy 1.36+: the random pick and the DNAT in one statement.
-        this.natOnly(chain, rule);
+        this.natOnly(chain, i);
         const pick = this.choose(v.mod);
         const entry = v.entries.find((e) => e.index === pick);
         if (!entry) return { kind: 'accept' }; // no element: nft leaves the packet as it is
         const ip = parseIP(entry.ip);
-        if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${entry.ip}`);
+        if (!ip) throw new RuleError(`${this.where(chain, i)}: cannot read the DNAT address ${entry.ip}`);
         this.state.dst = ip;
         this.state.dport = entry.port;
         this.state.dnat = joinHostPort(formatIP(ip), entry.port);
         return { kind: 'accept' };
       }
       case 'dnat': {
-        this.natOnly(chain, rule);
+        this.natOnly(chain, i);
         const to = v.to;
         const m = /^\[(.+)\]:([0-9]+)$/.exec(to) ?? /^([^:]+):([0-9]+)$/.exec(to);
         const ip = parseIP(m ? m[1]! : to);
-        if (!ip) throw new RuleError(`${this.where(chain, rule)}: cannot read the DNAT address ${to}`);
+        if (!ip) throw new RuleError(`${this.where(chain, i)}: cannot read the DNAT address ${to}`);
         this.state.dst = ip;
         if (m) this.state.dport = Number(m[2]);
         this.state.dnat = to;
         return { kind: 'accept' };
       }
       case 'masquerade':
-        this.natOnly(chain, rule);
+        this.natOnly(chain, i);
         this.state.masquerade = true;
         return { kind: 'accept' };
       case 'vmap':
       case 'numgen':
-        throw new RuleError(`${this.where(chain, rule)}: a verdict map may not hold another verdict map`);
+        throw new RuleError(`${this.where(chain, i)}: a verdict map may not hold another verdict map`);
       case 'other':
         this.conditions.add(
-          `${this.at(t, chain, i, rule)} matches, but ktables does not model its verdict (${v.text}): traced as if the walk went on: ${formatRule(rule)}`,
+          `${this.at(t, chain, i)} matches, but ktables does not model its verdict (${v.text}): traced as if the walk went on: ${formatRule(rule)}`,
         );
         return 'next';
     }
   }
 
-  private natOnly(chain: Chain, rule: Rule): void {
+  private natOnly(chain: Chain, i: number): void {
     // The kernel refuses NAT outside nat chains: a rule set that has it never loaded.
-    if (this.baseType !== 'nat') throw new RuleError(`${this.where(chain, rule)}: NAT reached from a ${this.baseType} chain`);
+    if (this.baseType !== 'nat') throw new RuleError(`${this.where(chain, i)}: NAT reached from a ${this.baseType} chain`);
   }
 
-  private where(chain: Chain, rule: Rule): string {
-    return `chain ${chain.name}${rule.source ? ` (line ${rule.source.line})` : ''}`;
+  private where(chain: Chain, i: number): string {
+    return `chain ${chain.name}${this.lineSuffix(chain, i)}`;
+  }
+
+  private lineSuffix(chain: Chain, i: number): string {
+    const line = this.lines.rule(chain, i);
+    return line === undefined ? '' : ` (line ${line})`;
   }
 
   /** Rule I of a chain as the iptables tracer names a rule: table, chain, position, line. */
-  private at(t: Indexed, chain: Chain, i: number, rule: Rule): string {
-    return `${t.label} ${chain.name} #${i + 1}${rule.source ? ` (line ${rule.source.line})` : ''}`;
+  private at(t: Indexed, chain: Chain, i: number): string {
+    return `${t.label} ${chain.name} #${i + 1}${this.lineSuffix(chain, i)}`;
   }
 
   private choose(mod: number): number {
@@ -501,7 +508,15 @@ class Walker {
         if (!this.assumedInterfaces(waiting, at)) return false;
         waiting = undefined;
       }
-      if (!this.expr(t, e, s, notes)) return false;
+      try {
+        if (!this.expr(t, e, s, notes)) return false;
+      } catch (err) {
+        // Something else is not known either (a source port): say what the interfaces were
+        // taken to be as well, so one run names every missing fact; if the assumed interfaces
+        // fail the rule, nothing more is needed.
+        if (err instanceof Unjudged && waiting && !this.assumedInterfaces(waiting, at)) return false;
+        throw err;
+      }
     }
     return !waiting || this.assumedInterfaces(waiting, at);
   }
@@ -631,9 +646,16 @@ export class NftablesTracer {
   private readonly hooks = new Map<string, HookChain[]>();
   private readonly local: LocalAddresses;
   private readonly ignored: string[] = [];
+  private readonly lines: RuleLines;
 
-  constructor(rs: NftRuleset, node: TraceNode) {
+  /**
+   * LINES: where the rules stand in the text the steps should name. Default: the lines a parser
+   * recorded, or, for a rule set that was not read from a text (a compile), the lines
+   * emitNftables writes them on.
+   */
+  constructor(rs: NftRuleset, node: TraceNode, opts: { lines?: RuleLines } = {}) {
     this.family = node.family;
+    this.lines = opts.lines ?? (readFromText(rs.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : layOutNftables(rs));
     const families = node.family === 'ipv4' ? ['ip', 'inet'] : ['ip6', 'inet'];
     for (const t of rs.tables) {
       if (!families.includes(t.family)) continue;
@@ -668,7 +690,7 @@ export class NftablesTracer {
     // Walk once per combination of random picks: each walk is one branch.
     const runs: { run: Run; choices: number[] }[] = [];
     const explore = (choices: number[]) => {
-      const run = new Walker(this.hooks, packet, this.local, choices, notes, conditions, recordPath).walk();
+      const run = new Walker(this.hooks, packet, this.local, choices, notes, conditions, recordPath, this.lines).walk();
       if (run.decisions.length <= choices.length) {
         runs.push({ run, choices });
         return;
