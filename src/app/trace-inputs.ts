@@ -4,10 +4,8 @@ import { familyOf } from '../util/ip.js';
 import { UsageError } from '../errors.js';
 import type { Host } from '../host.js';
 import { compileNftables } from '../backends/nftables/compile.js';
-import { emitNftables } from '../emit/nftables.js';
 import type { ProxyOptions } from '../model/options.js';
 import type { ProxyModel } from '../model/types.js';
-import { parseNftables } from '../parse/nftables.js';
 import { ownershipNotes } from '../parse/owners.js';
 import { IptablesTracer } from '../trace/iptables.js';
 import { NftablesTracer, nftRulesetFamily } from '../trace/nftables.js';
@@ -95,8 +93,8 @@ export function traceInputs(host: Host, input: TraceInputs, opts: ProxyOptions):
   out.node = { family: model.node.family, addresses: model.node.nodeIPs };
   out.tracer =
     opts.proxyMode === 'nftables'
-      ? // Through the text, so the path's line numbers point into what compile prints.
-        new NftablesTracer(parseNftables(emitNftables(compileNftables(model))), out.node)
+      ? // Straight from the IR: the tracer names lines by where the emitter puts each rule.
+        new NftablesTracer(compileNftables(model), out.node)
       : new IptablesTracer(compileIptablesFor(host, model, input.previousRules), out.node);
   return out as Traced;
 }
