@@ -72,6 +72,10 @@ describe('parse nft dump form', () => {
     bad('add table ip t\ndelete chain ip t c\n', /line 2: .*unsupported command "delete"/);
     bad('add table ip t { comment "x ; }\n', /line 1: unterminated string/);
     bad('iptables -A FOO\n', /not an nft rule set/);
+    // White space nft does not know (form feed, vertical tab) is refused at once, in both forms:
+    // it once made the tokenizer loop on an empty word until memory ran out.
+    bad('add table ip t { comm\f }\n', /line 1: unexpected character "\\f"/);
+    bad('table ip t {\n\tchain c {\v}\n}\n', /line 2: unexpected character "\\u000b"/);
   });
 
   it('tells the two forms apart', () => {

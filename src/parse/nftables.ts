@@ -79,6 +79,8 @@ function tokenize(text: string): Token[] {
       out.push({ text: ch, quoted: false, line, spaced, start, end: i });
     } else {
       while (i < text.length && !/[\s{};,"#]/.test(text[i]!)) i++;
+      // Other white space (a form feed, a vertical tab) ends no word and starts none: nft refuses it.
+      if (i === start) throw new RuleError(`line ${line}: unexpected character ${JSON.stringify(ch)}`);
       out.push({ text: text.slice(start, i), quoted: false, line, spaced, start, end: i });
     }
     spaced = false;
