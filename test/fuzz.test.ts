@@ -22,7 +22,10 @@ import { ROOT } from './helpers/cases.js';
 import { ruleChecker } from './helpers/rule-check.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
-const SEED = process.env['FUZZ_SEED'] ? Number(process.env['FUZZ_SEED']) : undefined;
+// A fresh seed per run, printed first: a crash that kills the worker (out of memory) reports no
+// counterexample, and FUZZ_SEED replays the run that found it.
+const SEED = process.env['FUZZ_SEED'] ? Number(process.env['FUZZ_SEED']) : (Date.now() ^ (process.pid << 16)) | 0;
+console.log(`fuzz: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
 // Every Nth successful compile goes through the real tools (they are slow next to the compiler).
 const CHECK_EVERY = Number(process.env['FUZZ_CHECK_EVERY'] ?? 10);
 const TIMEOUT = Math.max(120_000, RUNS * 60);
@@ -221,7 +224,7 @@ const serialize = (docs: unknown[], asJSON: boolean) =>
     ? JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs })
     : docs.map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n');
 
-const params = { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) };
+const params = { numRuns: RUNS, seed: SEED };
 
 describe('fuzz: hostile input never crashes the compiler', () => {
   it(
