@@ -16,7 +16,7 @@ import { compareSides, type SideInfo } from '../src/diff/compare.js';
 import { formatJson } from '../src/diff/format/json.js';
 import { iptablesSide } from '../src/diff/iptables.js';
 import { readIptablesPair } from '../src/diff/prefilter.js';
-import { newRuleCache, readIptablesRules } from '../src/diff/read.js';
+import { newRuleCache, readIptablesRules } from '../src/parse/chain-cache.js';
 import { newDiffRun } from '../src/diff/run.js';
 import { hashPrefix } from '../src/util/hash.js';
 

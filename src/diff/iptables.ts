@@ -15,7 +15,7 @@ import { isLastRuleComment } from '../kubeproxy/iptables-comments.js';
 import { isShared, roleOf, type Role } from '../kubeproxy/iptables-names.js';
 import { attribute, type ChainOwner } from '../kubeproxy/iptables-owners.js';
 import { summarizeIptables } from '../kubeproxy/iptables-summary.js';
-import { fillKey, normalizeRule, type NormalRule } from './normalize.js';
+import { fillKey, normalizeRule, type NormalRule } from '../ir/iptables-key.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 import { notCompared, symbolizer, uniqueIds } from './views.js';

@@ -11,7 +11,7 @@ import { elementOwner, nftOwners } from '../kubeproxy/nftables-owners.js';
 import { servicesClusterIPMasquerade, summarizeNftables } from '../kubeproxy/nftables-summary.js';
 import { formatElement, formatExpr, formatRule } from '../emit/nftables.js';
 import { canonicalAddress } from '../util/canonical.js';
-import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from './normalize-nftables.js';
+import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from '../ir/nftables-key.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
 import { cmp, linesView, notCompared, symbolizer, uniqueIds } from './views.js';

@@ -17,10 +17,18 @@ import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
 import { isShared, portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
 import { attribute } from '../kubeproxy/iptables-owners.js';
-import { rawKey } from './normalize.js';
+import { rawKey } from '../ir/iptables-key.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
-import { chainRules, chainText, scanIptables, toRuleset, type RuleCache, type ScannedChain, type ScannedRules } from './read.js';
+import {
+  chainRules,
+  chainText,
+  scanIptables,
+  toRuleset,
+  type RuleCache,
+  type ScannedChain,
+  type ScannedRules,
+} from '../parse/chain-cache.js';
 
 type Family = 'ipv4' | 'ipv6';
 

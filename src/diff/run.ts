@@ -4,8 +4,8 @@
 import type { Rule } from '../ir/iptables.js';
 import type { Element, Rule as NftRule } from '../ir/nftables.js';
 import { newAttributeCache, type AttributeCache } from '../kubeproxy/iptables-owners.js';
-import type { NormalRule } from './normalize.js';
-import { newRuleCache, type RuleCache } from './read.js';
+import type { NormalRule } from '../ir/iptables-key.js';
+import { newRuleCache, type RuleCache } from '../parse/chain-cache.js';
 import type { Family } from './types.js';
 
 export interface DiffRun extends RuleCache, AttributeCache {

@@ -8,7 +8,7 @@ import { cleanText, detectFormat, type ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
-import { scanIptables, toRuleset } from './read.js';
+import { scanIptables, toRuleset } from '../parse/chain-cache.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { Backend, DiffSide, Family } from './types.js';
 

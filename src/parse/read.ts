@@ -1,5 +1,5 @@
 // A rule file of any format, read into its IR: the one entry point trace and apply use (diff
-// shares the scanner and the rule-line parser through diff/read.ts); the format is decided once,
+// shares the scanner and the rule-line parser through chain-cache.ts); the format is decided once,
 // by scan.ts's detectFormat, for every command. Errors name the file.
 import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';

@@ -9,17 +9,16 @@
 //  - a base chain's default `policy accept`; a set's `size`, and its timeout's spelling (3h);
 //  - comments (as for iptables: they are read for attribution, never compared).
 // Chain and set names in verdicts and lookups are references that the caller resolves (an
-// endpoint chain by its endpoint), as in normalize.ts.
-import type { BaseChain, Element, Expr, NftSet, Rule, SimpleVerdict, Verdict } from '../ir/nftables.js';
+// endpoint chain by its endpoint), as in iptables-key.ts.
+import type { BaseChain, Element, Expr, NftSet, Rule, SimpleVerdict, Verdict } from './nftables.js';
 import { canonicalAddress, canonicalHostPort } from '../util/canonical.js';
-import { fillKey, type NormalRule } from './normalize.js';
+import { fillKey, hex, num as number, REF, type NormalRule } from './iptables-key.js';
 
-const REF = '\u0001';
 const neg = (n: boolean | undefined) => (n ? '!=' : '');
 
 function num(text: string): string {
-  const t = text.trim();
-  return /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t) ? `0x${(Number(t) >>> 0).toString(16)}` : t;
+  const n = number(text);
+  return n === undefined ? text.trim() : hex(n);
 }
 
 const values = (vs: string[]) => [...new Set(vs.map(canonicalAddress))].sort().join(',');

@@ -22,7 +22,7 @@
 // - Chain names in jumps and recent lists are left as references: the caller replaces a
 //   service chain by what it is (its service port and role, an SEP chain by its endpoint), so
 //   a renamed hash is not a difference.
-import type { Match, Rule, Target } from '../ir/iptables.js';
+import type { Match, Rule, Target } from './iptables.js';
 import { canonicalAddress, canonicalHostPort } from '../util/canonical.js';
 import type { Family } from '../util/ip.js';
 
@@ -34,15 +34,17 @@ export interface NormalRule {
   refs: string[];
 }
 
-const REF = '\u0001';
+/** Where a reference goes in a key's body (both backends' keys). */
+export const REF = '\u0001';
 
-function num(text: string): number | undefined {
+/** A 32-bit number written in decimal or hex, as the kernel holds it. */
+export function num(text: string): number | undefined {
   const t = text.trim();
   if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t)) return undefined;
   return Number(t) >>> 0;
 }
 
-const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+export const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 
 function markKey(value: string, mask: string | undefined): string {
   const v = num(value);

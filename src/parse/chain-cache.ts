@@ -1,18 +1,17 @@
-// iptables text for diff, read by the one reader every command uses: parse/scan.ts splits it into
-// tables, chains and rule lines, parse/iptables.ts parses a line (what it cannot read stays
-// opaque). What diff adds is a per-run cache shared by the two sides of one diff: a rule line
-// seen before is not parsed again, and a chain whose lines are the same on both sides is the
-// very same array of rules, so compare tells unchanged chains by identity and the pair reader
-// (prefilter.ts) parses only the chains that can differ.
+// iptables text read chain by chain through a cache that two texts share (the two sides of a
+// diff): scan.ts splits a text into tables, chains and rule lines, iptables.ts parses a line
+// (what it cannot read stays opaque). A rule line seen before is not parsed again, and a chain
+// whose lines are the same in both texts is the very same array of rules, so a comparison tells
+// unchanged chains by identity and diff's pair reader parses only the chains that can differ.
 import { RuleError } from '../errors.js';
 import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
-import { parseRuleBody } from '../parse/iptables.js';
-import { scanRules, type ScannedTable } from '../parse/scan.js';
+import { parseRuleBody } from './iptables.js';
+import type { Family } from '../util/ip.js';
+import { scanRules, type ScannedTable } from './scan.js';
 
-type Family = 'ipv4' | 'ipv6';
 export type ScannedChain = ScannedTable['chains'][number];
 
-/** One diff's cache; never share it between runs. Cached arrays are never to be modified. */
+/** One run's cache (one diff); never share it between runs. Cached arrays are never to be modified. */
 export interface RuleCache {
   /** Rule body (after `-A CHAIN `) → its rule. */
   lines: Map<string, Rule>;
