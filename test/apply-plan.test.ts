@@ -19,7 +19,7 @@ import { chainBodies, chainOf, readNodeRules } from '../src/apply/node-rules.js'
 import { afterRestore } from '../src/apply/restore.js';
 import { describeChange } from '../src/apply/change.js';
 import { System } from '../src/apply/system.js';
-import { kubeProxyJumpRules } from '../src/backends/iptables/jumps.js';
+import { kubeProxyJumpRules } from '../src/kubeproxy/iptables-jumps.js';
 import { compileIptables } from '../src/backends/iptables/compile.js';
 import { loadInventory } from '../src/input/load.js';
 import { buildModel } from '../src/model/build.js';

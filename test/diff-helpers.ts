@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeProxyJumpRules } from '../src/backends/iptables/jumps.js';
+import { kubeProxyJumpRules } from '../src/kubeproxy/iptables-jumps.js';
 import { formatRuleBody } from '../src/emit/iptables.js';
 import { ROOT } from './helpers/cases.js';
 

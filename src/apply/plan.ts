@@ -4,7 +4,7 @@
 import type { Chain, IptablesRuleset, Rule } from '../ir/iptables.js';
 import { ruleComment, targetChain } from '../ir/iptables.js';
 import { isOpaque } from '../parse/iptables.js';
-import { kubeProxyJumpRules, type JumpRule } from '../backends/iptables/jumps.js';
+import { kubeProxyJumpRules, type JumpRule } from '../kubeproxy/iptables-jumps.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FORWARD,

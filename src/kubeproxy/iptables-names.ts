@@ -52,6 +52,14 @@ export function roleOf(chain: string): Role | undefined {
   }
 }
 
+// kube-router (the k3s default) names its chains KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*, ...
+const KUBE_ROUTER = /^KUBE-(ROUTER-|NWPLCY-|POD-FW-|SRC-|DST-)/;
+
+/** A KUBE-* chain another program owns (kube-router's): not to be read as kube-proxy's. */
+export function isOthersKubeChain(name: string): boolean {
+  return KUBE_ROUTER.test(name);
+}
+
 // Fixed chains.
 export const KUBE_SERVICES = 'KUBE-SERVICES';
 export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';

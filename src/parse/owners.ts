@@ -7,6 +7,7 @@
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { BUILTIN_CHAINS, ruleComment } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
+import { isOthersKubeChain } from '../kubeproxy/iptables-names.js';
 
 /** kube-proxy's chains with fixed names (iptables and ipvs modes), and the kubelet's. */
 const FIXED = new Set([
@@ -29,7 +30,6 @@ const FIXED = new Set([
   'KUBE-SOURCE-RANGES-FIREWALL',
 ]);
 const HASHED = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-([A-Z2-7]{16})$/;
-const KUBE_ROUTER = /^KUBE-(ROUTER-|NWPLCY-|POD-FW-|SRC-|DST-)/;
 
 interface Ownership {
   /** Chains named KUBE-* that are not kube-proxy's, as "table chain (owner)". */
@@ -40,14 +40,9 @@ interface Ownership {
   ipvs?: string;
 }
 
-/** A KUBE-* chain another program owns (kube-router's): not to be read as kube-proxy's. */
-export function isOthersKubeChain(name: string): boolean {
-  return KUBE_ROUTER.test(name);
-}
-
 function chainOwner(name: string): string | undefined {
   if (FIXED.has(name) || HASHED.test(name)) return undefined;
-  if (KUBE_ROUTER.test(name)) return "kube-router's";
+  if (isOthersKubeChain(name)) return "kube-router's";
   return 'not a kube-proxy chain name';
 }
 

@@ -12,7 +12,7 @@ import type { Chain, IptablesRuleset, Match, Rule, Target } from '../ir/iptables
 import { BUILTIN_CHAINS, targetChain } from '../ir/iptables.js';
 import { formatRule, layOutIptables } from '../emit/iptables.js';
 import { SOURCE_LINES, readFromText, type RuleLines } from '../ir/lines.js';
-import { jumpRulesFor } from '../backends/iptables/jumps.js';
+import { jumpRulesFor } from '../kubeproxy/iptables-jumps.js';
 import { RuleError, UsageError } from '../errors.js';
 import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP } from '../util/ip.js';
 import {

@@ -2,7 +2,7 @@
 // kubelet-duplicate KUBE-FIREWALL jumps). They are not part of the restore payload: kube-proxy
 // ensures each with `iptables -C` / `-I CHAIN 1` before every full sync, so on a fresh node
 // they stand in reverse list order at the top of each built-in chain.
-import type { Match, Rule } from '../../ir/iptables.js';
+import type { Match, Rule } from '../ir/iptables.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -11,7 +11,7 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
-} from './names.js';
+} from './iptables-names.js';
 
 export interface JumpRule {
   table: 'filter' | 'nat';
