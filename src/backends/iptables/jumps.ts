@@ -11,7 +11,7 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
-} from './names.js';
+} from '../../kubeproxy/iptables-names.js';
 
 export interface JumpRule {
   table: 'filter' | 'nat';
