@@ -14,7 +14,7 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   SERVICE_CHAIN_PREFIXES,
-} from '../backends/iptables/names.js';
+} from '../kubeproxy/iptables-names.js';
 import { chainBodies, chainIndex, chainOf, isBuiltin, ruleBody } from './node-rules.js';
 import type { Family } from '../util/ip.js';
 import { restoreTable, restoreText, type RestoreTable } from './restore.js';

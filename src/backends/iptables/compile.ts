@@ -6,6 +6,7 @@ import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLo
 import { IPT_COMMENT, NODEPORTS_LAST_RULE_COMMENT } from '../../kubeproxy/iptables-comments.js';
 import { canonicalRuleset } from './canonical.js';
 import { staleServiceChains } from './stale.js';
+import { endpointChain, portChains } from './names.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_FIREWALL,
@@ -15,11 +16,11 @@ import {
   KUBE_POSTROUTING,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
-  NFACCT_INVALID_DROPPED,
-  NFACCT_LOCALHOST_NODEPORTS,
-  endpointChain,
-  portChains,
-} from './names.js';
+} from '../../kubeproxy/iptables-names.js';
+import {
+  INVALID_DROP_NFACCT as NFACCT_INVALID_DROPPED,
+  LOCALHOST_NODEPORT_NFACCT as NFACCT_LOCALHOST_NODEPORTS,
+} from '../../kubeproxy/detect.js';
 import { Shared, TableWriter, addRule, addrtype, comment, dport, dst, src } from './writer.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 

@@ -2,7 +2,7 @@
 // that the new rules do not write are declared, flushed and deleted in the same restore. One
 // rule for both a compiled rule set (compile.ts) and a rules file apply loads as given.
 import type { IptablesRuleset } from '../../ir/iptables.js';
-import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from './names.js';
+import { KUBE_NODEPORTS, KUBE_SERVICES, SERVICE_CHAIN_PREFIXES } from '../../kubeproxy/iptables-names.js';
 
 /** The chains of PREVIOUS to delete, sorted: kube-proxy's per-service chains not written now. */
 export function staleServiceChains(previous: Iterable<string>, written: (chain: string) => boolean): string[] {

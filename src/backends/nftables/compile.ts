@@ -9,6 +9,7 @@ import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 import { nftNeedsQuote } from '../../input/ifname.js';
 import { TableBuilder, addr, anonSet, drop, fibLocal, goto } from './builder.js';
 import { addFixedObjects, addrTypeOf, l3Of, masqueradeStatement } from './fixed.js';
+import { endpointNames, portNames, type EndpointNames } from './names.js';
 import {
   CLUSTER_IPS_SET,
   FIREWALL_IPS_MAP,
@@ -20,10 +21,7 @@ import {
   REJECT_CHAIN,
   SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP,
-  endpointNames,
-  portNames,
-  type EndpointNames,
-} from './names.js';
+} from '../../kubeproxy/nftables-names.js';
 
 /** kube-proxy's IfLocalNFT / IfNotLocalNFT; undefined when no detector is implemented. */
 function localMatch(d: LocalDetector, l3: L3, negate: boolean): Expr | undefined {

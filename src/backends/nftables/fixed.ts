@@ -24,7 +24,7 @@ import {
   SERVICES_CHAIN,
   localhostNodePortRejectChain,
   localhostNodePortRejectCounter,
-} from './names.js';
+} from '../../kubeproxy/nftables-names.js';
 
 // Priorities as knftables prints them: dstnat-10 = -110, filter = 0, dstnat = -100, srcnat = 100.
 const BASE_CHAINS: [string, BaseChain][] = [
