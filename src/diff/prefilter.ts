@@ -51,41 +51,29 @@ const natChains = (s: ScannedRules) => new Map((s.tables.find((t) => t.name === 
 const materialize = (s: ScannedRules, wanted: Set<string>, cache: RuleCache) =>
   toRuleset(s, cache, (table, chain) => always(table, chain) || wanted.has(chain));
 
-/** Chains whose rules jump to (or name in `recent`) any of `targets`, read from the rule text. */
-function referrers(nat: Map<string, ScannedChain>, targets: Set<string>): string[] {
-  const out: string[] = [];
-  for (const c of nat.values()) {
-    if (!perService('nat', c.name)) continue;
-    for (const { body } of c.rules) {
-      const line = ` ${body}`;
-      const m = /\s-[jg]\s+(\S+)/.exec(line);
-      const r = /--name\s+(\S+)/.exec(line);
-      if ((m && targets.has(m[1]!)) || (r && targets.has(r[1]!))) {
-        out.push(c.name);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
 /**
- * The nat chains some other chain jumps or goes to, read from the text (kube-proxy writes the
- * target last). Endpoint chains jump to no other service chain and are skipped; a reference
- * missed here only makes a chain be read.
+ * Which nat chains other chains name, read from the text: `jumpedTo` gets the targets of jumps
+ * (kube-proxy writes the target last), `edges` a (named, naming) pair for each chain a service
+ * chain names, by a jump or in `recent --name`. Endpoint chains name no other service chain and
+ * are skipped; a reference missed here only makes a chain be read.
  */
-function referenced(chains: Iterable<ScannedChain>, into: Set<string>, skip?: (c: ScannedChain) => boolean): void {
+function references(chains: Iterable<ScannedChain>, jumpedTo: Set<string>, edges: string[], skip?: (c: ScannedChain) => boolean): void {
   for (const c of chains) {
     if (roleOf(c.name) === 'SEP' || skip?.(c)) continue;
+    const service = perService('nat', c.name);
     for (const { body } of c.rules) {
       let at = body.lastIndexOf(' -j ');
       if (at < 0) at = body.lastIndexOf(' -g ');
       if (at >= 0) at += 1;
       else if (body.startsWith('-j ') || body.startsWith('-g ')) at = 0;
-      else continue;
-      const end = body.indexOf(' ', at + 3);
-      const name = end < 0 ? body.slice(at + 3) : body.slice(at + 3, end);
-      if (name !== c.name) into.add(name);
+      if (at >= 0) {
+        const end = body.indexOf(' ', at + 3);
+        const name = end < 0 ? body.slice(at + 3) : body.slice(at + 3, end);
+        if (name !== c.name) jumpedTo.add(name);
+        if (service) edges.push(name, c.name);
+      }
+      const recent = service && body.includes('--name') ? /--name\s+(\S+)/.exec(body) : null;
+      if (recent) edges.push(recent[1]!, c.name);
     }
   }
 }
@@ -104,11 +92,12 @@ export function readIptablesPair(
   // Per-service chains to read, by name, on both sides alike. A chain nothing jumps to (a stale
   // one) is read whatever it holds: only its own rules can say which service port it is.
   const wanted = new Set<string>();
-  const targets = new Set<string>();
-  referenced(natA.values(), targets);
-  // A chain the same on both sides names the same targets: read those once.
-  referenced(natB.values(), targets, (c) => sameText(natA.get(c.name), c, cache));
-  for (const nat of [natA, natB]) for (const name of nat.keys()) if (perService('nat', name) && !targets.has(name)) wanted.add(name);
+  const jumpedTo = new Set<string>();
+  const edges: string[] = [];
+  references(natA.values(), jumpedTo, edges);
+  // A chain the same on both sides names the same chains: read those once.
+  references(natB.values(), jumpedTo, edges, (c) => sameText(natA.get(c.name), c, cache));
+  for (const nat of [natA, natB]) for (const name of nat.keys()) if (perService('nat', name) && !jumpedTo.has(name)) wanted.add(name);
   const dirty: string[] = [];
   // Text decides most chains; where it differs (a node's dump spells every rule its own way),
   // the rules decide.
@@ -124,22 +113,21 @@ export function readIptablesPair(
   for (const [name, x] of natA) compare(name, x, natB.get(name));
   for (const [name, y] of natB) if (!natA.has(name)) compare(name, undefined, y);
 
+  // A differing chain no rule of its own attributes (an endpoint chain without comments) is
+  // attributed through the chains that name it: read those too, up to the shared chains.
+  for (let up = new Set(dirty); up.size > 0;) {
+    const next = new Set<string>();
+    for (let i = 0; i < edges.length; i += 2)
+      if (up.has(edges[i]!) && edges[i] !== edges[i + 1] && !wanted.has(edges[i + 1]!)) next.add(edges[i + 1]!);
+    for (const n of next) wanted.add(n);
+    up = next;
+  }
   // Which service ports differ: owners of the differing chains, and ports whose rules in the
-  // shared chains differ. A differing chain no rule of its own attributes is found through the
-  // chains that jump to it.
+  // shared chains differ.
   const partA = materialize(a, wanted, cache);
   const partB = materialize(b, wanted, cache);
-  let attA = attribute(partA, cache);
-  let attB = attribute(partB, cache);
-  for (let round = 0; round < 3; round++) {
-    const orphans = new Set(dirty.filter((n) => !attA.chains.has(n) && !attB.chains.has(n)));
-    if (orphans.size === 0) break;
-    const more = [...referrers(natA, orphans), ...referrers(natB, orphans)].filter((n) => !wanted.has(n));
-    if (more.length === 0) break;
-    for (const n of more) wanted.add(n);
-    attA = attribute(materialize(a, wanted, cache), cache);
-    attB = attribute(materialize(b, wanted, cache), cache);
-  }
+  const attA = attribute(partA, cache);
+  const attB = attribute(partB, cache);
   const differing = new Set<string>();
   for (const n of dirty) {
     const o = attA.chains.get(n) ?? attB.chains.get(n);
