@@ -8,7 +8,7 @@ import { parseIptables } from '../parse/iptables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { IptablesTracer } from '../trace/iptables.js';
 import { NftablesTracer, nftRulesetFamily } from '../trace/nftables.js';
-import { familyOfRules } from '../diff/sides.js';
+import { rulesFamily as familyOfRules } from '../parse/read.js';
 
 export type AnyTracer = IptablesTracer | NftablesTracer;
 

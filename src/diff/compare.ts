@@ -3,14 +3,23 @@
 // differ; chain order never matters, rule order within a chain does.
 import { diffKeys, hunks } from './unified.js';
 import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
-import type { ChainDiff, CompareOptions, DiffResult, NodeWideDiff, ServiceDiff, SideInfo, Stat } from './result.js';
+import {
+  STAT_KEYS,
+  type ChainDiff,
+  type CompareOptions,
+  type DiffResult,
+  type NodeWideDiff,
+  type ServiceDiff,
+  type SideInfo,
+  type Stat,
+} from './result.js';
 import { describeNodeWide, describeService } from './words.js';
 
 // Importers of the result types from here (apply, cli, tests) keep working.
 export type { DiffResult, SideInfo } from './result.js';
 import { differentReleases, releaseNote, sameMeaning, withoutReleaseShape } from './release.js';
 
-const zero = (): Stat => ({ rulesAdded: 0, rulesRemoved: 0, chainsAdded: 0, chainsRemoved: 0, endpointsAdded: 0, endpointsRemoved: 0 });
+const zero = (): Stat => Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as unknown as Stat;
 
 function sameKeys(a: ChainView | undefined, b: ChainView | undefined): boolean {
   if ((a?.size ?? 0) !== (b?.size ?? 0)) return false;
@@ -72,11 +81,7 @@ function chainStat(chains: ChainDiff[]): Stat {
 function endpointCounts(o: ServiceSummary | null, n: ServiceSummary | null): { added: number; removed: number } {
   const a = new Set((o?.endpoints ?? []).map((e) => e.address));
   const b = new Set((n?.endpoints ?? []).map((e) => e.address));
-  let added = 0;
-  let removed = 0;
-  for (const x of b) if (!a.has(x)) added++;
-  for (const x of a) if (!b.has(x)) removed++;
-  return { added, removed };
+  return { added: [...b].filter((x) => !a.has(x)).length, removed: [...a].filter((x) => !b.has(x)).length };
 }
 
 /** The common case of a large diff: the same chains, in the same order, each unchanged. */
@@ -168,10 +173,5 @@ function sameChainDiffs(a: ChainDiff[], b: ChainDiff[]): boolean {
 }
 
 function add(into: Stat, s: Stat): void {
-  into.rulesAdded += s.rulesAdded;
-  into.rulesRemoved += s.rulesRemoved;
-  into.chainsAdded += s.chainsAdded;
-  into.chainsRemoved += s.chainsRemoved;
-  into.endpointsAdded += s.endpointsAdded;
-  into.endpointsRemoved += s.endpointsRemoved;
+  for (const k of STAT_KEYS) into[k] += s[k];
 }

@@ -15,8 +15,8 @@
 // shared chains, and counts as unchanged.
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { targetChain } from '../ir/iptables.js';
-import { isShared, portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
-import { attribute } from '../kubeproxy/iptables-owners.js';
+import { portChainNames, roleOf } from '../kubeproxy/iptables-names.js';
+import { iptablesPorts } from '../kubeproxy/iptables-ports.js';
 import { rawKey } from '../ir/iptables-key.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
@@ -126,47 +126,30 @@ export function readIptablesPair(
   // shared chains differ.
   const partA = materialize(a, wanted, cache);
   const partB = materialize(b, wanted, cache);
-  const attA = attribute(partA, cache);
-  const attB = attribute(partB, cache);
+  const [portsA, portsB] = [iptablesPorts(partA, cache), iptablesPorts(partB, cache)];
   const differing = new Set<string>();
   for (const n of dirty) {
-    const o = attA.chains.get(n) ?? attB.chains.get(n);
+    const o = portsA.owners.get(n) ?? portsB.owners.get(n);
     if (o) differing.add(o.service);
   }
-  for (const key of new Set([...attA.shared.keys(), ...attB.shared.keys()])) {
-    const [table, chain] = key.split(' ') as [string, string];
-    if (!isShared(table, chain)) continue;
-    const slices = (part: IptablesRuleset, owners: (string | undefined)[] | undefined) => {
-      const m = new Map<string, Rule[]>();
-      const rules = part.tables.find((t) => t.name === table)?.chains.find((c) => c.name === chain)?.rules ?? [];
-      rules.forEach((r, i) => {
-        const s = owners?.[i];
-        if (s !== undefined) m.set(s, [...(m.get(s) ?? []), r]);
-      });
-      return m;
-    };
-    const sa = slices(partA, attA.shared.get(key));
-    const sb = slices(partB, attB.shared.get(key));
-    for (const s of new Set([...sa.keys(), ...sb.keys()])) {
-      const x = sa.get(s) ?? [];
-      const y = sb.get(s) ?? [];
-      if (!sameRules(x, y)) differing.add(s);
-    }
+  for (const s of new Set([...portsA.ports.keys(), ...portsB.ports.keys()])) {
+    const x = portsA.ports.get(s)?.shared;
+    const y = portsB.ports.get(s)?.shared;
+    for (const key of new Set([...(x?.keys() ?? []), ...(y?.keys() ?? [])]))
+      if (!sameRules(x?.get(key) ?? [], y?.get(key) ?? [])) differing.add(s);
   }
-  if (differing.size === 0) return [materialize(a, wanted, cache), materialize(b, wanted, cache)];
+  if (differing.size === 0) return [partA, partB];
 
   // Every chain of the differing service ports: kube-proxy's names for them (per protocol the
   // port has on either side), the chains already attributed to them, and what those jump to.
   const protocols = new Map<string, Set<string>>();
-  for (const att of [attA, attB]) {
-    for (const [s, p] of att.protocols) if (differing.has(s)) protocols.set(s, new Set([...(protocols.get(s) ?? []), p]));
-    for (const [name, o] of att.chains) if (differing.has(o.service)) wanted.add(name);
+  for (const p of [...portsA.ports.values(), ...portsB.ports.values()]) {
+    if (!differing.has(p.name)) continue;
+    if (p.protocol) protocols.set(p.name, (protocols.get(p.name) ?? new Set()).add(p.protocol));
+    for (const c of p.chains) wanted.add(c.name);
   }
-  for (const s of differing) {
-    for (const p of protocols.get(s) ?? ['tcp', 'udp', 'sctp']) {
-      for (const name of Object.values(portChainNames(s, p))) wanted.add(name);
-    }
-  }
+  for (const s of differing)
+    for (const p of protocols.get(s) ?? ['tcp', 'udp', 'sctp']) for (const name of Object.values(portChainNames(s, p))) wanted.add(name);
   const queue = [...wanted];
   const seen = new Set<string>();
   while (queue.length > 0) {

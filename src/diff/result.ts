@@ -46,14 +46,9 @@ export interface ChainDiff {
   hunks: Hunk[];
 }
 
-export interface Stat {
-  rulesAdded: number;
-  rulesRemoved: number;
-  chainsAdded: number;
-  chainsRemoved: number;
-  endpointsAdded: number;
-  endpointsRemoved: number;
-}
+/** Counts, in the order every format prints them. */
+export const STAT_KEYS = ['rulesAdded', 'rulesRemoved', 'chainsAdded', 'chainsRemoved', 'endpointsAdded', 'endpointsRemoved'] as const;
+export type Stat = Record<(typeof STAT_KEYS)[number], number>;
 
 export interface ServiceDiff {
   name: string;

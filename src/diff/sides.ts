@@ -3,8 +3,8 @@
 import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
-import { guessIptablesFamily } from '../parse/iptables.js';
-import { cleanText, detectFormat, type ScannedTable } from '../parse/scan.js';
+import { rulesFamily as familyOfRules, rulesKind } from '../parse/read.js';
+import type { ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
@@ -12,10 +12,10 @@ import { scanIptables, toRuleset } from '../parse/chain-cache.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { Backend, DiffSide, Family } from './types.js';
 
-/** The kind of rule set a text holds, by content (parse/scan.ts decides for every command). */
+/** The kind of rule set a text holds, by content (parse/read.ts decides for every command). */
 export function detectRules(text: string): Backend | undefined {
-  const f = detectFormat(cleanText(text).text);
-  return f === 'manifests' ? undefined : f.startsWith('nft') ? 'nftables' : 'iptables';
+  const kind = rulesKind(text);
+  return kind === 'manifests' ? undefined : kind;
 }
 
 /** State shared by the two sides of one diff (run.ts), so identical lines are read only once. */
@@ -25,18 +25,8 @@ export function newReadContext(): ReadContext {
   return newDiffRun();
 }
 
-export function familyOfRules(kind: Backend, text: string): Family {
-  if (kind === 'iptables') {
-    // The first address in the rules tells; only a rule set without any reads the whole text.
-    const m = /\s-[sd]\s+(?:!\s*)?([0-9a-fA-F.:]+)|--to-destination\s+(\[)/.exec(text);
-    if (m) return m[2] || m[1]!.includes(':') ? 'ipv6' : 'ipv4';
-    return guessIptablesFamily(text);
-  }
-  // A dual-stack node lists both kube-proxy tables: IPv4 unless only the IPv6 one is there.
-  const ip4 = /^\s*(add\s+)?table\s+ip\s+kube-proxy\b/m.test(text);
-  const ip6 = /^\s*(add\s+)?table\s+ip6\s+kube-proxy\b/m.test(text);
-  return ip6 && !ip4 ? 'ipv6' : 'ipv4';
-}
+/** The family of a rules text (parse/read.ts). */
+export { familyOfRules };
 
 export function rulesSide(
   kind: Backend,

@@ -50,9 +50,9 @@ export function iptablesPorts(input: IptablesRuleset, cache: AttributeCache = ne
   const att = attribute(rs, cache);
   const owners = att.chains;
   const ports = new Map<string, IptablesPort>();
+  const ownerOf = (chain: string) => owners.get(chain);
   const port = (name: string): IptablesPort => {
     let p = ports.get(name);
-    const ownerOf = (chain: string) => owners.get(chain);
     if (!p) ports.set(name, (p = { name, protocol: att.protocols.get(name) ?? '', shared: new Map(), chains: [], ownerOf }));
     return p;
   };
@@ -84,7 +84,9 @@ export function iptablesPorts(input: IptablesRuleset, cache: AttributeCache = ne
             at.push(i);
           } else {
             const slices = port(s).shared;
-            slices.set(id, [...(slices.get(id) ?? []), r]);
+            const slice = slices.get(id);
+            if (slice) slice.push(r);
+            else slices.set(id, [r]);
           }
         });
         const c: NodeChain = { table: table.name, name: chain.name, kind: 'shared', rules: mine };

@@ -31,6 +31,20 @@ export function rulesKind(text: string): ReadRules['kind'] {
   return f === 'manifests' ? 'manifests' : f.startsWith('nft') ? 'nftables' : 'iptables';
 }
 
+/** The family of a rules text of `kind`: the first address in iptables text tells; an nft listing, by its kube-proxy tables. */
+export function rulesFamily(kind: 'iptables' | 'nftables', text: string): Family {
+  if (kind === 'iptables') {
+    // Only a rule set without any address reads the whole text.
+    const m = /\s-[sd]\s+(?:!\s*)?([0-9a-fA-F.:]+)|--to-destination\s+(\[)/.exec(text);
+    if (m) return m[2] || m[1]!.includes(':') ? 'ipv6' : 'ipv4';
+    return guessIptablesFamily(text);
+  }
+  // A dual-stack node lists both kube-proxy tables: IPv4 unless only the IPv6 one is there.
+  const ip4 = /^\s*(add\s+)?table\s+ip\s+kube-proxy\b/m.test(text);
+  const ip6 = /^\s*(add\s+)?table\s+ip6\s+kube-proxy\b/m.test(text);
+  return ip6 && !ip4 ? 'ipv6' : 'ipv4';
+}
+
 /**
  * Reads rule text by its content. `family` for iptables text: given, or guessed from the
  * addresses in it (ip6tables-save has IPv6 ones), else `fallback`.

@@ -6,6 +6,11 @@ export function describeSide(s: SideInfo, source: (path: string) => string = (p)
   return `${source(s.source)} (${what}, ${s.family})`;
 }
 
+/** The notes of both sides in order; `first` marks each side's first. */
+export function sideNotes(r: DiffResult): { side: 'old' | 'new'; text: string; first: boolean }[] {
+  return (['old', 'new'] as const).flatMap((side) => r.notes[side].map((text, i) => ({ side, text, first: i === 0 })));
+}
+
 export const STATUS_MARK = { added: '+', removed: '-', changed: '~' } as const;
 
 /** "3 service ports differ (1 added, 1 removed, 1 changed), 9 unchanged; node-wide rules differ". */

@@ -1,18 +1,11 @@
 // `--format json`: a stable, documented schema (docs/diff-json.md). Field order is fixed here
 // rather than left to whatever the internal objects hold, so internal changes cannot change it.
-import type { ChainDiff, DiffResult, Stat } from '../result.js';
+import { STAT_KEYS, type ChainDiff, type DiffResult, type Stat } from '../result.js';
 import type { ServiceSummary } from '../types.js';
 
 const JSON_SCHEMA = 'ktables.diff/v1';
 
-const stat = (s: Stat) => ({
-  rulesAdded: s.rulesAdded,
-  rulesRemoved: s.rulesRemoved,
-  chainsAdded: s.chainsAdded,
-  chainsRemoved: s.chainsRemoved,
-  endpointsAdded: s.endpointsAdded,
-  endpointsRemoved: s.endpointsRemoved,
-});
+const stat = (s: Stat) => Object.fromEntries(STAT_KEYS.map((k) => [k, s[k]]));
 
 const summary = (s: ServiceSummary | null) =>
   s && {

@@ -2,7 +2,7 @@
 // table, then per service port its changes as a list and its rule diff in a ```diff block,
 // folded into <details> when long so the comment stays readable.
 import type { ChainDiff, DiffResult } from '../result.js';
-import { describeSide, statText, unifiedLines, verdictLine } from './common.js';
+import { describeSide, sideNotes, statText, unifiedLines, verdictLine } from './common.js';
 
 /** Diff blocks longer than this many lines are collapsed. */
 const COLLAPSE_LINES = 25;
@@ -44,13 +44,7 @@ export function formatMarkdown(r: DiffResult, o: { stat: boolean }): string {
   out.push(`${describeSide(r.old, code)} → ${describeSide(r.new, code)}`);
   out.push('');
   out.push(`**${cell(verdictLine(r))}**`);
-  for (const [side, notes] of [
-    ['old', r.notes.old],
-    ['new', r.notes.new],
-  ] as const) {
-    if (notes.length > 0) out.push('');
-    for (const n of notes) out.push(`> note (${side}): ${cell(n)}`);
-  }
+  for (const n of sideNotes(r)) out.push(...(n.first ? [''] : []), `> note (${n.side}): ${cell(n.text)}`);
   if (r.identical) return out.join('\n') + '\n';
 
   out.push('');

@@ -1,7 +1,7 @@
 // Plain text (coloured when the caller says so: on a terminal, without NO_COLOR): an overview
 // with one line of words per service port, then per service port its words and rule diffs.
 import type { DiffResult, ServiceDiff } from '../result.js';
-import { describeSide, STATUS_MARK, statText, unifiedLines, verdictLine } from './common.js';
+import { describeSide, sideNotes, STATUS_MARK, statText, unifiedLines, verdictLine } from './common.js';
 
 export interface TextOptions {
   color: boolean;
@@ -22,12 +22,8 @@ export function formatText(r: DiffResult, o: TextOptions): string {
   const out: string[] = [];
   const markStyle = { added: 'green', removed: 'red', changed: 'yellow' } as const;
   out.push(paint('bold', `ktables diff: ${describeSide(r.old)} → ${describeSide(r.new)}`));
-  for (const [side, notes] of [
-    ['old', r.notes.old],
-    ['new', r.notes.new],
-  ] as const)
-    for (const n of notes) out.push(paint('dim', `note (${side}): ${n}`));
-  if (o.stat) return statTable(r, out, paint).join('\n') + '\n';
+  for (const n of sideNotes(r)) out.push(paint('dim', `note (${n.side}): ${n.text}`));
+  if (o.stat) return statTable(r, out).join('\n') + '\n';
   if (r.identical) {
     out.push(verdictLine(r));
     return out.join('\n') + '\n';
@@ -70,13 +66,12 @@ export function formatText(r: DiffResult, o: TextOptions): string {
   return out.join('\n') + '\n';
 }
 
-function statTable(r: DiffResult, out: string[], paint: ReturnType<typeof painter>): string[] {
+function statTable(r: DiffResult, out: string[]): string[] {
   const rows: [string, string, string][] = r.services.map((s) => [s.name, s.status, statText(s.stat)]);
   if (r.nodeWide.chains.length > 0) rows.push(['(node-wide)', 'changed', statText(r.nodeWide.stat, false)]);
   const width = Math.max(0, ...rows.map((x) => x[0].length));
   for (const [name, status, stat] of rows) out.push(` ${name.padEnd(width)}  ${status.padEnd(7)}  ${stat}`);
   out.push(` ${verdictLine(r)}`);
   out.push(` total: ${statText(r.totals)}`);
-  void paint;
   return out;
 }
