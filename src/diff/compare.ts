@@ -3,16 +3,8 @@
 // differ; chain order never matters, rule order within a chain does.
 import { diffKeys, hunks } from './unified.js';
 import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
-import {
-  STAT_KEYS,
-  type ChainDiff,
-  type CompareOptions,
-  type DiffResult,
-  type NodeWideDiff,
-  type ServiceDiff,
-  type SideInfo,
-  type Stat,
-} from './result.js';
+import { STAT_KEYS } from './result.js';
+import type { ChainDiff, CompareOptions, DiffResult, NodeWideDiff, ServiceDiff, SideInfo, Stat } from './result.js';
 import { describeNodeWide, describeService } from './words.js';
 
 // Importers of the result types from here (apply, cli, tests) keep working.
@@ -46,8 +38,6 @@ function diffChains(oldChains: ChainView[], newChains: ChainView[], opts: Compar
     const n = news.get(ref.id);
     if (sameKeys(o, n)) continue;
     const edits = diffKeys(o?.keys() ?? [], n?.keys() ?? []);
-    const oldText = (i: number) => o!.text(i);
-    const newText = (i: number) => n!.text(i);
     const d: ChainDiff = {
       id: ref.id,
       table: ref.table,
@@ -58,7 +48,12 @@ function diffChains(oldChains: ChainView[], newChains: ChainView[], opts: Compar
       owned: ref.owned,
       rulesAdded: edits.filter((e) => e.op === '+').length,
       rulesRemoved: edits.filter((e) => e.op === '-').length,
-      hunks: hunks(edits, oldText, newText, opts.context),
+      hunks: hunks(
+        edits,
+        (i) => o!.text(i),
+        (i) => n!.text(i),
+        opts.context,
+      ),
     };
     const label = n?.label ?? o?.label;
     if (label) d.label = label;

@@ -110,59 +110,41 @@ interface ViewSpec {
   extraRefs?: string;
 }
 
-class IptablesChainView implements ChainView {
-  readonly id: string;
-  readonly table: string;
-  readonly name: string;
-  readonly rank: number;
-  readonly owned: boolean;
-  readonly size: number;
-  label?: string;
-  private cached?: string[];
+/** What each iptables view was made from, for sameAs (a reshaped copy is not in it). */
+const made = new WeakMap<ChainView, { ctx: ViewContext; spec: ViewSpec }>();
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly spec: ViewSpec,
-  ) {
-    ({ id: this.id, table: this.table, name: this.name, rank: this.rank, owned: this.owned } = spec);
-    this.size = spec.rules.length;
-    if (spec.label) this.label = spec.label;
-  }
-
-  keys(): readonly string[] {
-    const { family, symbol, run } = this.ctx;
-    const cache = run.normal[family];
-    const key = (r: Rule) => {
-      let n = cache.get(r);
-      if (!n) cache.set(r, (n = normalizeRule(r, family)));
-      return fillKey(n, symbol);
-    };
-    return (this.cached ??= this.spec.rules.map((r, i) => key(r) + (this.spec.keySuffix?.(i) ?? '')));
-  }
-
-  text(i: number): string {
-    return formatRule(this.name, this.spec.rules[i]!) + (this.spec.textSuffix?.(i) ?? '');
-  }
-
-  /** The very same rules, in order, naming chains that resolve alike on both sides. */
-  sameAs(other: ChainView): boolean {
-    if (!(other instanceof IptablesChainView)) return false;
-    const a = this.spec.rules;
-    const b = other.spec.rules;
-    if (a.length !== b.length || this.ctx.family !== other.ctx.family || (this.spec.extraRefs ?? '') !== (other.spec.extraRefs ?? ''))
-      return false;
-    if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    const apart = differentlyResolved(this.ctx, other.ctx);
-    if (apart.size === 0) return true;
-    for (const r of a) {
-      const t = r.target;
-      if (t && (t.kind === 'jump' || t.kind === 'goto') && apart.has(t.chain)) return false;
-      for (const m of r.matches) if (m.kind === 'recent' && apart.has(m.name)) return false;
-    }
-    return true;
-  }
+function view(ctx: ViewContext, spec: ViewSpec): ChainView {
+  const { family, symbol, run } = ctx;
+  const key = (r: Rule) => {
+    let n = run.normal[family].get(r);
+    if (!n) run.normal[family].set(r, (n = normalizeRule(r, family)));
+    return fillKey(n, symbol);
+  };
+  let keys: string[] | undefined;
+  const v: ChainView = {
+    ...{ id: spec.id, table: spec.table, name: spec.name, rank: spec.rank, owned: spec.owned, size: spec.rules.length },
+    ...(spec.label && { label: spec.label }),
+    keys: () => (keys ??= spec.rules.map((r, i) => key(r) + (spec.keySuffix?.(i) ?? ''))),
+    text: (i) => formatRule(spec.name, spec.rules[i]!) + (spec.textSuffix?.(i) ?? ''),
+    sameAs: (other) => sameRules(ctx, spec, made.get(other)),
+  };
+  made.set(v, { ctx, spec });
+  return v;
 }
 
-function view(ctx: ViewContext, v: ViewSpec): ChainView {
-  return new IptablesChainView(ctx, v);
+/** The very same rules, in order, naming chains that resolve alike on both sides. */
+function sameRules(ctx: ViewContext, spec: ViewSpec, other: { ctx: ViewContext; spec: ViewSpec } | undefined): boolean {
+  const a = spec.rules;
+  const b = other?.spec.rules;
+  if (!other || a.length !== b!.length || ctx.family !== other.ctx.family || (spec.extraRefs ?? '') !== (other.spec.extraRefs ?? ''))
+    return false;
+  if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b![i]) return false;
+  const apart = differentlyResolved(ctx, other.ctx);
+  if (apart.size === 0) return true;
+  for (const r of a) {
+    const t = r.target;
+    if (t && (t.kind === 'jump' || t.kind === 'goto') && apart.has(t.chain)) return false;
+    for (const m of r.matches) if (m.kind === 'recent' && apart.has(m.name)) return false;
+  }
+  return true;
 }

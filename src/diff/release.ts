@@ -43,14 +43,8 @@ function masqueradeOptions(views: ChainView[]): string {
 export function withoutReleaseShape(backend: DiffSide['backend'], o: ChainView[], n: ChainView[]): [ChainView[], ChainView[]] {
   if (backend === 'iptables') {
     const counters = new RegExp(`( ; )?nfacct:(${IPTABLES_RELEASE_NFACCT.join('|')})\\b`, 'g');
-    const strip = (vs: ChainView[]) =>
-      vs.map((v) =>
-        reshape(
-          v,
-          () => false,
-          (k) => k.replace(counters, ''),
-        ),
-      );
+    const uncounted = (k: string) => k.replace(counters, '');
+    const strip = (vs: ChainView[]) => vs.map((v) => reshape(v, () => false, uncounted));
     return [strip(o), strip(n)];
   }
   const keepMasquerade = masqueradeOptions(o) !== masqueradeOptions(n);

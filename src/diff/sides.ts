@@ -1,6 +1,5 @@
 // Turning an input into a DiffSide: which kind of rules a text holds, and the adapter for each
 // backend: iptables.ts and nftables.ts turn each IR into the backend-neutral DiffSide.
-import type { NftRuleset } from '../ir/nftables.js';
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
 import { rulesFamily as familyOfRules, rulesKind } from '../parse/read.js';
@@ -20,10 +19,7 @@ export function detectRules(text: string): Backend | undefined {
 
 /** State shared by the two sides of one diff (run.ts), so identical lines are read only once. */
 export type ReadContext = DiffRun;
-
-export function newReadContext(): ReadContext {
-  return newDiffRun();
-}
+export { newDiffRun as newReadContext };
 
 /** The family of a rules text (parse/read.ts). */
 export { familyOfRules };
@@ -63,6 +59,5 @@ function withRelease(side: DiffSide, text: string): DiffSide {
   return release ? { ...side, release } : side;
 }
 
-export function compiledNftablesSide(rs: NftRuleset, family: Family): DiffSide {
-  return nftablesSide(rs, family);
-}
+/** A compile's nftables rule set (no text to share with the other side). */
+export { nftablesSide as compiledNftablesSide };

@@ -21,14 +21,8 @@ const KIND_LABEL: Record<DestinationKind, string> = {
   healthCheckNodePort: 'health check NodePort',
 };
 
-const KIND_CHANGE: Record<DestinationKind, ChangeKind> = {
-  clusterIP: 'clusterIP',
-  externalIP: 'externalIP',
-  loadBalancerIP: 'loadBalancerIP',
-  externalIPOrLoadBalancerIP: 'externalIP',
-  nodePort: 'nodePort',
-  healthCheckNodePort: 'healthCheckNodePort',
-};
+// Either of the two is reported as an external IP change.
+const kindChange = (k: DestinationKind): ChangeKind => (k === 'externalIPOrLoadBalancerIP' ? 'externalIP' : k);
 
 function destinationLabel(d: Destination): string {
   return `${KIND_LABEL[d.kind]} ${d.address}`;
@@ -73,7 +67,7 @@ function describeDestinations(o: Destination[], n: Destination[], out: Change[])
     const r = removed.filter((d) => d.kind === kind);
     const a = added.filter((d) => d.kind === kind);
     if (r.length === 1 && a.length === 1) {
-      out.push({ kind: KIND_CHANGE[kind], text: `${KIND_LABEL[kind]} ${r[0]!.address} → ${a[0]!.address}${handlingNote(a[0]!.handling)}` });
+      out.push({ kind: kindChange(kind), text: `${KIND_LABEL[kind]} ${r[0]!.address} → ${a[0]!.address}${handlingNote(a[0]!.handling)}` });
       removed.splice(removed.indexOf(r[0]!), 1);
       added.splice(added.indexOf(a[0]!), 1);
     }
@@ -85,11 +79,11 @@ function describeDestinations(o: Destination[], n: Destination[], out: Change[])
   };
   for (const [kind, ds] of byKind(added)) {
     const label = ds.length === 1 ? KIND_LABEL[kind] : `${KIND_LABEL[kind]}s`;
-    out.push({ kind: KIND_CHANGE[kind], text: `${label} added: ${list(ds.map((d) => d.address + handlingNote(d.handling)))}` });
+    out.push({ kind: kindChange(kind), text: `${label} added: ${list(ds.map((d) => d.address + handlingNote(d.handling)))}` });
   }
   for (const [kind, ds] of byKind(removed)) {
     const label = ds.length === 1 ? KIND_LABEL[kind] : `${KIND_LABEL[kind]}s`;
-    out.push({ kind: KIND_CHANGE[kind], text: `${label} removed: ${list(ds.map((d) => d.address))}` });
+    out.push({ kind: kindChange(kind), text: `${label} removed: ${list(ds.map((d) => d.address))}` });
   }
 
   const handling = new Map<string, { from: Handling; to: Handling; dests: string[] }>();
