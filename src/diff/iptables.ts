@@ -4,7 +4,7 @@
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { formatMatch, formatRule } from '../emit/iptables.js';
 import { fillKey, normalizeRule } from '../ir/iptables-key.js';
-import type { Role } from '../kubeproxy/iptables-names.js';
+import { KUBE_EXTERNAL_SERVICES, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL, KUBE_SERVICES, type Role } from '../kubeproxy/iptables-names.js';
 import type { ChainOwner } from '../kubeproxy/iptables-owners.js';
 import { iptablesPorts, type IptablesPort, type NodeChain } from '../kubeproxy/iptables-ports.js';
 import { summarizeIptables } from '../kubeproxy/iptables-summary.js';
@@ -14,12 +14,12 @@ import { notCompared, symbolizer, uniqueIds } from './views.js';
 
 const ROLE_RANK: Record<Role, number> = { FW: 10, EXT: 11, SVC: 12, SVL: 13, SEP: 14 };
 const SHARED_RANK: Record<string, number> = {
-  'filter KUBE-SERVICES': 0,
-  'filter KUBE-EXTERNAL-SERVICES': 1,
-  'filter KUBE-NODEPORTS': 2,
-  'filter KUBE-PROXY-FIREWALL': 3,
-  'nat KUBE-SERVICES': 4,
-  'nat KUBE-NODEPORTS': 5,
+  [`filter ${KUBE_SERVICES}`]: 0,
+  [`filter ${KUBE_EXTERNAL_SERVICES}`]: 1,
+  [`filter ${KUBE_NODEPORTS}`]: 2,
+  [`filter ${KUBE_PROXY_FIREWALL}`]: 3,
+  [`nat ${KUBE_SERVICES}`]: 4,
+  [`nat ${KUBE_NODEPORTS}`]: 5,
 };
 const NODE_VIEW: Record<NodeChain['kind'], { rank: number; owned: boolean; label?: string }> = {
   builtin: { rank: 0, owned: false },
@@ -32,21 +32,7 @@ const NODE_VIEW: Record<NodeChain['kind'], { rank: number; owned: boolean; label
 export function iptablesSide(rs: IptablesRuleset, run: DiffRun = newDiffRun()): DiffSide {
   const split = iptablesPorts(rs, run);
   const ctx: ViewContext = { family: rs.family, symbol: symbolizer(split.owners), owned: split.owners, run, apart: new WeakMap() };
-  const nodeWide = split.nodeWide.map((c) => {
-    const m = c.misplaced;
-    return view(ctx, {
-      ...NODE_VIEW[c.kind],
-      table: c.table,
-      name: c.name,
-      id: `${c.table} ${c.name}`,
-      rules: c.rules,
-      ...(m && {
-        keySuffix: (i) => (m[i] ? ' (before service rules)' : ''),
-        textSuffix: (i) => (m[i] ? `   # not last: ${m[i]} service rules follow` : ''),
-        extraRefs: m.join(','),
-      }),
-    });
-  });
+  const nodeWide = split.nodeWide.map((c) => view(ctx, { ...NODE_VIEW[c.kind], ...c, id: `${c.table} ${c.name}` }));
   const services = new Map<string, ServiceView>();
   for (const p of split.ports.values()) services.set(p.name, serviceView(p, ctx));
 
@@ -104,10 +90,11 @@ interface ViewSpec {
   rules: Rule[];
   owned: boolean;
   label?: string | undefined;
-  keySuffix?: (i: number) => string;
-  textSuffix?: (i: number) => string;
-  /** Anything besides the rules and their references that the keys depend on. */
-  extraRefs?: string;
+  /**
+   * Per rule, how many service rules follow it where it must be last (the NodePort dispatch,
+   * kubeproxy/iptables-ports.ts): where it stands is otherwise lost once the chain is split.
+   */
+  misplaced?: number[] | undefined;
 }
 
 /** What each iptables view was made from, for sameAs (a reshaped copy is not in it). */
@@ -121,11 +108,12 @@ function view(ctx: ViewContext, spec: ViewSpec): ChainView {
     return fillKey(n, symbol);
   };
   let keys: string[] | undefined;
+  const m = spec.misplaced ?? [];
   const v: ChainView = {
     ...{ id: spec.id, table: spec.table, name: spec.name, rank: spec.rank, owned: spec.owned, size: spec.rules.length },
     ...(spec.label && { label: spec.label }),
-    keys: () => (keys ??= spec.rules.map((r, i) => key(r) + (spec.keySuffix?.(i) ?? ''))),
-    text: (i) => formatRule(spec.name, spec.rules[i]!) + (spec.textSuffix?.(i) ?? ''),
+    keys: () => (keys ??= spec.rules.map((r, i) => key(r) + (m[i] ? ' (before service rules)' : ''))),
+    text: (i) => formatRule(spec.name, spec.rules[i]!) + (m[i] ? `   # not last: ${m[i]} service rules follow` : ''),
     sameAs: (other) => sameRules(ctx, spec, made.get(other)),
   };
   made.set(v, { ctx, spec });
@@ -136,7 +124,7 @@ function view(ctx: ViewContext, spec: ViewSpec): ChainView {
 function sameRules(ctx: ViewContext, spec: ViewSpec, other: { ctx: ViewContext; spec: ViewSpec } | undefined): boolean {
   const a = spec.rules;
   const b = other?.spec.rules;
-  if (!other || a.length !== b!.length || ctx.family !== other.ctx.family || (spec.extraRefs ?? '') !== (other.spec.extraRefs ?? ''))
+  if (!other || a.length !== b!.length || ctx.family !== other.ctx.family || String(spec.misplaced) !== String(other.spec.misplaced))
     return false;
   if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b![i]) return false;
   const apart = differentlyResolved(ctx, other.ctx);

@@ -6,7 +6,7 @@
 import type { Chain, Element, NftRuleset, Table } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import { detectNftRelease } from '../kubeproxy/detect.js';
-import type { NftRole } from '../kubeproxy/nftables-names.js';
+import * as names from '../kubeproxy/nftables-names.js';
 import { nftPorts, type NftPort } from '../kubeproxy/nftables-ports.js';
 import { summarizeNftables } from '../kubeproxy/nftables-summary.js';
 import { formatElement, formatExpr, formatRule } from '../emit/nftables.js';
@@ -16,14 +16,14 @@ import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from '.
 import { cmp, linesView, notCompared, symbolizer, uniqueIds } from './views.js';
 
 const MAP_RANK: Record<string, number> = {
-  'cluster-ips': 0,
-  'service-ips': 1,
-  'service-nodeports': 2,
-  'firewall-ips': 3,
-  'no-endpoint-services': 4,
-  'no-endpoint-nodeports': 5,
+  [names.CLUSTER_IPS_SET]: 0,
+  [names.SERVICE_IPS_MAP]: 1,
+  [names.SERVICE_NODEPORTS_MAP]: 2,
+  [names.FIREWALL_IPS_MAP]: 3,
+  [names.NO_ENDPOINT_SERVICES_MAP]: 4,
+  [names.NO_ENDPOINT_NODEPORTS_MAP]: 5,
 };
-const ROLE_RANK: Record<NftRole, number> = { firewall: 10, external: 11, service: 12, local: 13, endpoint: 14, affinity: 15 };
+const ROLE_RANK: Record<names.NftRole, number> = { firewall: 10, external: 11, service: 12, local: 13, endpoint: 14, affinity: 15 };
 
 export function nftablesSide(rs: NftRuleset, family: Family, run: DiffRun = newDiffRun()): DiffSide {
   const want = family === 'ipv6' ? 'ip6' : 'ip';

@@ -3,6 +3,7 @@
 // objects that only changed shape (kubeproxy/shapes.ts) are left out, unless the mark or
 // masquerade options they carry differ. The difference is said once, in a note.
 import { describeRelease, releasesDiffer } from '../kubeproxy/detect.js';
+import { SERVICES_CHAIN } from '../kubeproxy/nftables-names.js';
 import { IPTABLES_RELEASE_NFACCT, NFT_HAIRPIN_SET, NFT_MASQUERADE_CHAINS, nftServicesMasqueradeRule } from '../kubeproxy/shapes.js';
 import type { ChainView, DiffSide, ServiceSummary } from './types.js';
 
@@ -51,7 +52,9 @@ export function withoutReleaseShape(backend: DiffSide['backend'], o: ChainView[]
   const strip = (vs: ChainView[]) =>
     vs
       .filter((v) => v.id !== NFT_HAIRPIN_SET && (keepMasquerade || !isMasqueradeChain(v)))
-      .map((v) => reshape(v, (t) => t.includes(` ${NFT_HAIRPIN_SET} {`) || (v.id === 'chain services' && nftServicesMasqueradeRule(t))));
+      .map((v) =>
+        reshape(v, (t) => t.includes(` ${NFT_HAIRPIN_SET} {`) || (v.id === `chain ${SERVICES_CHAIN}` && nftServicesMasqueradeRule(t))),
+      );
   return [strip(o), strip(n)];
 }
 

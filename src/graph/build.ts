@@ -7,6 +7,8 @@ import type { Probe } from '../behaviour/entries.js';
 import { percent } from '../trace/format.js';
 import type { TraceBranch, TraceResult, TracePacket, TraceStep } from '../trace/packet.js';
 import { stepWords, type WordsContext } from './words.js';
+import { KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_SERVICES, roleOf, type Role } from '../kubeproxy/iptables-names.js';
+import { MARK_MASQ_CHAIN, nftRoleOf, SERVICES_CHAIN, type NftRole } from '../kubeproxy/nftables-names.js';
 
 export type NodeKind = 'entry' | 'chain' | 'masq' | 'endpoint' | 'drop' | 'reject' | 'accept' | 'none';
 
@@ -34,21 +36,28 @@ export interface PictureTracer {
   trace(p: TracePacket, opts?: { path?: boolean }): TraceResult;
 }
 
-const MARK_CHAINS = new Set(['KUBE-MARK-MASQ', 'mark-for-masquerade']);
+const MARK_CHAINS = new Set([KUBE_MARK_MASQ, MARK_MASQ_CHAIN]);
 /** Chains that belong to one Service (iptables hashed names; nftables names carry ns/name). */
-const serviceChain = (c: string) => /^KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(c) || c.includes('/');
+const serviceChain = (c: string) => roleOf(c) !== undefined || c.includes('/');
 /** The chains that pick the Service from the destination. */
-const DISPATCH = new Set(['KUBE-SERVICES', 'KUBE-NODEPORTS', 'services']);
+const DISPATCH = new Set([KUBE_SERVICES, KUBE_NODEPORTS, SERVICES_CHAIN]);
 /** What a per-service chain is for, said once on its node (the hashed names say nothing). */
-const CHAIN_HINTS: [RegExp, string][] = [
-  [/^KUBE-SVC-|^service-/, 'all endpoints'],
-  [/^KUBE-SVL-|^local-/, 'local endpoints only'],
-  [/^KUBE-EXT-|^external-/, 'traffic from outside the cluster'],
-  [/^KUBE-FW-|^firewall-/, 'loadBalancerSourceRanges'],
-  [/^KUBE-SEP-|^endpoint-/, 'one endpoint'],
-];
-const ENDPOINT_CHAIN = /^KUBE-SEP-|^endpoint-/;
-const marksForMasquerade = (s: TraceStep) => /-j KUBE-MARK-MASQ\b|jump mark-for-masquerade\b|mark set mark or /.test(s.text);
+const CHAIN_HINTS: Partial<Record<Role | NftRole, string>> = {
+  SVC: 'all endpoints',
+  service: 'all endpoints',
+  SVL: 'local endpoints only',
+  local: 'local endpoints only',
+  EXT: 'traffic from outside the cluster',
+  external: 'traffic from outside the cluster',
+  FW: 'loadBalancerSourceRanges',
+  firewall: 'loadBalancerSourceRanges',
+  SEP: 'one endpoint',
+  endpoint: 'one endpoint',
+};
+const chainRole = (c: string) => roleOf(c) ?? nftRoleOf(c);
+const endpointChain = (c: string) => roleOf(c) === 'SEP' || nftRoleOf(c) === 'endpoint';
+const MASQUERADE_MARK = new RegExp(`-j ${KUBE_MARK_MASQ}\\b|jump ${MARK_MASQ_CHAIN}\\b|mark set mark or `);
+const marksForMasquerade = (s: TraceStep) => MASQUERADE_MARK.test(s.text);
 
 class Builder {
   readonly nodes: GraphNode[] = [];
@@ -82,7 +91,8 @@ class Builder {
 
   chainNode(s: TraceStep): string {
     // iptables chains of one name live in nat and filter (KUBE-SERVICES, KUBE-NODEPORTS).
-    const hint = CHAIN_HINTS.find(([re]) => re.test(s.chain))?.[1];
+    const role = chainRole(s.chain);
+    const hint = role && CHAIN_HINTS[role];
     const label = `${s.chain}${s.table === 'filter' ? ' (filter)' : ''}${hint ? `: ${hint}` : ''}`;
     return this.node(`chain:${s.table}:${s.chain}`, label, 'chain');
   }
@@ -132,8 +142,8 @@ class Builder {
           // Into an endpoint's chain: its share, the same words for both modes' ways of choosing.
           // Everything random on a service's path is in its one service chain, so the
           // branch's probability is that share.
-          if (ENDPOINT_CHAIN.test(s.chain)) shareDrawn = true;
-          if (ENDPOINT_CHAIN.test(s.chain))
+          if (endpointChain(s.chain)) shareDrawn = true;
+          if (endpointChain(s.chain))
             words = [...words.split(', ').filter((w) => w && !w.startsWith('random ')), percent(b.probability)].join(', ');
           // No deciding match: the chain's unconditional last way on, or it fell through.
           move(n, words || 'otherwise');

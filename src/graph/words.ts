@@ -2,6 +2,13 @@
 // CIDR", "source in 203.0.113.0/24", "to a node address", "random 50%". Both rule languages;
 // comments, counters and the target are not matches and are left out.
 import type { TraceStep } from '../trace/packet.js';
+import {
+  FIREWALL_IPS_MAP,
+  NO_ENDPOINT_NODEPORTS_MAP,
+  NO_ENDPOINT_SERVICES_MAP,
+  SERVICE_IPS_MAP,
+  SERVICE_NODEPORTS_MAP,
+} from '../kubeproxy/nftables-names.js';
 
 export interface WordsContext {
   /** The pod network (ClusterCIDR / NodeCIDR detection), to say "the cluster CIDR". */
@@ -80,14 +87,14 @@ function iptablesWords(text: string, ctx: WordsContext): string[] {
 function mapWords(map: string, key: string[]): string {
   const [addr, , port] = key;
   switch (map) {
-    case 'service-ips':
+    case SERVICE_IPS_MAP:
       return `to ${addr}, port ${port}`;
-    case 'service-nodeports':
+    case SERVICE_NODEPORTS_MAP:
       return `NodePort ${key[key.length - 1]}`;
-    case 'firewall-ips':
+    case FIREWALL_IPS_MAP:
       return `to ${addr}, port ${port} (source ranges apply)`;
-    case 'no-endpoint-services':
-    case 'no-endpoint-nodeports':
+    case NO_ENDPOINT_SERVICES_MAP:
+    case NO_ENDPOINT_NODEPORTS_MAP:
       return 'no endpoints';
     default:
       return `${key.join(' ')} in @${map}`;

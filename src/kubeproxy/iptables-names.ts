@@ -30,6 +30,9 @@ export const endpointChainHash = (servicePort: string, protocol: string, endpoin
 export const endpointChainName = (servicePort: string, protocol: string, endpoint: string): string =>
   ROLE_PREFIX.SEP + endpointChainHash(servicePort, protocol, endpoint);
 
+/** A chain named as kube-proxy names its chains (other programs use the prefix too: isOthersKubeChain). */
+export const isKubeChain = (chain: string): boolean => chain.startsWith('KUBE-');
+
 /** The role a chain name says it has (the inverse of the builders above). */
 export function roleOf(chain: string): Role | undefined {
   if (!chain.startsWith('KUBE-')) return undefined;

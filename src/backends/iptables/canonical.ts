@@ -5,12 +5,13 @@
 import type { Chain, IptablesRuleset, Rule, Table } from '../../ir/iptables.js';
 import { ruleComment } from '../../ir/iptables.js';
 import { isLastRuleComment } from '../../kubeproxy/iptables-comments.js';
+import { isKubeChain, KUBE_NODEPORTS, KUBE_SERVICES } from '../../kubeproxy/iptables-names.js';
 import { sortedBy } from '../../util/sort.js';
 
 function chainRank(name: string): number {
-  if (name === 'KUBE-NODEPORTS') return 0;
-  if (name === 'KUBE-SERVICES') return 1;
-  return name.startsWith('KUBE-') ? 2 : 3;
+  if (name === KUBE_NODEPORTS) return 0;
+  if (name === KUBE_SERVICES) return 1;
+  return isKubeChain(name) ? 2 : 3;
 }
 
 /** The comment's service name: its text up to the first space or colon. */
@@ -22,7 +23,7 @@ function serviceNameOf(rule: Rule): string | undefined {
 }
 
 function sortServiceRules(table: string, chain: Chain): Rule[] {
-  const lastChain = table === 'nat' && chain.name === 'KUBE-SERVICES';
+  const lastChain = table === 'nat' && chain.name === KUBE_SERVICES;
   // Keys computed once per rule, not once per comparison.
   const sorted = chain.rules.map((rule, index) => ({
     rule,
@@ -49,7 +50,7 @@ function canonicalTable(table: Table): Table {
   }
   for (let i = 0; i < chains.length; i++) {
     const c = chains[i]!;
-    const sortRules = c.name === 'KUBE-NODEPORTS' || (c.name === 'KUBE-SERVICES' && (table.name === 'filter' || table.name === 'nat'));
+    const sortRules = c.name === KUBE_NODEPORTS || (c.name === KUBE_SERVICES && (table.name === 'filter' || table.name === 'nat'));
     if (sortRules) chains[i] = { ...c, rules: sortServiceRules(table.name, c) };
   }
   return { ...table, chains };
