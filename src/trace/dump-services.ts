@@ -8,8 +8,8 @@ import type { NftRuleset } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import type { LocalDetector, Protocol } from '../model/types.js';
 import { parseCIDR, parseIP, type Family } from '../util/ip.js';
-import { parseComment } from '../kubeproxy/iptables-comments.js';
-import { KUBE_EXTERNAL_SERVICES, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_SERVICES, roleOf } from '../kubeproxy/iptables-names.js';
+import { parseComment, type ParsedComment } from '../kubeproxy/iptables-comments.js';
+import { isKubeChain, KUBE_EXTERNAL_SERVICES, KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_SERVICES, roleOf } from '../kubeproxy/iptables-names.js';
 import {
   NO_ENDPOINT_NODEPORTS_MAP,
   NO_ENDPOINT_SERVICES_MAP,
@@ -83,25 +83,24 @@ function matchValue(rule: Rule, kind: 'destination' | 'dport'): string | undefin
   return undefined;
 }
 
-// The comments trace reads, by what the rule is for ('' for the bare service port name).
-const WHAT: Partial<Record<string, string>> = {
-  clusterIP: 'cluster IP',
-  externalIP: 'external IP',
-  loadBalancerIP: 'loadbalancer IP',
-  noEndpoints: 'has no endpoints',
-  noLocalEndpoints: 'has no local endpoints',
-  healthCheckNodePort: 'health check node port',
-  servicePort: '',
-};
+// The comments trace reads: what a rule is for (kubeproxy/iptables-comments.ts).
+const READ = new Set<ParsedComment['kind']>([
+  'clusterIP',
+  'externalIP',
+  'loadBalancerIP',
+  'noEndpoints',
+  'noLocalEndpoints',
+  'healthCheckNodePort',
+  'servicePort',
+]);
 
-/** kube-proxy's comment (kubeproxy/iptables-comments.ts) → the service port name and what the rule is for. */
-function readComment(c: string): { name: string; what: string } | undefined {
+/** kube-proxy's comment → the service port name and what the rule is for. */
+function readComment(c: string): { name: string; kind: ParsedComment['kind'] } | undefined {
   const p = parseComment(c.trim());
-  const what = p && WHAT[p.kind];
-  if (what === undefined) return undefined;
-  const name = p!.service.replace(/:$/, '');
+  if (!p || !READ.has(p.kind)) return undefined;
+  const name = p.service.replace(/:$/, '');
   if (!/^[a-z0-9.-]+\/[a-z0-9.-]+(:[a-z0-9-]*)?$/.test(name)) return undefined;
-  return { name, what };
+  return { name, kind: p.kind };
 }
 
 const port = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : 0);
@@ -118,18 +117,18 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
     const dst = matchValue(rule, 'destination');
     const dport = port(matchValue(rule, 'dport'));
     if (!podCIDR && targetChain(rule) === KUBE_MARK_MASQ) podCIDR = negatedSource(rule);
-    if (!c || !proto || !dst || !dport || !targetChain(rule)?.startsWith('KUBE-')) continue;
+    if (!c || !proto || !dst || !dport || !isKubeChain(targetChain(rule) ?? '')) continue;
     const p = ports.get(c.name, proto);
     p.port = dport;
-    if (c.what === 'cluster IP') p.clusterIP = dst;
-    else if (c.what === 'external IP') addOnce(p.externalIPs, dst);
-    else if (c.what === 'loadbalancer IP') addOnce(p.loadBalancerVIPs, dst);
+    if (c.kind === 'clusterIP') p.clusterIP = dst;
+    else if (c.kind === 'externalIP') addOnce(p.externalIPs, dst);
+    else if (c.kind === 'loadBalancerIP') addOnce(p.loadBalancerVIPs, dst);
   }
   for (const rule of findChain(nat, KUBE_NODEPORTS)?.rules ?? []) {
     const c = readComment(ruleComment(rule) ?? '');
     const proto = protoOf(rule);
     const np = port(matchValue(rule, 'dport'));
-    if (c && proto && np && c.what === '') ports.get(c.name, proto).nodePort = np;
+    if (c && proto && np && c.kind === 'servicePort') ports.get(c.name, proto).nodePort = np;
   }
   // Services without endpoints have only filter rules (REJECT / DROP).
   for (const chainName of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES]) {
@@ -137,7 +136,7 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
       const c = readComment(ruleComment(rule) ?? '');
       const proto = protoOf(rule);
       const dport = port(matchValue(rule, 'dport'));
-      if (!c || !proto || !dport || !c.what.startsWith('has no')) continue;
+      if (!c || !proto || !dport || (c.kind !== 'noEndpoints' && c.kind !== 'noLocalEndpoints')) continue;
       const p = ports.get(c.name, proto);
       const dst = matchValue(rule, 'destination');
       const local = rule.matches.some((m) => m.kind === 'addrtype' && m.direction === 'dst' && !m.negate && m.type === 'LOCAL');
@@ -154,7 +153,7 @@ export function iptablesServices(rs: IptablesRuleset, nodeIPs: string[]): DumpSe
   for (const rule of findChain(filter, KUBE_NODEPORTS)?.rules ?? []) {
     const c = readComment(ruleComment(rule) ?? '');
     const hc = port(matchValue(rule, 'dport'));
-    if (c && c.what === 'health check node port' && hc) ports.get(c.name, protoOf(rule) ?? 'TCP').healthCheckNodePort = hc;
+    if (c && c.kind === 'healthCheckNodePort' && hc) ports.get(c.name, protoOf(rule) ?? 'TCP').healthCheckNodePort = hc;
   }
   // Endpoints (so that the pod a packet comes from is not one of them).
   for (const chain of nat?.chains ?? []) {
