@@ -93,7 +93,7 @@ const MAX_STEPS_PER_BRANCH = 100_000;
 
 export interface IptablesTraceOptions {
   /**
-   * Put kube-proxy's jump rules (src/backends/iptables/jumps.ts) into the built-in chains.
+   * Put kube-proxy's jump rules (src/kubeproxy/iptables-jumps.ts) into the built-in chains.
    * auto: only when no built-in chain of the rule set has a rule, which is the case for a
    * restore payload (a compile) and never for a node's iptables-save.
    */
