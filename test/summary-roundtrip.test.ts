@@ -1,15 +1,20 @@
 // What a model's service port says must come back out of its compiled rules: every fixture
 // cluster (kube-proxy's cases and ktables' own, plus examples/) is compiled for both backends,
-// its rules summarized as diff reads them (kubeproxy/*-summary.ts), and each summary compared
-// with one built directly from the model's service port.
+// its rules split by service port and summarized (kubeproxy/*-ports.ts, *-summary.ts), and each
+// summary compared with one built directly from the model's service port.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileIptables } from '../src/backends/iptables/compile.js';
 import { compileNftables } from '../src/backends/nftables/compile.js';
 import { proxyOptions } from '../src/cli/flags.js';
-import { iptablesSide } from '../src/diff/iptables.js';
-import { nftablesSide } from '../src/diff/nftables.js';
+import { formatMatch } from '../src/emit/iptables.js';
+import { formatExpr } from '../src/emit/nftables.js';
+import { KUBE_PROXY_TABLE } from '../src/ir/nftables.js';
+import { iptablesPorts } from '../src/kubeproxy/iptables-ports.js';
+import { summarizeIptables } from '../src/kubeproxy/iptables-summary.js';
+import { nftPorts } from '../src/kubeproxy/nftables-ports.js';
+import { summarizeNftables } from '../src/kubeproxy/nftables-summary.js';
 import { loadInventory } from '../src/input/load.js';
 import type { Destination, DestinationKind, Handling, ServiceSummary } from '../src/kubeproxy/summary.js';
 import { buildModel } from '../src/model/build.js';
@@ -63,6 +68,17 @@ function expected(sp: ServicePort, model: ProxyModel, mode: Mode, shared: Map<st
   };
 }
 
+/** Each service port's summary, read back from the model's compiled rules by kube-proxy's vocabulary. */
+function summaries(model: ProxyModel, mode: Mode): Map<string, ServiceSummary> {
+  if (mode === 'iptables') {
+    const ports = iptablesPorts(compileIptables(model)).ports;
+    return new Map([...ports].map(([name, p]) => [name, summarizeIptables(p, formatMatch)]));
+  }
+  const family = model.node.family === 'ipv6' ? 'ip6' : 'ip';
+  const table = compileNftables(model).tables.find((t) => t.name === KUBE_PROXY_TABLE && t.family === family)!;
+  return new Map([...nftPorts(table, formatExpr).ports].map(([name, p]) => [name, summarizeNftables(p, formatExpr)]));
+}
+
 /** Where the rules cannot tell an external IP from a LoadBalancer IP, either is right. */
 const kindMatches = (got: DestinationKind, want: DestinationKind) =>
   got === want || (got === 'externalIPOrLoadBalancerIP' && (want === 'externalIP' || want === 'loadBalancerIP'));
@@ -112,7 +128,7 @@ describe('summarizing a compiled model gives back the model', () => {
         } catch {
           continue; // a case whose flags one mode refuses
         }
-        const side = mode === 'iptables' ? iptablesSide(compileIptables(model)) : nftablesSide(compileNftables(model), model.node.family);
+        const got = summaries(model, mode);
         // External and LoadBalancer addresses claimed by more than one port: the last one's.
         const claims = new Map<string, ServicePort>();
         const shared = new Map<string, ServicePort>();
@@ -124,15 +140,15 @@ describe('summarizing a compiled model gives back the model', () => {
           }
         for (const sp of model.servicePorts) {
           // kube-proxy 1.37 cuts a no-endpoint element's comment (its port's name) to 128 bytes.
-          const cut = [...side.services.keys()].find((k) => k.length < sp.displayName.length && sp.displayName.startsWith(k));
-          const view = side.services.get(sp.displayName) ?? (cut === undefined ? undefined : side.services.get(cut));
+          const cut = [...got.keys()].find((k) => k.length < sp.displayName.length && sp.displayName.startsWith(k));
+          const summary = got.get(sp.displayName) ?? (cut === undefined ? undefined : got.get(cut));
           const want = expected(sp, model, mode, shared);
-          if (!view) {
+          if (!summary) {
             if (want.destinations.length > 0) problems.push(`${c.name} ${sp.displayName}: no rules`);
             continue;
           }
           ports++;
-          for (const m of mismatches(view.summary(), want)) problems.push(`${c.name} ${sp.displayName}: ${m}`);
+          for (const m of mismatches(summary, want)) problems.push(`${c.name} ${sp.displayName}: ${m}`);
         }
       }
       expect(ports).toBeGreaterThan(50);
