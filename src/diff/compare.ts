@@ -160,12 +160,9 @@ export function compareSides(
   return result;
 }
 
-function sameChainDiffs(a: ChainDiff[], b: ChainDiff[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((c, i) => c.id === b[i]!.id && c.rulesAdded === b[i]!.rulesAdded && c.rulesRemoved === b[i]!.rulesRemoved)
-  );
-}
+const sameChainDiffs = (a: ChainDiff[], b: ChainDiff[]) =>
+  a.length === b.length &&
+  a.every((c, i) => c.id === b[i]!.id && c.rulesAdded === b[i]!.rulesAdded && c.rulesRemoved === b[i]!.rulesRemoved);
 
 function add(into: Stat, s: Stat): void {
   for (const k of STAT_KEYS) into[k] += s[k];

@@ -31,8 +31,15 @@ const NODE_VIEW: Record<NodeChain['kind'], { rank: number; owned: boolean; label
 
 export function iptablesSide(rs: IptablesRuleset, run: DiffRun = newDiffRun()): DiffSide {
   const split = iptablesPorts(rs, run);
-  const ctx: ViewContext = { family: rs.family, symbol: symbolizer(split.owners), owned: split.owners, run, apart: new WeakMap() };
-  const nodeWide = split.nodeWide.map((c) => view(ctx, { ...NODE_VIEW[c.kind], ...c, id: `${c.table} ${c.name}` }));
+  const { family } = rs;
+  const symbol = symbolizer(split.owners);
+  const key = (r: Rule) => {
+    let n = run.normal[family].get(r);
+    if (!n) run.normal[family].set(r, (n = normalizeRule(r, family)));
+    return fillKey(n, symbol);
+  };
+  const ctx: ViewContext = { family, symbol, owned: split.owners, key, apart: new WeakMap() };
+  const nodeWide = split.nodeWide.map((c) => new IptablesView(ctx, { ...NODE_VIEW[c.kind], ...c, id: `${c.table} ${c.name}` }));
   const services = new Map<string, ServiceView>();
   for (const p of split.ports.values()) services.set(p.name, serviceView(p, ctx));
 
@@ -40,14 +47,16 @@ export function iptablesSide(rs: IptablesRuleset, run: DiffRun = newDiffRun()): 
   if (split.foreignChains.length > 0) notes.push(notCompared(split.foreignChains, 'chain%s kube-proxy does not own'));
   const n = split.foreignRules;
   if (n > 0) notes.push(`not compared: ${n} rule${n === 1 ? '' : 's'} in built-in chains that do not jump to a KUBE-* chain`);
-  return { backend: 'iptables', family: rs.family, services, nodeWide: nodeWide.filter((v) => v.size > 0), notes };
+  return { backend: 'iptables', family, services, nodeWide: nodeWide.filter((v) => v.size > 0), notes };
 }
 
 function serviceView(p: IptablesPort, ctx: ViewContext): ServiceView {
   const chains: ChainView[] = [];
   for (const [id, rules] of p.shared) {
-    const [table, name] = id.split(' ') as [string, string];
-    chains.push(view(ctx, { table, name, id, rank: SHARED_RANK[id] ?? 9, rules, owned: false }));
+    const at = id.indexOf(' ');
+    chains.push(
+      new IptablesView(ctx, { table: id.slice(0, at), name: id.slice(at + 1), id, rank: SHARED_RANK[id] ?? 9, rules, owned: false }),
+    );
   }
   const unique = uniqueIds();
   for (const c of p.chains) {
@@ -55,7 +64,9 @@ function serviceView(p: IptablesPort, ctx: ViewContext): ServiceView {
     const sep = c.owner.role === 'SEP';
     const id = unique(sep ? `nat SEP ${c.owner.endpoint ?? c.name}` : `nat ${c.owner.role}`);
     const label = sep && c.owner.endpoint ? `endpoint ${c.owner.endpoint}` : undefined;
-    chains.push(view(ctx, { table: 'nat', name: c.name, id, rank: ROLE_RANK[c.owner.role], rules: c.rules, owned: true, label }));
+    chains.push(
+      new IptablesView(ctx, { table: 'nat', name: c.name, id, rank: ROLE_RANK[c.owner.role], rules: c.rules, owned: true, label }),
+    );
   }
   let summary: ServiceSummary | undefined;
   return { name: p.name, protocol: p.protocol, chains, summary: () => (summary ??= summarizeIptables(p, formatMatch)) };
@@ -66,7 +77,8 @@ interface ViewContext {
   symbol: (chain: string) => string;
   /** The service chains of this side and their owners. */
   owned: Map<string, ChainOwner>;
-  run: DiffRun;
+  /** A rule's comparison key, its chain references resolved. */
+  key: (r: Rule) => string;
   /** Per other side: the chains whose references resolve differently (usually none). */
   apart: WeakMap<ViewContext, Set<string>>;
 }
@@ -97,42 +109,49 @@ interface ViewSpec {
   misplaced?: number[] | undefined;
 }
 
-/** What each iptables view was made from, for sameAs (a reshaped copy is not in it). */
-const made = new WeakMap<ChainView, { ctx: ViewContext; spec: ViewSpec }>();
+class IptablesView implements ChainView {
+  readonly id: string;
+  readonly table: string;
+  readonly name: string;
+  readonly rank: number;
+  readonly owned: boolean;
+  readonly size: number;
+  label?: string;
+  private cached?: string[];
 
-function view(ctx: ViewContext, spec: ViewSpec): ChainView {
-  const { family, symbol, run } = ctx;
-  const key = (r: Rule) => {
-    let n = run.normal[family].get(r);
-    if (!n) run.normal[family].set(r, (n = normalizeRule(r, family)));
-    return fillKey(n, symbol);
-  };
-  let keys: string[] | undefined;
-  const m = spec.misplaced ?? [];
-  const v: ChainView = {
-    ...{ id: spec.id, table: spec.table, name: spec.name, rank: spec.rank, owned: spec.owned, size: spec.rules.length },
-    ...(spec.label && { label: spec.label }),
-    keys: () => (keys ??= spec.rules.map((r, i) => key(r) + (m[i] ? ' (before service rules)' : ''))),
-    text: (i) => formatRule(spec.name, spec.rules[i]!) + (m[i] ? `   # not last: ${m[i]} service rules follow` : ''),
-    sameAs: (other) => sameRules(ctx, spec, made.get(other)),
-  };
-  made.set(v, { ctx, spec });
-  return v;
-}
-
-/** The very same rules, in order, naming chains that resolve alike on both sides. */
-function sameRules(ctx: ViewContext, spec: ViewSpec, other: { ctx: ViewContext; spec: ViewSpec } | undefined): boolean {
-  const a = spec.rules;
-  const b = other?.spec.rules;
-  if (!other || a.length !== b!.length || ctx.family !== other.ctx.family || String(spec.misplaced) !== String(other.spec.misplaced))
-    return false;
-  if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b![i]) return false;
-  const apart = differentlyResolved(ctx, other.ctx);
-  if (apart.size === 0) return true;
-  for (const r of a) {
-    const t = r.target;
-    if (t && (t.kind === 'jump' || t.kind === 'goto') && apart.has(t.chain)) return false;
-    for (const m of r.matches) if (m.kind === 'recent' && apart.has(m.name)) return false;
+  constructor(
+    private readonly ctx: ViewContext,
+    private readonly spec: ViewSpec,
+  ) {
+    ({ id: this.id, table: this.table, name: this.name, rank: this.rank, owned: this.owned } = spec);
+    this.size = spec.rules.length;
+    if (spec.label) this.label = spec.label;
   }
-  return true;
+
+  keys(): readonly string[] {
+    const m = this.spec.misplaced;
+    return (this.cached ??= this.spec.rules.map((r, i) => this.ctx.key(r) + (m?.[i] ? ' (before service rules)' : '')));
+  }
+
+  text(i: number): string {
+    const m = this.spec.misplaced?.[i];
+    return formatRule(this.name, this.spec.rules[i]!) + (m ? `   # not last: ${m} service rules follow` : '');
+  }
+
+  /** The very same rules, in order, naming chains that resolve alike on both sides. */
+  sameAs(other: ChainView): boolean {
+    if (!(other instanceof IptablesView)) return false;
+    const [a, b] = [this.spec.rules, other.spec.rules];
+    if (a.length !== b.length || this.ctx.family !== other.ctx.family || String(this.spec.misplaced) !== String(other.spec.misplaced))
+      return false;
+    if (a !== b) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    const apart = differentlyResolved(this.ctx, other.ctx);
+    if (apart.size === 0) return true;
+    for (const r of a) {
+      const t = r.target;
+      if (t && (t.kind === 'jump' || t.kind === 'goto') && apart.has(t.chain)) return false;
+      for (const m of r.matches) if (m.kind === 'recent' && apart.has(m.name)) return false;
+    }
+    return true;
+  }
 }

@@ -50,16 +50,8 @@ function buildSide(table: Table, family: Family, run: DiffRun): Omit<DiffSide, '
     key: setKey(s),
     text: `add ${s.kind} ${ctx.prefix} ${s.name} { type ${s.keyType.join(' . ')}${s.dataType ? ` : ${s.dataType}` : ''} ;${s.flags?.length ? ` flags ${s.flags.join(',')} ;` : ''}${s.timeout !== undefined ? ` timeout ${s.timeout}s ;` : ''} }`,
   }));
-  const nodeWide: ChainView[] = [
-    linesView(
-      `${ctx.prefix} sets`,
-      'declarations',
-      'sets and maps',
-      0,
-      decls.sort((a, b) => cmp(a.key, b.key)),
-      false,
-    ),
-  ];
+  decls.sort((a, b) => cmp(a.key, b.key));
+  const nodeWide: ChainView[] = [linesView(`${ctx.prefix} sets`, 'declarations', 'sets and maps', 0, decls, false)];
   for (const [set, elements] of split.elements) nodeWide.push(elementsView(ctx, set, elements));
   for (const c of split.chains) nodeWide.push(chainView(ctx, `chain ${c.name}`, c, 20));
   const services = new Map<string, ServiceView>();

@@ -72,19 +72,18 @@ function describeDestinations(o: Destination[], n: Destination[], out: Change[])
       added.splice(added.indexOf(a[0]!), 1);
     }
   }
-  const byKind = (ds: Destination[]) => {
-    const m = new Map<DestinationKind, Destination[]>();
-    for (const d of ds) m.set(d.kind, [...(m.get(d.kind) ?? []), d]);
-    return m;
+  // Added ones say what they do; removed ones only what they were.
+  const listed = (ds: Destination[], what: 'added' | 'removed') => {
+    const byKind = new Map<DestinationKind, Destination[]>();
+    for (const d of ds) byKind.set(d.kind, [...(byKind.get(d.kind) ?? []), d]);
+    for (const [kind, some] of byKind) {
+      const label = some.length === 1 ? KIND_LABEL[kind] : `${KIND_LABEL[kind]}s`;
+      const items = some.map((d) => d.address + (what === 'added' ? handlingNote(d.handling) : ''));
+      out.push({ kind: kindChange(kind), text: `${label} ${what}: ${list(items)}` });
+    }
   };
-  for (const [kind, ds] of byKind(added)) {
-    const label = ds.length === 1 ? KIND_LABEL[kind] : `${KIND_LABEL[kind]}s`;
-    out.push({ kind: kindChange(kind), text: `${label} added: ${list(ds.map((d) => d.address + handlingNote(d.handling)))}` });
-  }
-  for (const [kind, ds] of byKind(removed)) {
-    const label = ds.length === 1 ? KIND_LABEL[kind] : `${KIND_LABEL[kind]}s`;
-    out.push({ kind: kindChange(kind), text: `${label} removed: ${list(ds.map((d) => d.address))}` });
-  }
+  listed(added, 'added');
+  listed(removed, 'removed');
 
   const handling = new Map<string, { from: Handling; to: Handling; dests: string[] }>();
   for (const d of n) {
