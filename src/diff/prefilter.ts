@@ -1,12 +1,13 @@
 // Reading the two sides of an iptables diff so that the work follows what changed, not the size
 // of the rule sets: two dumps of 10,000 Services share all but a few hundred of their lines.
 //
-// Both texts are first split into chains without parsing (parse/scan.ts, through read.ts). A
+// Both texts are first split into chains without parsing (parse/chain-cache.ts). A
 // per-service chain (KUBE-SVC/SVL/EXT/FW/SEP) whose lines are the same text on both sides has
 // the same rules on both sides and cannot make a difference by itself, so it stays unparsed
 // unless its service port turns out to differ. Everything else is read: the shared chains
-// (whose rules name every service port), the node-wide chains, and the per-service chains that
-// differ. Attributing those gives the service ports that differ; all their chains are then read
+// (whose rules name every service port), the node-wide chains, the per-service chains that
+// differ and those that name them, and the chains nothing jumps to. Splitting those by service
+// port (kubeproxy/iptables-ports.ts) gives the ports that differ; all their chains are then read
 // on both sides, by name (kube-proxy's hashed names, the chains they jump to, and the chains
 // that jump to a changed one), so that each differing service port is compared whole.
 //
@@ -20,17 +21,9 @@ import { iptablesPorts } from '../kubeproxy/iptables-ports.js';
 import { rawKey } from '../ir/iptables-key.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
-import {
-  chainRules,
-  chainText,
-  scanIptables,
-  toRuleset,
-  type RuleCache,
-  type ScannedChain,
-  type ScannedRules,
-} from '../parse/chain-cache.js';
-
-type Family = 'ipv4' | 'ipv6';
+import { chainRules, chainText, scanIptables, toRuleset } from '../parse/chain-cache.js';
+import type { RuleCache, ScannedChain, ScannedRules } from '../parse/chain-cache.js';
+import type { Family } from '../util/ip.js';
 
 /** Whether a chain is one service port's own (the only kind left unread when unchanged). */
 function perService(table: string, chain: string): boolean {
