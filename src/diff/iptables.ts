@@ -9,7 +9,8 @@ import type { ChainOwner } from '../kubeproxy/iptables-owners.js';
 import { iptablesPorts, type IptablesPort, type NodeChain } from '../kubeproxy/iptables-ports.js';
 import { summarizeIptables } from '../kubeproxy/iptables-summary.js';
 import { newDiffRun, type DiffRun } from './run.js';
-import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import type { Family } from '../util/ip.js';
 import { notCompared, symbolizer, uniqueIds } from './views.js';
 
 const ROLE_RANK: Record<Role, number> = { FW: 10, EXT: 11, SVC: 12, SVL: 13, SEP: 14 };

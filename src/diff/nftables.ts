@@ -12,7 +12,8 @@ import { summarizeNftables } from '../kubeproxy/nftables-summary.js';
 import { formatElement, formatExpr, formatRule } from '../emit/nftables.js';
 import { baseChainKey, fillNft, normalizeElement, normalizeNftRule, setKey } from '../ir/nftables-key.js';
 import { newDiffRun, type DiffRun } from './run.js';
-import type { ChainView, DiffSide, Family, ServiceSummary, ServiceView } from './types.js';
+import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
+import type { Family } from '../util/ip.js';
 import { cmp, linesView, notCompared, symbolizer, uniqueIds } from './views.js';
 
 const MAP_RANK: Record<string, number> = {

@@ -6,7 +6,7 @@ import type { Element, Rule as NftRule } from '../ir/nftables.js';
 import { newAttributeCache, type AttributeCache } from '../kubeproxy/iptables-owners.js';
 import type { NormalRule } from '../ir/iptables-key.js';
 import { newRuleCache, type RuleCache } from '../parse/chain-cache.js';
-import type { Family } from './types.js';
+import type { Family } from '../util/ip.js';
 
 export interface DiffRun extends RuleCache, AttributeCache {
   /** iptables rules' normal forms (normalize.ts), per family. */

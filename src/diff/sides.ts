@@ -2,20 +2,15 @@
 // backend: iptables.ts and nftables.ts turn each IR into the backend-neutral DiffSide.
 import { parseNftables } from '../parse/nftables.js';
 import { nftablesSide } from './nftables.js';
-import { rulesFamily as familyOfRules, rulesKind } from '../parse/read.js';
+import { rulesFamily as familyOfRules } from '../parse/read.js';
 import type { ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
 import { scanIptables, toRuleset } from '../parse/chain-cache.js';
 import { newDiffRun, type DiffRun } from './run.js';
-import type { Backend, DiffSide, Family } from './types.js';
-
-/** The kind of rule set a text holds, by content (parse/read.ts decides for every command). */
-export function detectRules(text: string): Backend | undefined {
-  const kind = rulesKind(text);
-  return kind === 'manifests' ? undefined : kind;
-}
+import type { Backend, DiffSide } from './types.js';
+import type { Family } from '../util/ip.js';
 
 /** State shared by the two sides of one diff (run.ts), so identical lines are read only once. */
 export type ReadContext = DiffRun;

@@ -2,9 +2,9 @@
 // next) is turned into a DiffSide: per service port, a semantic summary plus the rule lines of
 // that service's chains, and the node-wide chains apart. compare.ts and format/* only ever see
 // this form, so a second IR plugs in by writing one adapter (see iptables.ts).
+import type { Family } from '../util/ip.js';
 
 export type Backend = 'iptables' | 'nftables';
-export type Family = 'ipv4' | 'ipv6';
 
 /**
  * The rules of one chain that belong to one owner (a service port, or the node). For a chain
