@@ -15,6 +15,7 @@ import {
   type ApplyPlan,
   type Step,
 } from './plan.js';
+import { KUBE_FIREWALL } from '../kubeproxy/iptables-names.js';
 import type { Family } from '../util/ip.js';
 import { sameRules } from './node-rules.js';
 import { afterRestore } from './restore.js';
@@ -91,7 +92,7 @@ export function preflight(sys: System, what: string, tools: string[], t: Target)
 /** localhost NodePorts are on when kube-proxy wrote its martian guard for them. */
 function wantsRouteLocalnet(rs: IptablesRuleset): boolean {
   if (rs.family !== 'ipv4') return false;
-  const fw = rs.tables.find((t) => t.name === 'filter')?.chains.find((c) => c.name === 'KUBE-FIREWALL');
+  const fw = rs.tables.find((t) => t.name === 'filter')?.chains.find((c) => c.name === KUBE_FIREWALL);
   return !!fw?.rules.some((r) => ruleComment(r) === 'block incoming localnet connections');
 }
 

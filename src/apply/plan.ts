@@ -11,6 +11,7 @@ import {
   KUBE_MARK_MASQ,
   KUBE_NODEPORTS,
   KUBE_POSTROUTING,
+  KUBE_PROXY_CANARY,
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   SERVICE_CHAIN_PREFIXES,
@@ -58,9 +59,9 @@ export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
 
 /** The chains kube-proxy owns outright (its cleanup deletes them); service chains come on top. */
 const OWNED_CHAINS: Record<string, string[]> = {
-  nat: [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ, 'KUBE-PROXY-CANARY'],
-  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL, 'KUBE-PROXY-CANARY'],
-  mangle: ['KUBE-PROXY-CANARY'],
+  nat: [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ, KUBE_PROXY_CANARY],
+  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL, KUBE_PROXY_CANARY],
+  mangle: [KUBE_PROXY_CANARY],
 };
 
 function ownedByKubeProxy(table: string, chain: string): boolean {

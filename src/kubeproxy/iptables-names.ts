@@ -72,6 +72,33 @@ export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
 export const KUBE_FIREWALL = 'KUBE-FIREWALL';
 export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
 export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+/** The empty chain kube-proxy creates in mangle, nat and filter to notice a flush of its tables. */
+export const KUBE_PROXY_CANARY = 'KUBE-PROXY-CANARY';
+
+/**
+ * Every KUBE-* chain with a fixed name that is kube-proxy's (iptables and ipvs modes) or the
+ * kubelet's: a node dump's chains of these names belong to no one else.
+ */
+export const FIXED_KUBE_CHAINS: ReadonlySet<string> = new Set([
+  KUBE_SERVICES,
+  KUBE_NODEPORTS,
+  KUBE_POSTROUTING,
+  KUBE_MARK_MASQ,
+  'KUBE-MARK-DROP',
+  KUBE_FORWARD,
+  KUBE_FIREWALL,
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_PROXY_FIREWALL,
+  KUBE_PROXY_CANARY,
+  'KUBE-KUBELET-CANARY',
+  'KUBE-IPTABLES-HINT',
+  // ipvs mode
+  'KUBE-LOAD-BALANCER',
+  'KUBE-NODE-PORT',
+  'KUBE-IPVS-FILTER',
+  'KUBE-IPVS-OUT-FILTER',
+  'KUBE-SOURCE-RANGES-FIREWALL',
+]);
 
 /** Per-service chain prefixes kube-proxy owns in nat (and deletes when stale). */
 export const SERVICE_CHAIN_PREFIXES = Object.values(ROLE_PREFIX);

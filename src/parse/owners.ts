@@ -7,28 +7,8 @@
 import type { IptablesRuleset, Rule } from '../ir/iptables.js';
 import { BUILTIN_CHAINS, ruleComment } from '../ir/iptables.js';
 import { hashPrefix } from '../util/hash.js';
-import { isOthersKubeChain } from '../kubeproxy/iptables-names.js';
+import { FIXED_KUBE_CHAINS, isOthersKubeChain, KUBE_POSTROUTING, KUBE_SERVICES } from '../kubeproxy/iptables-names.js';
 
-/** kube-proxy's chains with fixed names (iptables and ipvs modes), and the kubelet's. */
-const FIXED = new Set([
-  'KUBE-SERVICES',
-  'KUBE-NODEPORTS',
-  'KUBE-POSTROUTING',
-  'KUBE-MARK-MASQ',
-  'KUBE-MARK-DROP',
-  'KUBE-FORWARD',
-  'KUBE-FIREWALL',
-  'KUBE-EXTERNAL-SERVICES',
-  'KUBE-PROXY-FIREWALL',
-  'KUBE-PROXY-CANARY',
-  'KUBE-KUBELET-CANARY',
-  'KUBE-IPTABLES-HINT',
-  'KUBE-LOAD-BALANCER',
-  'KUBE-NODE-PORT',
-  'KUBE-IPVS-FILTER',
-  'KUBE-IPVS-OUT-FILTER',
-  'KUBE-SOURCE-RANGES-FIREWALL',
-]);
 const HASHED = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-([A-Z2-7]{16})$/;
 
 interface Ownership {
@@ -41,7 +21,7 @@ interface Ownership {
 }
 
 function chainOwner(name: string): string | undefined {
-  if (FIXED.has(name) || HASHED.test(name)) return undefined;
+  if (FIXED_KUBE_CHAINS.has(name) || HASHED.test(name)) return undefined;
   if (isOthersKubeChain(name)) return "kube-router's";
   return 'not a kube-proxy chain name';
 }
@@ -83,7 +63,7 @@ function ownership(rs: IptablesRuleset): Ownership {
       }
       if (
         !ipvs &&
-        (c.name === 'KUBE-SERVICES' || c.name === 'KUBE-POSTROUTING' || c.name === 'KUBE-NODE-PORT' || c.name === 'KUBE-LOAD-BALANCER')
+        (c.name === KUBE_SERVICES || c.name === KUBE_POSTROUTING || c.name === 'KUBE-NODE-PORT' || c.name === 'KUBE-LOAD-BALANCER')
       ) {
         for (const r of c.rules) {
           const set = r.matches.find((m) => m.kind === 'other' && /--match-set\s+KUBE-[A-Z-]+/.test(m.text));
