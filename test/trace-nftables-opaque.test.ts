@@ -8,17 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseNftables } from '../src/parse/nftables.js';
 import { readRules } from '../src/parse/read.js';
 import { NftablesTracer, traceNftables } from '../src/trace/nftables.js';
-import type { TracePacket } from '../src/trace/packet.js';
 import { ROOT } from './helpers/cases.js';
-
-const NODE4 = { family: 'ipv4' as const, addresses: ['192.168.10.5'] };
-const tcp = (src: string, dst: string, dport: number, extra: Partial<TracePacket> = {}): TracePacket => ({
-  src,
-  dst,
-  dport,
-  protocol: 'tcp',
-  ...extra,
-});
+import { NODE4, tcp } from './helpers/packets.js';
 
 describe('a node listing with other tables and unread expressions', () => {
   const file = join(ROOT, 'fixtures', 'nft-listings', 'production-defaults-with-other-tables.nft');

@@ -7,18 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { RuleError, UsageError } from '../src/errors.js';
 import { parseNftables } from '../src/parse/nftables.js';
 import { NftablesTracer, nftRulesetFamily, traceNftables } from '../src/trace/nftables.js';
-import type { TracePacket, TraceResult } from '../src/trace/packet.js';
+import type { TraceResult } from '../src/trace/packet.js';
 import { ROOT } from './helpers/cases.js';
+import { NODE4, tcp } from './helpers/packets.js';
 
 const golden = (name: string) => readFileSync(join(ROOT, 'golden', 'nftables', `${name}.nft`), 'utf8');
-const NODE4 = { family: 'ipv4' as const, addresses: ['192.168.10.5'] };
-const tcp = (src: string, dst: string, dport: number, extra: Partial<TracePacket> = {}): TracePacket => ({
-  src,
-  dst,
-  dport,
-  protocol: 'tcp',
-  ...extra,
-});
 
 function wellFormed(r: TraceResult): void {
   expect(r.branches.reduce((p, b) => p + b.probability, 0)).toBeCloseTo(1, 9);
