@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRuleWords, tokenize } from '../src/parse/iptables.js';
 import { fillKey, normalizeRule } from '../src/ir/iptables-key.js';
-import { diffKeys, hunks } from '../src/diff/unified.js';
+import { diffKeys, hunks } from '../src/util/line-diff.js';
 import { attribute, commentService } from '../src/kubeproxy/iptables-owners.js';
 import { readIptablesRules } from '../src/parse/chain-cache.js';
 import { rulesKind } from '../src/parse/read.js';

@@ -1,7 +1,7 @@
 // Two DiffSides → what differs: per service port (status, changes in words, rule diffs per
 // chain, counts) and node-wide. A service port differs when any of its chains' key sequences
 // differ; chain order never matters, rule order within a chain does.
-import { diffKeys, hunks } from './unified.js';
+import { diffKeys, hunks } from '../util/line-diff.js';
 import type { ChainView, DiffSide, ServiceSummary, ServiceView } from './types.js';
 import { STAT_KEYS } from './result.js';
 import type { ChainDiff, CompareOptions, DiffResult, NodeWideDiff, ServiceDiff, SideInfo, Stat } from './result.js';

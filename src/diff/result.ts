@@ -1,6 +1,6 @@
 // What a diff found: the result compare.ts computes and format/* print (json.ts maps it to the
 // documented schema, so these types can change without changing the JSON).
-import type { Hunk } from './unified.js';
+import type { Hunk } from '../util/line-diff.js';
 import type { DestinationKind, DiffSide, ServiceSummary } from './types.js';
 
 /** One kind of change in words (words.ts writes them). */

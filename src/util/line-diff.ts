@@ -1,5 +1,6 @@
-// Line diff of two key sequences (Myers' O((N+M)D) algorithm) and unified-diff hunks. Keys
-// decide equality; the text shown for each line comes from the side it belongs to.
+// Line diff of two key sequences (Myers' O((N+M)D) algorithm) and unified-diff hunks, for any
+// two sequences of lines: keys decide equality; the text shown for each line comes from the side
+// it belongs to. ktables diff uses it for the rules of a chain.
 
 type Op = ' ' | '-' | '+';
 
