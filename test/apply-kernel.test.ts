@@ -251,7 +251,10 @@ describe.skipIf(!kernel.ok)('apply against the kernel', () => {
 
   it('a restore the kernel refuses half-way (nat committed, filter not) is rolled back exactly', async () => {
     fresh();
-    expect((await apply(EXAMPLE)).status).toBe(0);
+    const first = await apply(EXAMPLE, '--verbose');
+    expect(first.status).toBe(0);
+    // --verbose ends with the time the external commands took (the bench's "ktables share").
+    expect(first.stderr).toMatch(/ktables: \d+ commands took \d+ ms\n$/);
     const before = state(ns);
     const r = await apply('--rules', HALF_BAD, '--verbose');
     expect(r.status).toBe(3);

@@ -43,6 +43,8 @@ export interface RunResult {
 
 export class System {
   private readonly paths = new Map<string, string | null>();
+  /** The commands run and waited for so far, and the wall time they took together (ms). */
+  readonly spent = { commands: 0, ms: 0 };
 
   /** log: where --verbose echoes commands (undefined: silent); host: files and environment. */
   constructor(
@@ -124,6 +126,7 @@ export class System {
   async run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
     const text = this.echo(cmd, args, o);
     const [file, argv] = this.argv(cmd, args, o.netns);
+    const t0 = this.host.now();
     const r = await execa(file, argv, {
       input: o.input ?? '',
       reject: false,
@@ -131,13 +134,26 @@ export class System {
       timeout: o.timeoutMs,
       env: { LC_ALL: 'C' },
     });
+    this.count(t0);
     return this.result(text, r, o);
+  }
+
+  private count(t0: number): void {
+    this.spent.commands++;
+    this.spent.ms += this.host.now() - t0;
+  }
+
+  /** "12 commands took 840 ms": what --verbose ends with, so ktables' own share of a call can be told. */
+  spentLine(): string {
+    const { commands, ms } = this.spent;
+    return `${commands} command${commands === 1 ? '' : 's'} took ${ms} ms`;
   }
 
   /** For teardown on process exit, where nothing asynchronous runs any more. */
   runSync(cmd: string, args: string[], o: RunOptions = {}): RunResult {
     const text = this.echo(cmd, args, o);
     const [file, argv] = this.argv(cmd, args, o.netns);
+    const t0 = this.host.now();
     const r = execaSync(file, argv, {
       input: o.input ?? '',
       reject: false,
@@ -145,6 +161,7 @@ export class System {
       timeout: o.timeoutMs,
       env: { LC_ALL: 'C' },
     });
+    this.count(t0);
     return this.result(text, r, o);
   }
 

@@ -35,7 +35,6 @@ export async function run(argv: ApplyArgs, host: Host): Promise<void> {
     say(
       `dry run: the rules passed ${r.plan.checks.map((c) => [c.cmd, ...c.args].join(' ')).join(', ')}; ${targetName(target)} was not changed`,
     );
-    return;
-  }
-  say(`applied ${source.backend} (${source.family}) rules to ${targetName(target)}; previous state saved in ${r.backup}`);
+  } else say(`applied ${source.backend} (${source.family}) rules to ${targetName(target)}; previous state saved in ${r.backup}`);
+  if (argv.verbose) say(sys.spentLine());
 }

@@ -60,6 +60,7 @@ export async function run(argv: VerifyArgs, host: Host): Promise<void> {
   };
   const report = await runVerify(sys, input);
   writeStdout(host, argv.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : formatReport(report));
+  if (argv.verbose) say(sys.spentLine());
   if (!report.ok) {
     const bad = report.rows.filter((r) => !r.ok).length;
     throw new VerifyFailed(`${bad} of ${report.rows.length} probes did not behave as predicted`);
