@@ -48,7 +48,8 @@ export class TableBuilder {
     const el: Element = { key };
     if (value) el.value = value;
     if (comment !== undefined) el.comment = comment;
-    entry.byKey.set(key.join(' . '), el);
+    // Most sets have one-part keys (cluster-ips), which need no joined copy.
+    entry.byKey.set(key.length === 1 ? key[0]! : key.join(' . '), el);
   }
 
   counter(name: string): void {
