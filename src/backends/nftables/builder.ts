@@ -5,8 +5,21 @@ import type { Chain, Element, Expr, L3, NftFamily, NftSet, Rule, SimpleVerdict, 
 
 interface SetEntry {
   set: NftSet;
-  byKey: Map<string, Element>;
+  /** In the order first added. */
+  elements: Element[];
+  /**
+   * Where the elements whose key starts with a given part are in `elements`. Keys differ
+   * mostly in their first part (an IP), so this finds an existing key without building a
+   * joined string for each of 10^5 elements.
+   */
+  byFirstPart: Map<string | undefined, number | number[]>;
 }
+
+const sameKey = (a: string[], b: string[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 export class TableBuilder {
   private readonly chains = new Map<string, Chain>();
@@ -39,7 +52,7 @@ export class TableBuilder {
   }
 
   set(def: Omit<NftSet, 'elements'>): void {
-    if (!this.sets.has(def.name)) this.sets.set(def.name, { set: { ...def, elements: [] }, byKey: new Map() });
+    if (!this.sets.has(def.name)) this.sets.set(def.name, { set: { ...def, elements: [] }, elements: [], byFirstPart: new Map() });
   }
 
   element(set: string, key: string[], value?: SimpleVerdict, comment?: string): void {
@@ -48,8 +61,25 @@ export class TableBuilder {
     const el: Element = { key };
     if (value) el.value = value;
     if (comment !== undefined) el.comment = comment;
-    // Most sets have one-part keys (cluster-ips), which need no joined copy.
-    entry.byKey.set(key.length === 1 ? key[0]! : key.join(' . '), el);
+    const { elements, byFirstPart } = entry;
+    const at = byFirstPart.get(key[0]);
+    if (at === undefined) {
+      byFirstPart.set(key[0], elements.length);
+      elements.push(el);
+      return;
+    }
+    if (typeof at === 'number') {
+      if (sameKey(elements[at]!.key, key)) elements[at] = el;
+      else byFirstPart.set(key[0], [at, elements.push(el) - 1]);
+      return;
+    }
+    for (const i of at) {
+      if (sameKey(elements[i]!.key, key)) {
+        elements[i] = el;
+        return;
+      }
+    }
+    at.push(elements.push(el) - 1);
   }
 
   counter(name: string): void {
@@ -57,7 +87,7 @@ export class TableBuilder {
   }
 
   build(): Table {
-    const sets = [...this.sets.values()].map(({ set, byKey }) => ({ ...set, elements: [...byKey.values()] }));
+    const sets = [...this.sets.values()].map(({ set, elements }) => ({ ...set, elements: elements.slice() }));
     const table: Table = { family: this.family, name: this.name, chains: [...this.chains.values()], sets };
     if (this.comment !== undefined) table.comment = this.comment;
     if (this.counters.size > 0) table.counters = [...this.counters];
