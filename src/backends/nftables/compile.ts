@@ -3,7 +3,13 @@
 // nftables syncProxyRules does in a full sync. Pure: same model in, same table out.
 import type { Expr, L3, NftRuleset, SimpleVerdict } from '../../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../../ir/nftables.js';
-import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import {
+  categorizeEndpoints,
+  externallyAccessible,
+  usesClusterEndpoints,
+  usesLocalEndpoints,
+  type TopologyContext,
+} from '../../model/topology.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 import { nftNeedsQuote } from '../../input/ifname.js';
@@ -83,6 +89,7 @@ class Compiler {
   private readonly b: TableBuilder;
   private readonly ifLocal: Expr | undefined;
   private readonly ifNotLocal: Expr | undefined;
+  private readonly topology: TopologyContext;
   /** The masquerade statement of this release: `jump mark-for-masquerade` or an inline mark. */
   private readonly masq: { exprs: Expr[]; verdict?: SimpleVerdict };
 
@@ -93,6 +100,7 @@ class Compiler {
     this.ifLocal = localMatch(this.node.localDetector, this.l3, false);
     this.ifNotLocal = localMatch(this.node.localDetector, this.l3, true);
     this.masq = masqueradeStatement(this.node);
+    this.topology = { nodeName: this.node.nodeName, zone: this.node.zone, nodeHints: true };
   }
 
   /** A rule that marks for masquerade after its matches. */
@@ -114,7 +122,7 @@ class Compiler {
     const proto = lower(sp.protocol);
     const port = String(sp.port);
     const names = portNames(sp);
-    const sel = categorizeEndpoints(sp, { nodeName: node.nodeName, zone: node.zone, nodeHints: true });
+    const sel = categorizeEndpoints(sp, this.topology);
     const reachable = sel.allReachable;
 
     const r = node.release;
