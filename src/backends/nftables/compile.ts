@@ -61,6 +61,7 @@ const COMMENT_LENGTH_MAX = 128;
 
 // Rules share these: the IR is never mutated once built, and a large cluster has 10^5 of each.
 const FROM_LOCAL = fibLocal('saddr');
+const FROM_LOCAL_ONLY: Expr[] = [FROM_LOCAL];
 const GOTO_REJECT = goto(REJECT_CHAIN);
 const L4PROTO: Record<string, Expr> = {};
 const l4proto = (p: string): Expr => (L4PROTO[p] ??= { kind: 'l4proto', protocol: p });
@@ -90,6 +91,8 @@ class Compiler {
   private readonly ifLocal: Expr | undefined;
   private readonly ifNotLocal: Expr | undefined;
   private readonly topology: TopologyContext;
+  /** Match lists the external chain of every Local-policy port repeats (the IR is never mutated). */
+  private readonly shared: { ifLocal: Expr[]; fromLocalMasq: Expr[] };
   /** The masquerade statement of this release: `jump mark-for-masquerade` or an inline mark. */
   private readonly masq: { exprs: Expr[]; verdict?: SimpleVerdict };
 
@@ -101,6 +104,10 @@ class Compiler {
     this.ifNotLocal = localMatch(this.node.localDetector, this.l3, true);
     this.masq = masqueradeStatement(this.node);
     this.topology = { nodeName: this.node.nodeName, zone: this.node.zone, nodeHints: true };
+    this.shared = {
+      ifLocal: this.ifLocal ? [this.ifLocal] : [],
+      fromLocalMasq: [FROM_LOCAL, ...this.masq.exprs],
+    };
   }
 
   /** A rule that marks for masquerade after its matches. */
@@ -200,13 +207,13 @@ class Compiler {
     if (usesExternalChain) {
       if (!sp.externalPolicyLocal) {
         // Endpoints may be on other nodes: masquerade so replies come back through us.
-        this.masqRule(names.external, [], r.nftInlineMasqueradeMark ? 'masquerade' : undefined);
+        b.rule(names.external, this.masq.exprs, this.masq.verdict, r.nftInlineMasqueradeMark ? 'masquerade' : undefined);
       } else {
         // Pods and the node itself reach the service as if from inside, whatever the policy.
         const toService = goto(names.service);
-        if (this.ifLocal) b.rule(names.external, [this.ifLocal], toService, 'short-circuit pod traffic');
-        this.masqRule(names.external, [FROM_LOCAL], 'masquerade local traffic');
-        b.rule(names.external, [FROM_LOCAL], toService, 'short-circuit local traffic');
+        if (this.ifLocal) b.rule(names.external, this.shared.ifLocal, toService, 'short-circuit pod traffic');
+        b.rule(names.external, this.shared.fromLocalMasq, this.masq.verdict, 'masquerade local traffic');
+        b.rule(names.external, FROM_LOCAL_ONLY, toService, 'short-circuit local traffic');
       }
       if (hasExternal) b.rule(names.external, [], goto(externalPolicyChain));
     }
