@@ -5,8 +5,21 @@ import type { Chain, Element, Expr, L3, NftFamily, NftSet, Rule, SimpleVerdict, 
 
 interface SetEntry {
   set: NftSet;
-  byKey: Map<string, Element>;
+  /** In the order first added. */
+  elements: Element[];
+  /**
+   * Where the elements whose key starts with a given part are in `elements`. Keys differ
+   * mostly in their first part (an IP), so this finds an existing key without building a
+   * joined string for each of 10^5 elements.
+   */
+  byFirstPart: Map<string | undefined, number | number[]>;
 }
+
+const sameKey = (a: string[], b: string[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 export class TableBuilder {
   private readonly chains = new Map<string, Chain>();
@@ -32,23 +45,43 @@ export class TableBuilder {
     const c = this.chains.get(chain);
     // knftables refuses a rule for a chain nobody created; so do we: it is a backend bug.
     if (!c) throw new Error(`nftables backend: rule for undeclared chain ${chain}`);
-    const rule: Rule = { exprs };
-    if (verdict) rule.verdict = verdict;
-    if (comment !== undefined) rule.comment = comment;
-    c.rules.push(rule);
+    // Each object is made whole, in one of a few shapes: a property added afterwards costs a
+    // separate property store per object, and a large cluster keeps 10^5 of them.
+    const rule: Rule =
+      comment !== undefined ? (verdict ? { exprs, verdict, comment } : { exprs, comment }) : verdict ? { exprs, verdict } : { exprs };
+    // Most chains hold one to three rules: a one-rule array is exact, where the first push
+    // would reserve room for sixteen.
+    if (c.rules.length === 0) c.rules = [rule];
+    else c.rules.push(rule);
   }
 
   set(def: Omit<NftSet, 'elements'>): void {
-    if (!this.sets.has(def.name)) this.sets.set(def.name, { set: { ...def, elements: [] }, byKey: new Map() });
+    if (!this.sets.has(def.name)) this.sets.set(def.name, { set: { ...def, elements: [] }, elements: [], byFirstPart: new Map() });
   }
 
   element(set: string, key: string[], value?: SimpleVerdict, comment?: string): void {
     const entry = this.sets.get(set);
     if (!entry) throw new Error(`nftables backend: element for undeclared set ${set}`);
-    const el: Element = { key };
-    if (value) el.value = value;
-    if (comment !== undefined) el.comment = comment;
-    entry.byKey.set(key.join(' . '), el);
+    const el: Element = comment !== undefined ? (value ? { key, value, comment } : { key, comment }) : value ? { key, value } : { key };
+    const { elements, byFirstPart } = entry;
+    const at = byFirstPart.get(key[0]);
+    if (at === undefined) {
+      byFirstPart.set(key[0], elements.length);
+      elements.push(el);
+      return;
+    }
+    if (typeof at === 'number') {
+      if (sameKey(elements[at]!.key, key)) elements[at] = el;
+      else byFirstPart.set(key[0], [at, elements.push(el) - 1]);
+      return;
+    }
+    for (const i of at) {
+      if (sameKey(elements[i]!.key, key)) {
+        elements[i] = el;
+        return;
+      }
+    }
+    at.push(elements.push(el) - 1);
   }
 
   counter(name: string): void {
@@ -56,7 +89,7 @@ export class TableBuilder {
   }
 
   build(): Table {
-    const sets = [...this.sets.values()].map(({ set, byKey }) => ({ ...set, elements: [...byKey.values()] }));
+    const sets = [...this.sets.values()].map(({ set, elements }) => ({ ...set, elements: elements.slice() }));
     const table: Table = { family: this.family, name: this.name, chains: [...this.chains.values()], sets };
     if (this.comment !== undefined) table.comment = this.comment;
     if (this.counters.size > 0) table.counters = [...this.counters];

@@ -3,13 +3,19 @@
 // nftables syncProxyRules does in a full sync. Pure: same model in, same table out.
 import type { Expr, L3, NftRuleset, SimpleVerdict } from '../../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../../ir/nftables.js';
-import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import {
+  categorizeEndpoints,
+  externallyAccessible,
+  usesClusterEndpoints,
+  usesLocalEndpoints,
+  type TopologyContext,
+} from '../../model/topology.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
 import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
 import { nftNeedsQuote } from '../../input/ifname.js';
 import { TableBuilder, addr, anonSet, drop, fibLocal, goto } from './builder.js';
 import { addFixedObjects, addrTypeOf, l3Of, masqueradeStatement } from './fixed.js';
-import { endpointNames, portNames, type EndpointNames } from './names.js';
+import { endpointNames, portNames, type EndpointNames, type PortNames } from './names.js';
 import {
   CLUSTER_IPS_SET,
   FIREWALL_IPS_MAP,
@@ -55,8 +61,28 @@ const COMMENT_LENGTH_MAX = 128;
 
 // Rules share these: the IR is never mutated once built, and a large cluster has 10^5 of each.
 const FROM_LOCAL = fibLocal('saddr');
+const FROM_LOCAL_ONLY: Expr[] = [FROM_LOCAL];
+const GOTO_REJECT = goto(REJECT_CHAIN);
 const L4PROTO: Record<string, Expr> = {};
 const l4proto = (p: string): Expr => (L4PROTO[p] ??= { kind: 'l4proto', protocol: p });
+/** `[meta l4proto P]`, the whole match list of every DNAT rule. */
+const L4PROTO_ONLY: Record<string, Expr[]> = {};
+const l4protoOnly = (p: string): Expr[] => (L4PROTO_ONLY[p] ??= [l4proto(p)]);
+// toLowerCase allocates a new string on every call; there are three protocols.
+const LOWER: Record<string, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+const lower = (p: string): string => LOWER[p] ?? p.toLowerCase();
+
+/** Each endpoint's names, hashed once however many chains and sets refer to them. */
+class EndpointNamer {
+  private readonly byAddress = new Map<string, EndpointNames>();
+  constructor(private readonly port: PortNames) {}
+
+  of(ep: Endpoint): EndpointNames {
+    let n = this.byAddress.get(ep.address);
+    if (!n) this.byAddress.set(ep.address, (n = endpointNames(this.port, ep)));
+    return n;
+  }
+}
 
 class Compiler {
   private readonly node: NodeContext;
@@ -64,6 +90,9 @@ class Compiler {
   private readonly b: TableBuilder;
   private readonly ifLocal: Expr | undefined;
   private readonly ifNotLocal: Expr | undefined;
+  private readonly topology: TopologyContext;
+  /** Match lists the external chain of every Local-policy port repeats (the IR is never mutated). */
+  private readonly shared: { ifLocal: Expr[]; fromLocalMasq: Expr[] };
   /** The masquerade statement of this release: `jump mark-for-masquerade` or an inline mark. */
   private readonly masq: { exprs: Expr[]; verdict?: SimpleVerdict };
 
@@ -74,6 +103,11 @@ class Compiler {
     this.ifLocal = localMatch(this.node.localDetector, this.l3, false);
     this.ifNotLocal = localMatch(this.node.localDetector, this.l3, true);
     this.masq = masqueradeStatement(this.node);
+    this.topology = { nodeName: this.node.nodeName, zone: this.node.zone, nodeHints: true };
+    this.shared = {
+      ifLocal: this.ifLocal ? [this.ifLocal] : [],
+      fromLocalMasq: [FROM_LOCAL, ...this.masq.exprs],
+    };
   }
 
   /** A rule that marks for masquerade after its matches. */
@@ -83,29 +117,31 @@ class Compiler {
 
   compile(): NftRuleset {
     addFixedObjects(this.b, this.node, this.ifNotLocal);
-    for (const sp of this.model.servicePorts) this.servicePort(sp);
+    // Indexed loops here and below: this runs once per service port and endpoint, mostly before
+    // the JIT has optimised it, and unoptimised for-of allocates an iterator result per step.
+    const ports = this.model.servicePorts;
+    for (let i = 0; i < ports.length; i++) this.servicePort(ports[i]!);
     return { tables: [this.b.build()] };
   }
 
   private servicePort(sp: ServicePort): void {
     const { b, l3, node } = this;
-    const proto = sp.protocol.toLowerCase();
+    const proto = lower(sp.protocol);
+    const port = String(sp.port);
     const names = portNames(sp);
-    const sel = categorizeEndpoints(sp, { nodeName: node.nodeName, zone: node.zone, nodeHints: true });
-    // Each endpoint's names are hashed once, however many chains refer to them.
-    const epNames = new Map<string, EndpointNames>();
-    const epOf = (ep: Endpoint): EndpointNames => {
-      let n = epNames.get(ep.address);
-      if (!n) epNames.set(ep.address, (n = endpointNames(names, ep)));
-      return n;
-    };
+    const sel = categorizeEndpoints(sp, this.topology);
+    const reachable = sel.allReachable;
 
     const r = node.release;
     // Since 1.36 endpoint chains exist only to remember ClientIP affinity.
     const endpointChains = !r.nftDirectDnat || !!sp.sessionAffinity;
-    if (endpointChains) for (const ep of sel.allReachable) b.chain(epOf(ep).chain);
+    const ep = endpointChains ? new EndpointNamer(names) : undefined;
+    if (ep) for (let i = 0; i < reachable.length; i++) b.chain(ep.of(reachable[i]!).chain);
     if (r.nftHairpinSet) {
-      for (const ep of sel.allReachable) if (ep.isLocal) b.element(HAIRPIN_SET, [ep.ip, ep.ip, proto, String(ep.port)]);
+      for (let i = 0; i < reachable.length; i++) {
+        const e = reachable[i]!;
+        if (e.isLocal) b.element(HAIRPIN_SET, [e.ip, e.ip, proto, String(e.port)]);
+      }
     }
     const usesClusterChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
     const usesLocalChain = sel.localEndpoints.length > 0 && usesLocalEndpoints(sp);
@@ -120,38 +156,43 @@ class Compiler {
     const hasExternal = hasEndpoints && !(sp.externalPolicyLocal && noLocal);
     // The external chain also holds the short-circuit rules for pod and node traffic, so it
     // exists whenever there are endpoints anywhere.
-    const usesExternalChain = hasEndpoints && externallyAccessible(sp);
+    const externallyReachable = externallyAccessible(sp);
+    const usesExternalChain = hasEndpoints && externallyReachable;
     if (usesExternalChain) b.chain(names.external);
     // Without any endpoint: reject. With endpoints elsewhere only: drop what policy excludes.
-    const filterVerdict: SimpleVerdict = hasEndpoints ? drop : goto(REJECT_CHAIN);
+    const filterVerdict: SimpleVerdict = hasEndpoints ? drop : GOTO_REJECT;
+    const toExternal = externallyReachable && hasEndpoints ? goto(names.external) : undefined;
 
-    const key = (ip: string) => [ip, proto, String(sp.port)];
     const name =
       r.nftTruncatedComments && sp.displayName.length > COMMENT_LENGTH_MAX ? sp.displayName.slice(0, COMMENT_LENGTH_MAX) : sp.displayName;
 
     b.element(CLUSTER_IPS_SET, [sp.clusterIP]);
-    if (hasInternal) b.element(SERVICE_IPS_MAP, key(sp.clusterIP), goto(internalChain));
-    else b.element(NO_ENDPOINT_SERVICES_MAP, key(sp.clusterIP), filterVerdict, name);
+    if (hasInternal) b.element(SERVICE_IPS_MAP, [sp.clusterIP, proto, port], goto(internalChain));
+    else b.element(NO_ENDPOINT_SERVICES_MAP, [sp.clusterIP, proto, port], filterVerdict, name);
 
-    for (const ip of sp.externalIPs) {
-      if (hasEndpoints) b.element(SERVICE_IPS_MAP, key(ip), goto(names.external));
-      if (!hasExternal) b.element(NO_ENDPOINT_SERVICES_MAP, key(ip), filterVerdict, name);
+    for (let i = 0; i < sp.externalIPs.length; i++) {
+      const ip = sp.externalIPs[i]!;
+      if (toExternal) b.element(SERVICE_IPS_MAP, [ip, proto, port], toExternal);
+      if (!hasExternal) b.element(NO_ENDPOINT_SERVICES_MAP, [ip, proto, port], filterVerdict, name);
     }
 
     // Source ranges apply to LoadBalancer IPs only, and whether or not there are endpoints.
-    const usesFirewall = sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+    const vips = sp.loadBalancerVIPs;
+    const usesFirewall = vips.length > 0 && sp.loadBalancerSourceRanges.length > 0;
     if (usesFirewall) b.chain(names.firewall);
-    for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints) b.element(SERVICE_IPS_MAP, key(ip), goto(names.external));
-      if (usesFirewall) b.element(FIREWALL_IPS_MAP, key(ip), goto(names.firewall));
+    const toFirewall = usesFirewall ? goto(names.firewall) : undefined;
+    for (let i = 0; i < vips.length; i++) {
+      if (toExternal) b.element(SERVICE_IPS_MAP, [vips[i]!, proto, port], toExternal);
+      if (toFirewall) b.element(FIREWALL_IPS_MAP, [vips[i]!, proto, port], toFirewall);
     }
-    if (!hasExternal) for (const ip of sp.loadBalancerVIPs) b.element(NO_ENDPOINT_SERVICES_MAP, key(ip), filterVerdict, name);
+    if (!hasExternal)
+      for (let i = 0; i < vips.length; i++) b.element(NO_ENDPOINT_SERVICES_MAP, [vips[i]!, proto, port], filterVerdict, name);
 
     if (sp.nodePort !== 0) {
       const np = [proto, String(sp.nodePort)];
       if (node.localhostNodePortRejects.includes(proto as 'tcp'))
         b.element(LOCALHOST_NODEPORT_REJECT_MAP, np, goto(localhostNodePortRejectChain(proto)));
-      if (hasEndpoints) b.element(SERVICE_NODEPORTS_MAP, np, goto(names.external));
+      if (toExternal) b.element(SERVICE_NODEPORTS_MAP, np, toExternal);
       if (!hasExternal) b.element(NO_ENDPOINT_NODEPORTS_MAP, np, filterVerdict, name);
     }
 
@@ -166,12 +207,13 @@ class Compiler {
     if (usesExternalChain) {
       if (!sp.externalPolicyLocal) {
         // Endpoints may be on other nodes: masquerade so replies come back through us.
-        this.masqRule(names.external, [], r.nftInlineMasqueradeMark ? 'masquerade' : undefined);
+        b.rule(names.external, this.masq.exprs, this.masq.verdict, r.nftInlineMasqueradeMark ? 'masquerade' : undefined);
       } else {
         // Pods and the node itself reach the service as if from inside, whatever the policy.
-        if (this.ifLocal) b.rule(names.external, [this.ifLocal], goto(names.service), 'short-circuit pod traffic');
-        this.masqRule(names.external, [FROM_LOCAL], 'masquerade local traffic');
-        b.rule(names.external, [FROM_LOCAL], goto(names.service), 'short-circuit local traffic');
+        const toService = goto(names.service);
+        if (this.ifLocal) b.rule(names.external, this.shared.ifLocal, toService, 'short-circuit pod traffic');
+        b.rule(names.external, this.shared.fromLocalMasq, this.masq.verdict, 'masquerade local traffic');
+        b.rule(names.external, FROM_LOCAL_ONLY, toService, 'short-circuit local traffic');
       }
       if (hasExternal) b.rule(names.external, [], goto(externalPolicyChain));
     }
@@ -179,56 +221,63 @@ class Compiler {
     if (usesFirewall) {
       const sources = [...sp.loadBalancerSourceRanges];
       // A VIP bound on this node loops node traffic back with the VIP as source: let it in.
-      if (sources.some((r) => contains(r, node.primaryNodeIP))) sources.push(...sp.loadBalancerVIPs);
+      if (sources.some((r) => contains(r, node.primaryNodeIP))) sources.push(...vips);
       b.rule(names.firewall, [anonSet(l3, 'saddr', sources, ' , ', true)], drop);
     }
 
-    if (sp.sessionAffinity) {
+    if (sp.sessionAffinity && ep) {
       const set = {
         kind: 'set' as const,
         keyType: [addrTypeOf(node)],
         flags: ['dynamic', 'timeout'],
         timeout: sp.sessionAffinity.timeoutSeconds,
       };
-      for (const ep of sel.allReachable) b.set({ ...set, name: epOf(ep).affinitySet });
+      for (let i = 0; i < reachable.length; i++) b.set({ ...set, name: ep.of(reachable[i]!).affinitySet });
     }
 
-    if (usesClusterChain) this.dispatch(sp, names.service, sel.clusterEndpoints, epOf);
-    if (usesLocalChain) this.dispatch(sp, names.local, sel.localEndpoints, epOf);
+    if (usesClusterChain) this.dispatch(sp, proto, names.service, sel.clusterEndpoints, ep);
+    if (usesLocalChain) this.dispatch(sp, proto, names.local, sel.localEndpoints, ep);
 
-    if (!endpointChains) return;
-    for (const ep of sel.allReachable) {
-      const n = epOf(ep);
+    if (!ep) return;
+    const dnatMatch = l4protoOnly(proto);
+    for (let i = 0; i < reachable.length; i++) {
+      const e = reachable[i]!;
+      const n = ep.of(e);
       // Hairpin: an endpoint reaching itself through the service must be masqueraded (since
       // 1.36 the hairpin-connections set does this in `masquerading`).
-      if (!r.nftHairpinSet) this.masqRule(n.chain, [addr(l3, 'saddr', ep.ip)]);
+      if (!r.nftHairpinSet) this.masqRule(n.chain, [addr(l3, 'saddr', e.ip)]);
       if (sp.sessionAffinity) b.rule(n.chain, [{ kind: 'setUpdate', set: n.affinitySet, l3, field: 'saddr' }]);
-      b.rule(n.chain, [l4proto(proto)], { kind: 'dnat', to: ep.address });
+      b.rule(n.chain, dnatMatch, { kind: 'dnat', to: e.address });
     }
   }
 
-  /** Service chain → endpoint chains: remembered clients first, then a random pick. */
-  private dispatch(sp: ServicePort, chain: string, endpoints: Endpoint[], epOf: (ep: Endpoint) => EndpointNames): void {
+  /**
+   * Service chain → endpoints: remembered clients first, then a random pick. EP names the
+   * endpoint chains; there are none since 1.36 unless the port has ClientIP affinity.
+   */
+  private dispatch(sp: ServicePort, proto: string, chain: string, endpoints: Endpoint[], ep: EndpointNamer | undefined): void {
     const { b, l3 } = this;
     const r = this.node.release;
-    if (r.nftDirectDnat && !sp.sessionAffinity) {
-      const proto = l4proto(sp.protocol.toLowerCase());
+    const n = endpoints.length;
+    if (!ep) {
       // 1.37 skips the map for one endpoint (PR #140723, #140960).
-      if (endpoints.length === 1 && r.nftSingleEndpointDnat) b.rule(chain, [proto], { kind: 'dnat', to: endpoints[0]!.address });
+      if (n === 1 && r.nftSingleEndpointDnat) b.rule(chain, l4protoOnly(proto), { kind: 'dnat', to: endpoints[0]!.address });
       else {
-        const entries = endpoints.map((ep, index) => ({ index, ip: ep.ip, port: ep.port }));
-        b.rule(chain, [proto], { kind: 'dnatMap', l3, mod: endpoints.length, entries, sep: ' , ' });
+        const entries = new Array<{ index: number; ip: string; port: number }>(n);
+        for (let i = 0; i < n; i++) entries[i] = { index: i, ip: endpoints[i]!.ip, port: endpoints[i]!.port };
+        b.rule(chain, l4protoOnly(proto), { kind: 'dnatMap', l3, mod: n, entries, sep: ' , ' });
       }
       return;
     }
     if (sp.sessionAffinity) {
-      for (const ep of endpoints) {
-        const n = epOf(ep);
-        b.rule(chain, [{ kind: 'lookup', l3, field: 'saddr', set: n.affinitySet }], goto(n.chain));
+      for (let i = 0; i < n; i++) {
+        const names = ep.of(endpoints[i]!);
+        b.rule(chain, [{ kind: 'lookup', l3, field: 'saddr', set: names.affinitySet }], goto(names.chain));
       }
     }
-    const entries = endpoints.map((ep, index) => ({ index, verdict: goto(epOf(ep).chain) }));
-    b.rule(chain, [], { kind: 'numgen', mod: endpoints.length, entries, sep: ' , ' });
+    const entries = new Array<{ index: number; verdict: SimpleVerdict }>(n);
+    for (let i = 0; i < n; i++) entries[i] = { index: i, verdict: goto(ep.of(endpoints[i]!).chain) };
+    b.rule(chain, [], { kind: 'numgen', mod: n, entries, sep: ' , ' });
   }
 }
 
