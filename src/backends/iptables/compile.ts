@@ -357,13 +357,20 @@ class Compiler {
 
     // The endpoint chains are named in the dispatch rules and again for the chains themselves:
     // the jump to each (which holds its name) is made once.
-    const sepJumps = new Map<Endpoint, JumpTarget>();
-    for (const ep of sel.allReachable) sepJumps.set(ep, jumpTo(endpointChain(sp, ep)));
+    const reachable = sel.allReachable;
+    const sepJumps = reachable.map((ep) => jumpTo(endpointChain(sp, ep)));
+    /** The jumps to the chains of ENDPOINTS, reachable endpoints all. */
+    const jumpsTo = (endpoints: Endpoint[]): JumpTarget[] => {
+      // Usually the very list of reachable endpoints; otherwise paired through a map.
+      if (endpoints === reachable) return sepJumps;
+      const byEndpoint = new Map(reachable.map((ep, i) => [ep, sepJumps[i]!]));
+      return endpoints.map((ep) => byEndpoint.get(ep)!);
+    };
 
     // The policy chains: the internal masquerade rule first (on the internal one), then dispatch.
     const policyChain = (chain: string, endpoints: Endpoint[] | undefined) => {
       const first = chain === internalChain ? internalMasq : undefined;
-      if (endpoints) this.addNatChain(chain, this.dispatchRules(sp, endpoints, sepJumps, first));
+      if (endpoints) this.addNatChain(chain, this.dispatchRules(sp, endpoints, jumpsTo(endpoints), first));
       else if (first) this.addNatChain(chain, [first]);
     };
     policyChain(clusterPolicyChain, usesClusterPolicyChain ? sel.clusterEndpoints : undefined);
@@ -372,8 +379,9 @@ class Compiler {
     // One chain per endpoint: ~10^5 in a large cluster, so each list below is made at its final
     // length (an array literal), never grown.
     const sepComment = this.largeCluster ? undefined : comment(IPT_COMMENT.servicePort(name));
-    for (const ep of sel.allReachable) {
-      const jump = sepJumps.get(ep)!;
+    for (let i = 0; i < reachable.length; i++) {
+      const ep = reachable[i]!;
+      const jump = sepJumps[i]!;
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
       const hairpin: Match[] = sepComment ? [sepComment, src(ep.ip)] : [src(ep.ip)];
       let dnat: Match[];
@@ -388,14 +396,18 @@ class Compiler {
     }
   }
 
-  /** Service chain → endpoint chains, after FIRST: affinity checks first, then the probability ladder. */
-  private dispatchRules(sp: ServicePort, endpoints: Endpoint[], sepJumps: Map<Endpoint, JumpTarget>, first: Rule | undefined): Rule[] {
+  /**
+   * Service chain → endpoint chains (JUMPS[i] goes to ENDPOINTS[i]'s), after FIRST: affinity
+   * checks first, then the probability ladder.
+   */
+  private dispatchRules(sp: ServicePort, endpoints: Endpoint[], jumps: JumpTarget[], first: Rule | undefined): Rule[] {
     const rules: Rule[] = first ? [first] : [];
     // Comments are off in large clusters: no text is built for them there.
     const large = this.largeCluster;
     if (sp.sessionAffinity) {
-      for (const ep of endpoints) {
-        const jump = sepJumps.get(ep)!;
+      for (let i = 0; i < endpoints.length; i++) {
+        const ep = endpoints[i]!;
+        const jump = jumps[i]!;
         const recent: Match = {
           kind: 'recent',
           name: jump.chain,
@@ -416,7 +428,7 @@ class Compiler {
         const c = comment(IPT_COMMENT.endpoint(sp.displayName, ep.address));
         m = more ? [c, statistic(endpoints.length - i)] : [c];
       }
-      rules.push({ matches: m, target: sepJumps.get(ep)! });
+      rules.push({ matches: m, target: jumps[i]! });
     }
     return rules;
   }
