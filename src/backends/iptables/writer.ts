@@ -46,7 +46,8 @@ export const addrtype = (direction: 'src' | 'dst', negate = false): Match => ({ 
 /**
  * Matches and targets that recur thousands of times in one rule set (protocol pairs, jumps to
  * one chain, verdicts), made once per compile and shared: the IR is never mutated after it is
- * built, and a large cluster has millions of them.
+ * built, and a large cluster has millions of them. Targets and whole match lists are frozen,
+ * which tells the emitter to format them once.
  */
 export class Shared {
   private readonly protos = new Map<string, Match[]>();
@@ -79,7 +80,7 @@ export class Shared {
   jump(chain: string): Target {
     const known = this.jumps.get(chain);
     if (known) return known;
-    const t: Target = { kind: 'jump', chain };
+    const t: Target = Object.freeze({ kind: 'jump', chain });
     this.jumps.set(chain, t);
     return t;
   }
@@ -87,7 +88,7 @@ export class Shared {
   verdict(v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN'): Target {
     const known = this.verdicts.get(v);
     if (known) return known;
-    const t: Target = { kind: v };
+    const t: Target = Object.freeze({ kind: v });
     this.verdicts.set(v, t);
     return t;
   }
