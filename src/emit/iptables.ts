@@ -98,13 +98,16 @@ function matchesText(matches: readonly Match[]): string {
   return out;
 }
 
+function matchesString(matches: readonly Match[]): string {
+  if (!Object.isFrozen(matches)) return matchesText(matches);
+  let text = sharedText.get(matches);
+  if (text === undefined) sharedText.set(matches, (text = matchesText(matches)));
+  return text;
+}
+
 /** The rule's text after "-A CHAIN". */
 export function formatRuleBody(rule: Rule): string {
-  let out: string;
-  if (Object.isFrozen(rule.matches)) {
-    out = sharedText.get(rule.matches) ?? '';
-    if (out === '' && rule.matches.length > 0) sharedText.set(rule.matches, (out = matchesText(rule.matches)));
-  } else out = matchesText(rule.matches);
+  let out = matchesString(rule.matches);
   if (rule.target) out += out === '' ? targetString(rule.target) : ` ${targetString(rule.target)}`;
   return out;
 }
