@@ -78,14 +78,36 @@ function formatTarget(t: Target): string {
 }
 
 // Each match and target is formatted where it is printed. (A WeakMap cache of their text cost
-// more than it saved: half a million entries make every garbage collection slow.)
+// more than it saved: half a million entries make every garbage collection slow.) Only what a
+// backend shares between many rules, and freezes to say so, keeps its text: a few match lists
+// and targets per rule set (the protocol pair of every endpoint's DNAT, each step of the
+// probability ladder, the jump to KUBE-MARK-MASQ), each used up to ~10^5 times.
 const matchString = formatMatch;
-const targetString = formatTarget;
+const sharedText = new WeakMap<object, string>();
+
+function targetString(t: Target): string {
+  if (!Object.isFrozen(t)) return formatTarget(t);
+  let text = sharedText.get(t);
+  if (text === undefined) sharedText.set(t, (text = formatTarget(t)));
+  return text;
+}
+
+function matchesText(matches: readonly Match[]): string {
+  let out = '';
+  for (const m of matches) out += out === '' ? matchString(m) : ` ${matchString(m)}`;
+  return out;
+}
+
+function matchesString(matches: readonly Match[]): string {
+  if (!Object.isFrozen(matches)) return matchesText(matches);
+  let text = sharedText.get(matches);
+  if (text === undefined) sharedText.set(matches, (text = matchesText(matches)));
+  return text;
+}
 
 /** The rule's text after "-A CHAIN". */
 export function formatRuleBody(rule: Rule): string {
-  let out = '';
-  for (const m of rule.matches) out += out === '' ? matchString(m) : ` ${matchString(m)}`;
+  let out = matchesString(rule.matches);
   if (rule.target) out += out === '' ? targetString(rule.target) : ` ${targetString(rule.target)}`;
   return out;
 }

@@ -2,7 +2,7 @@
 // inverses diff reads them back with. A per-service chain is a prefix plus 16 base32 characters
 // of a SHA-256 of the service port name and protocol (and, for endpoint chains, the endpoint as
 // the DNAT writes it).
-import { hashPrefix } from '../util/hash.js';
+import { hashedName, hashedNames, hashPrefix } from '../util/hash.js';
 
 export type Role = 'SVC' | 'SVL' | 'EXT' | 'FW' | 'SEP';
 
@@ -17,10 +17,15 @@ export const ROLE_PREFIX: Record<Role, string> = {
 /** The hash of a service port's chains: `ns/name[:port]` and the protocol (lower case). */
 export const portChainHash = (servicePort: string, protocol: string): string => hashPrefix(servicePort + protocol.toLowerCase(), 16);
 
+const PORT_PREFIXES = [ROLE_PREFIX.SVC, ROLE_PREFIX.SVL, ROLE_PREFIX.EXT, ROLE_PREFIX.FW];
+
+// The builders make each name as one flat string (hashedName), not prefix + hash: a large cluster
+// keeps ~10^5 of them, each also hashed as a map key.
+
 /** All four per-port chain names, hashing once. */
 export function portChainNames(servicePort: string, protocol: string): { svc: string; svl: string; ext: string; fw: string } {
-  const h = portChainHash(servicePort, protocol);
-  return { svc: ROLE_PREFIX.SVC + h, svl: ROLE_PREFIX.SVL + h, ext: ROLE_PREFIX.EXT + h, fw: ROLE_PREFIX.FW + h };
+  const [svc, svl, ext, fw] = hashedNames(PORT_PREFIXES, servicePort + protocol.toLowerCase(), 16);
+  return { svc: svc!, svl: svl!, ext: ext!, fw: fw! };
 }
 
 /** An endpoint chain's hash: the endpoint as the DNAT writes it (`ip:port`, `[ip6]:port`). */
@@ -28,7 +33,7 @@ export const endpointChainHash = (servicePort: string, protocol: string, endpoin
   hashPrefix(servicePort + protocol.toLowerCase() + endpoint, 16);
 
 export const endpointChainName = (servicePort: string, protocol: string, endpoint: string): string =>
-  ROLE_PREFIX.SEP + endpointChainHash(servicePort, protocol, endpoint);
+  hashedName(ROLE_PREFIX.SEP, servicePort + protocol.toLowerCase() + endpoint, 16);
 
 /** A chain named as kube-proxy names its chains (other programs use the prefix too: isOthersKubeChain). */
 export const isKubeChain = (chain: string): boolean => chain.startsWith('KUBE-');

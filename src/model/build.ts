@@ -19,8 +19,12 @@ export function buildModel(inv: Inventory, opts: ProxyOptions, notes: string[] =
   );
 
   const slices = inv.slices.map((s) => s.object);
-  // Legacy Endpoints stand in for a Service only when no EndpointSlice points at it.
-  const sliced = new Set(slices.map((s) => `${namespaceOf(s.metadata)}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`));
+  // Legacy Endpoints stand in for a Service only when no EndpointSlice points at it (the set of
+  // sliced Services is made only when there are Endpoints to check).
+  const sliced =
+    inv.endpoints.length === 0
+      ? new Set<string>()
+      : new Set(slices.map((s) => `${namespaceOf(s.metadata)}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`));
   for (const { object: ep, where } of inv.endpoints) {
     const key = `${namespaceOf(ep.metadata)}/${ep.metadata.name}`;
     if (sliced.has(key)) {

@@ -29,52 +29,71 @@ export function endpointsByServicePort(
   notes: string[] = [],
 ): Map<string, Endpoint[]> {
   const wantType = opts.family === 'ipv4' ? 'IPv4' : 'IPv6';
-  const sets = new Map<string, Map<string, Endpoint>>();
+  // Every endpoint of each service port in slice order, duplicates included: sorted and
+  // deduplicated below in one pass (a map per port would cost more than the rest together).
+  const lists = new Map<string, Endpoint[]>();
   // Slice order must not change the result: walk them by name.
   const ordered = [...slices].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
   for (const slice of ordered) {
-    const id = `${namespaceOf(slice.metadata)}/${slice.metadata.name}`;
     if (slice.addressType !== wantType) {
-      notes.push(`ignored EndpointSlice ${id}: addressType ${slice.addressType} (this is the ${opts.family} proxier)`);
+      notes.push(`ignored EndpointSlice ${sliceId(slice)}: addressType ${slice.addressType} (this is the ${opts.family} proxier)`);
       continue;
     }
     const service = slice.metadata.labels?.[SERVICE_NAME_LABEL];
     if (!service) {
-      notes.push(`ignored EndpointSlice ${id}: no ${SERVICE_NAME_LABEL} label`);
+      notes.push(`ignored EndpointSlice ${sliceId(slice)}: no ${SERVICE_NAME_LABEL} label`);
       continue;
     }
     const namespace = namespaceOf(slice.metadata);
     for (const port of slice.ports ?? []) {
       if (!port.port) continue; // kube-proxy ignores ports without a number
       const key = servicePortKey(namespace, service, port.name ?? '', (port.protocol ?? 'TCP') as Protocol);
-      let set = sets.get(key);
-      if (!set) sets.set(key, (set = new Map()));
+      let list = lists.get(key);
+      if (!list) lists.set(key, (list = []));
       for (const ep of slice.endpoints ?? []) {
         const first = ep.addresses[0];
         if (first === undefined) continue;
         const ip = canonicalIP(first)!;
-        const terminating = ep.conditions?.terminating === true;
-        const endpoint: Endpoint = {
+        list.push({
           ip,
           port: port.port,
           address: joinHostPort(ip, port.port),
           ready: ep.conditions?.ready !== false,
           serving: ep.conditions?.serving !== false,
-          terminating,
+          terminating: ep.conditions?.terminating === true,
           isLocal: opts.nodeName !== '' && ep.nodeName === opts.nodeName,
           zoneHints: ep.hints?.forZones?.length ? ep.hints.forZones.map((z) => z.name) : undefined,
           nodeHints: opts.nodeHints && ep.hints?.forNodes?.length ? ep.hints.forNodes.map((n) => n.name) : undefined,
-        };
-        if (!set.has(endpoint.address) || !terminating) set.set(endpoint.address, endpoint);
+        });
       }
     }
   }
   const out = new Map<string, Endpoint[]>();
-  for (const [key, set] of sets) {
-    const list = [...set.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-    if (list.length > 0) out.set(key, list);
+  for (const [key, list] of lists) {
+    const unique = uniqueByAddress(list);
+    if (unique.length > 0) out.set(key, unique);
   }
   return out;
+}
+
+const sliceId = (slice: EndpointSliceObject) => `${namespaceOf(slice.metadata)}/${slice.metadata.name}`;
+
+/**
+ * LIST sorted by address with one endpoint per address: the last non-terminating copy, else the
+ * first (what keeping the first and letting each non-terminating copy replace it leaves).
+ */
+function uniqueByAddress(list: Endpoint[]): Endpoint[] {
+  // Stable: copies of one address stay in slice order.
+  list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  let n = 0;
+  for (let i = 0; i < list.length; i++) {
+    const ep = list[i]!;
+    if (n > 0 && list[n - 1]!.address === ep.address) {
+      if (!ep.terminating) list[n - 1] = ep;
+    } else list[n++] = ep;
+  }
+  list.length = n;
+  return list;
 }
 
 const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror';

@@ -47,6 +47,15 @@ export interface TopologyContext {
   nodeHints: boolean;
 }
 
+/** The endpoints that pass TEST: the list itself when all do (the usual case: nothing to copy). */
+function keep(endpoints: Endpoint[], test: (ep: Endpoint) => boolean): Endpoint[] {
+  const first = endpoints.findIndex((ep) => !test(ep));
+  if (first < 0) return endpoints;
+  const out = endpoints.slice(0, first);
+  for (let i = first + 1; i < endpoints.length; i++) if (test(endpoints[i]!)) out.push(endpoints[i]!);
+  return out;
+}
+
 export function categorizeEndpoints(sp: ServicePort, ctx: TopologyContext): EndpointSelection {
   const endpoints = sp.endpoints;
   const zone = ctx.zone ?? '';
@@ -59,7 +68,7 @@ export function categorizeEndpoints(sp: ServicePort, ctx: TopologyContext): Endp
   const useCluster = usesClusterEndpoints(sp);
   if (useCluster) {
     mode = topologyMode(endpoints, ctx.nodeName, zone, ctx.nodeHints);
-    cluster = endpoints.filter((ep) => ep.ready && availableFor(ep, mode, ctx.nodeName, zone));
+    cluster = keep(endpoints, (ep) => ep.ready && availableFor(ep, mode, ctx.nodeName, zone));
     // No ready endpoint anywhere (topology already fell back): use serving-terminating ones.
     if (cluster.length === 0) cluster = endpoints.filter((ep) => ep.serving && ep.terminating);
     if (cluster.length > 0) hasAny = true;

@@ -57,31 +57,68 @@ function xtoi(s: string, from: number): [number, number] | undefined {
   return i === from ? undefined : [n, i - from];
 }
 
-/** Dotted decimal, four octets, each read by dtoi (010 is ten, 0000172 is 172). */
+/** Dotted decimal, four octets, each read as dtoi reads them (010 is ten, 0000172 is 172). */
 function parseIPv4Into(s: string, out: Uint8Array, at: number): boolean {
+  // Digit by digit, without dtoi's pairs: every endpoint address of a cluster comes through here.
   let pos = 0;
   for (let i = 0; i < 4; i++) {
-    if (pos >= s.length) return false;
     if (i > 0) {
-      if (s[pos] !== '.') return false;
+      if (s.charCodeAt(pos) !== 46) return false; // '.'
       pos++;
     }
-    const d = dtoi(s, pos);
-    if (!d || d[0] > 0xff) return false;
-    out[at + i] = d[0];
-    pos += d[1];
+    const start = pos;
+    let n = 0;
+    for (; pos < s.length; pos++) {
+      const c = s.charCodeAt(pos);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      if (n >= BIG) return false;
+    }
+    if (pos === start || n > 0xff) return false;
+    out[at + i] = n;
   }
   return pos === s.length;
+}
+
+/** Whether TEXT is an IPv4 address already in canonical form: four octets 0-255, no leading zeros. */
+function isCanonicalIPv4(text: string): boolean {
+  let octets = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // the end closes the last octet like a '.'
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false;
+      octets++;
+      digits = 0;
+      value = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return false; // a leading zero
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 48);
+    } else return false;
+  }
+  return octets === 4;
+}
+
+/** The first '.' or ':' in TEXT, as a character code, or 0 when there is none. */
+function firstSeparator(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 || c === 58) return c;
+  }
+  return 0;
 }
 
 /** Parses an IP address the way kube-proxy does; returns undefined when it is not one. */
 export function parseIP(text: string): IP | undefined {
   // Go looks at the first '.' or ':' to pick the family.
-  const m = /[.:]/.exec(text);
-  if (!m) return undefined;
+  const sep = firstSeparator(text);
+  if (sep === 0) return undefined;
   const bytes = new Uint8Array(16);
-  if (m[0] === '.') {
-    V4_PREFIX.forEach((b, i) => (bytes[i] = b));
+  if (sep === 46) {
+    bytes[10] = 0xff; // v4-mapped: ::ffff:a.b.c.d
+    bytes[11] = 0xff;
     return parseIPv4Into(text, bytes, 12) ? { family: 'ipv4', bytes } : undefined;
   }
   // IPv6, possibly with one '::' and an embedded trailing IPv4.
@@ -166,12 +203,14 @@ export function formatIP(ip: IP): string {
 
 /** Canonical text of an IP, or undefined when it does not parse. */
 export function canonicalIP(text: string): string | undefined {
+  // Most addresses in a cluster are canonical IPv4 already: checked without parsing.
+  if (isCanonicalIPv4(text)) return text;
   const ip = parseIP(text);
   return ip ? formatIP(ip) : undefined;
 }
 
 export function familyOf(text: string): IPFamily | undefined {
-  return parseIP(text)?.family;
+  return isCanonicalIPv4(text) ? 'ipv4' : parseIP(text)?.family;
 }
 
 /** Bits in an address of the family: 32 or 128. */

@@ -1,8 +1,14 @@
 // Model → iptables rule set, one pass over the service ports in the order kube-proxy's
 // syncProxyRules writes a full sync. Pure: no I/O, same model in, same rules out.
-import type { Chain, IptablesRuleset, Match, Table, Target } from '../../ir/iptables.js';
+import type { Chain, IptablesRuleset, Match, Rule, Table, Target } from '../../ir/iptables.js';
 import type { Endpoint, LocalDetector, NodeContext, ProxyModel, ServicePort } from '../../model/types.js';
-import { categorizeEndpoints, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../model/topology.js';
+import {
+  categorizeEndpoints,
+  externallyAccessible,
+  usesClusterEndpoints,
+  usesLocalEndpoints,
+  type TopologyContext,
+} from '../../model/topology.js';
 import { IPT_COMMENT, NODEPORTS_LAST_RULE_COMMENT } from '../../kubeproxy/iptables-comments.js';
 import { canonicalRuleset } from './canonical.js';
 import { staleServiceChains } from './stale.js';
@@ -21,8 +27,10 @@ import {
   INVALID_DROP_NFACCT as NFACCT_INVALID_DROPPED,
   LOCALHOST_NODEPORT_NFACCT as NFACCT_LOCALHOST_NODEPORTS,
 } from '../../kubeproxy/detect.js';
-import { Shared, TableWriter, addRule, addrtype, comment, dport, dst, src } from './writer.js';
-import { cidrContains, parseCIDR, parseIP } from '../../util/ip.js';
+import { Shared, TableWriter, addrtype, comment, dport, dst, src } from './writer.js';
+import { cidrContains, parseCIDR, parseIP, type IP } from '../../util/ip.js';
+
+type JumpTarget = Extract<Target, { kind: 'jump' }>;
 
 /** kube-proxy switches comments off on endpoint rules above this many endpoints. */
 const LARGE_CLUSTER_ENDPOINTS = 1000;
@@ -69,12 +77,8 @@ function statisticOnly(n: number): Match[] {
   return (statisticOnlyMatches[n] ??= Object.freeze([statistic(n)]) as unknown as Match[]);
 }
 
-function sourceRangeContains(range: string, ip: string | undefined): boolean {
-  if (!ip) return false;
-  const c = parseCIDR(range);
-  const p = parseIP(ip);
-  return !!c && !!p && cidrContains(c, p);
-}
+/** The jump to a per-service chain: used once or twice each, so not shared. */
+const jumpTo = (chain: string): JumpTarget => ({ kind: 'jump', chain });
 
 class Compiler {
   readonly filter = new TableWriter('filter');
@@ -87,27 +91,35 @@ class Compiler {
   private readonly jump = (chain: string) => this.shared.jump(chain);
   private readonly verdict = (v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN') => this.shared.verdict(v);
   private readonly proto = (p: string) => this.shared.proto(p);
+  // Matches every service port's rules repeat, made once.
+  private readonly localSrc = addrtype('src');
+  private readonly localDst = addrtype('dst');
+  /** Traffic from a local pod (empty without local detection), and its negation. */
+  private readonly local: Match[];
+  private readonly notLocal: Match[];
+  private readonly topology: TopologyContext;
 
   constructor(private readonly model: ProxyModel) {
     this.node = model.node;
     this.largeCluster = model.totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+    this.local = ifLocal(this.node.localDetector);
+    this.notLocal = ifNotLocal(this.node.localDetector);
+    this.topology = { nodeName: this.node.nodeName, zone: this.node.zone, nodeHints: true };
+    this.nodeIP = this.node.primaryNodeIP === undefined ? undefined : parseIP(this.node.primaryNodeIP);
   }
 
-  /** Endpoint rules lose their comments in large clusters. */
-  private endpointComment(text: string): Match[] {
-    return this.largeCluster ? [] : [comment(text)];
-  }
-
-  // An endpoint chain is named in the dispatch rules and again for the chain itself: its name
-  // and the jump to it are made once.
-  private readonly sepChains = new Map<Endpoint, { name: string; jump: Target }>();
-  private sepChain(sp: ServicePort, ep: Endpoint): { name: string; jump: Target } {
-    let sep = this.sepChains.get(ep);
-    if (!sep) {
-      const name = endpointChain(sp, ep);
-      this.sepChains.set(ep, (sep = { name, jump: { kind: 'jump', chain: name } }));
+  // Services often share their loadBalancerSourceRanges: each range is checked once.
+  private readonly nodeInRanges = new Map<string, boolean>();
+  private readonly nodeIP: IP | undefined;
+  /** Whether the node's primary IP is in RANGE. */
+  private nodeInRange(range: string): boolean {
+    let inside = this.nodeInRanges.get(range);
+    if (inside === undefined) {
+      const c = parseCIDR(range);
+      inside = !!c && !!this.nodeIP && cidrContains(c, this.nodeIP);
+      this.nodeInRanges.set(range, inside);
     }
-    return sep;
+    return inside;
   }
 
   // Only a sync against a previous rule set (--previous-rules) needs the written chains' names.
@@ -116,6 +128,12 @@ class Compiler {
   private declareNat(chain: string): Chain {
     if (this.trackActive) this.activeNat.add(chain);
     return this.nat.declare(chain);
+  }
+
+  /** A per-service nat chain with all its rules. */
+  private addNatChain(chain: string, rules: Rule[]): void {
+    if (this.trackActive) this.activeNat.add(chain);
+    this.nat.addChain(chain, rules);
   }
 
   compile(opts: IptablesCompileOptions): IptablesRuleset {
@@ -203,7 +221,7 @@ class Compiler {
     const n = this.node;
     const name = sp.displayName;
     const p = sp.protocol.toLowerCase();
-    const sel = categorizeEndpoints(sp, { nodeName: n.nodeName, zone: n.zone, nodeHints: true });
+    const sel = categorizeEndpoints(sp, this.topology);
 
     const { svc: clusterPolicyChain, svl: localPolicyChain, ext: extChain, fw: fwChain } = portChains(sp);
     const usesClusterPolicyChain = sel.clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
@@ -220,43 +238,44 @@ class Compiler {
     const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
     const lbChain = usesFWChain ? fwChain : extChain;
 
-    const noEndpoints = !hasEndpoints;
-    const internalFilter: { comment: string; target: Target } = noEndpoints
-      ? { comment: IPT_COMMENT.noEndpoints(name), target: this.verdict('REJECT') }
-      : { comment: IPT_COMMENT.noLocalEndpoints(name), target: this.verdict('DROP') };
-    const externalFilter = internalFilter;
+    // A port without (local) endpoints answers from the filter table: one comment and verdict
+    // for all of those rules, made only when there are such rules.
+    const filterTarget = this.verdict(hasEndpoints ? 'DROP' : 'REJECT');
+    const filterComment =
+      hasInternalEndpoints && hasExternalEndpoints
+        ? undefined
+        : comment(hasEndpoints ? IPT_COMMENT.noLocalEndpoints(name) : IPT_COMMENT.noEndpoints(name));
 
-    const toPort = (ip: string, port: number): Match[] => [...this.proto(p), dst(ip), dport(port)];
+    // Match lists are array literals of their final length: a list spread together reserves room
+    // for 17 elements, and a large cluster keeps a few of them per service port. Matches are
+    // shared between rules where they are the same (the IR is never changed once built).
+    const [mod, protocol] = this.proto(p) as [Match, Match];
+    const toPort = (c: Match, ip: string, port: number): Match[] => [c, mod, protocol, dst(ip), dport(port)];
+    const clusterIPMatches = hasInternalEndpoints ? toPort(comment(IPT_COMMENT.clusterIP(name)), sp.clusterIP, sp.port) : undefined;
 
     // Cluster IP.
-    if (hasInternalEndpoints) {
-      this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.clusterIP(name)), ...toPort(sp.clusterIP, sp.port)], this.jump(internalChain));
+    if (clusterIPMatches) {
+      this.nat.add(KUBE_SERVICES, clusterIPMatches, jumpTo(internalChain));
     } else {
-      this.filter.add(KUBE_SERVICES, [comment(internalFilter.comment), ...toPort(sp.clusterIP, sp.port)], internalFilter.target);
+      this.filter.add(KUBE_SERVICES, toPort(filterComment!, sp.clusterIP, sp.port), filterTarget);
     }
 
     // External IPs.
     for (const ip of sp.externalIPs) {
-      if (hasEndpoints) this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.externalIP(name)), ...toPort(ip, sp.port)], this.jump(extChain));
-      if (!hasExternalEndpoints)
-        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, toPort(comment(IPT_COMMENT.externalIP(name)), ip, sp.port), jumpTo(extChain));
+      if (!hasExternalEndpoints) this.filter.add(KUBE_EXTERNAL_SERVICES, toPort(filterComment!, ip, sp.port), filterTarget);
     }
 
     // LoadBalancer VIPs.
     for (const ip of sp.loadBalancerVIPs) {
-      if (hasEndpoints)
-        this.nat.add(KUBE_SERVICES, [comment(IPT_COMMENT.loadBalancerIP(name)), ...toPort(ip, sp.port)], this.jump(lbChain));
+      if (hasEndpoints) this.nat.add(KUBE_SERVICES, toPort(comment(IPT_COMMENT.loadBalancerIP(name)), ip, sp.port), jumpTo(lbChain));
       if (usesFWChain) {
-        this.filter.add(
-          KUBE_PROXY_FIREWALL,
-          [comment(IPT_COMMENT.notAccepted(name, fwChain)), ...toPort(ip, sp.port)],
-          this.verdict('DROP'),
-        );
+        this.filter.add(KUBE_PROXY_FIREWALL, toPort(comment(IPT_COMMENT.notAccepted(name, fwChain)), ip, sp.port), this.verdict('DROP'));
       }
     }
     if (!hasExternalEndpoints) {
       for (const ip of sp.loadBalancerVIPs) {
-        this.filter.add(KUBE_EXTERNAL_SERVICES, [comment(externalFilter.comment), ...toPort(ip, sp.port)], externalFilter.target);
+        this.filter.add(KUBE_EXTERNAL_SERVICES, toPort(filterComment!, ip, sp.port), filterTarget);
       }
     }
 
@@ -268,114 +287,150 @@ class Compiler {
             KUBE_NODEPORTS,
             [
               comment(IPT_COMMENT.servicePort(name)),
-              ...this.proto(p),
+              mod,
+              protocol,
               dst('127.0.0.0/8'),
               dport(sp.nodePort),
               { kind: 'nfacct', name: NFACCT_LOCALHOST_NODEPORTS },
             ],
-            this.jump(extChain),
+            jumpTo(extChain),
           );
         }
-        this.nat.add(KUBE_NODEPORTS, [comment(IPT_COMMENT.servicePort(name)), ...this.proto(p), dport(sp.nodePort)], this.jump(extChain));
+        this.nat.add(KUBE_NODEPORTS, [comment(IPT_COMMENT.servicePort(name)), mod, protocol, dport(sp.nodePort)], jumpTo(extChain));
       }
       if (!hasExternalEndpoints) {
-        this.filter.add(
-          KUBE_EXTERNAL_SERVICES,
-          [comment(externalFilter.comment), addrtype('dst'), ...this.proto(p), dport(sp.nodePort)],
-          externalFilter.target,
-        );
+        this.filter.add(KUBE_EXTERNAL_SERVICES, [filterComment!, this.localDst, mod, protocol, dport(sp.nodePort)], filterTarget);
       }
     }
 
     // Health check node port: accepted whether or not there are local endpoints.
     if (sp.healthCheckNodePort !== 0) {
+      const [tcpModule, tcp] = this.proto('tcp') as [Match, Match];
       this.filter.add(
         KUBE_NODEPORTS,
-        [comment(IPT_COMMENT.healthCheckNodePort(name)), ...this.proto('tcp'), dport(sp.healthCheckNodePort)],
+        [comment(IPT_COMMENT.healthCheckNodePort(name)), tcpModule, tcp, dport(sp.healthCheckNodePort)],
         this.verdict('ACCEPT'),
       );
     }
 
+    // The port's own chains are assembled here and added whole, each once: a large cluster has
+    // ~10^5 of them, and none is written to by another port.
+
     // Internal traffic: masquerade what does not come from a local pod.
-    if (hasInternalEndpoints) {
-      const base: Match[] = [comment(IPT_COMMENT.clusterIP(name)), ...toPort(sp.clusterIP, sp.port)];
-      if (n.masqueradeAll) this.nat.add(internalChain, base, this.markMasq);
-      else if (n.localDetector.mode !== 'None') this.nat.add(internalChain, [...base, ...ifNotLocal(n.localDetector)], this.markMasq);
+    let internalMasq: Rule | undefined;
+    if (clusterIPMatches) {
+      if (n.masqueradeAll) internalMasq = { matches: clusterIPMatches, target: this.markMasq };
+      else if (n.localDetector.mode !== 'None') internalMasq = { matches: clusterIPMatches.concat(this.notLocal), target: this.markMasq };
     }
 
     // External traffic: every external destination enters the EXT chain.
     if (usesExtChain) {
-      this.declareNat(extChain);
+      const ext: Rule[] = [];
       if (!sp.externalPolicyLocal) {
-        this.nat.add(extChain, [comment(IPT_COMMENT.masqueradeExternal(name))], this.markMasq);
+        ext.push({ matches: [comment(IPT_COMMENT.masqueradeExternal(name))], target: this.markMasq });
       } else {
         if (n.localDetector.mode !== 'None') {
-          this.nat.add(extChain, [comment(IPT_COMMENT.podExternal(name)), ...ifLocal(n.localDetector)], this.jump(clusterPolicyChain));
+          ext.push({ matches: [comment(IPT_COMMENT.podExternal(name))].concat(this.local), target: jumpTo(clusterPolicyChain) });
         }
-        this.nat.add(extChain, [comment(IPT_COMMENT.masqueradeLocalExternal(name)), addrtype('src')], this.markMasq);
-        this.nat.add(extChain, [comment(IPT_COMMENT.routeLocalExternal(name)), addrtype('src')], this.jump(clusterPolicyChain));
+        ext.push({ matches: [comment(IPT_COMMENT.masqueradeLocalExternal(name)), this.localSrc], target: this.markMasq });
+        ext.push({ matches: [comment(IPT_COMMENT.routeLocalExternal(name)), this.localSrc], target: jumpTo(clusterPolicyChain) });
       }
-      if (hasExternalEndpoints) this.nat.add(extChain, [], this.jump(externalPolicyChain));
+      if (hasExternalEndpoints) ext.push({ matches: NO_MATCHES, target: jumpTo(externalPolicyChain) });
+      this.addNatChain(extChain, ext);
     }
 
     // loadBalancerSourceRanges.
     if (usesFWChain) {
-      this.declareNat(fwChain);
+      const fw: Rule[] = [];
       const base = comment(IPT_COMMENT.loadBalancerIP(name));
+      const toExt = jumpTo(extChain);
       let allowFromNode = false;
       for (const range of sp.loadBalancerSourceRanges) {
-        this.nat.add(fwChain, [base, src(range)], this.jump(extChain));
-        if (sourceRangeContains(range, n.primaryNodeIP)) allowFromNode = true;
+        fw.push({ matches: [base, src(range)], target: toExt });
+        if (this.nodeInRange(range)) allowFromNode = true;
       }
       // A VIP bound locally loops node traffic back with the VIP as source: let it in.
-      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) this.nat.add(fwChain, [base, src(ip)], this.jump(extChain));
-      this.nat.add(fwChain, [comment(IPT_COMMENT.otherDropped(name))]);
+      if (allowFromNode) for (const ip of sp.loadBalancerVIPs) fw.push({ matches: [base, src(ip)], target: toExt });
+      fw.push({ matches: [comment(IPT_COMMENT.otherDropped(name))] });
+      this.addNatChain(fwChain, fw);
     }
 
-    if (usesClusterPolicyChain) this.dispatch(sp, this.declareNat(clusterPolicyChain), sel.clusterEndpoints);
-    if (usesLocalPolicyChain) this.dispatch(sp, this.declareNat(localPolicyChain), sel.localEndpoints);
+    // The endpoint chains are named in the dispatch rules and again for the chains themselves:
+    // the jump to each (which holds its name) is made once.
+    const reachable = sel.allReachable;
+    const sepJumps = reachable.map((ep) => jumpTo(endpointChain(sp, ep)));
+    /** The jumps to the chains of ENDPOINTS, reachable endpoints all. */
+    const jumpsTo = (endpoints: Endpoint[]): JumpTarget[] => {
+      // Usually the very list of reachable endpoints; otherwise paired through a map.
+      if (endpoints === reachable) return sepJumps;
+      const byEndpoint = new Map(reachable.map((ep, i) => [ep, sepJumps[i]!]));
+      return endpoints.map((ep) => byEndpoint.get(ep)!);
+    };
 
-    const sepComment = this.endpointComment(IPT_COMMENT.servicePort(name));
-    for (const ep of sel.allReachable) {
-      const { name: chain } = this.sepChain(sp, ep);
-      const sep = this.declareNat(chain);
-      const c = sepComment;
+    // The policy chains: the internal masquerade rule first (on the internal one), then dispatch.
+    const policyChain = (chain: string, endpoints: Endpoint[] | undefined) => {
+      const first = chain === internalChain ? internalMasq : undefined;
+      if (endpoints) this.addNatChain(chain, this.dispatchRules(sp, endpoints, jumpsTo(endpoints), first));
+      else if (first) this.addNatChain(chain, [first]);
+    };
+    policyChain(clusterPolicyChain, usesClusterPolicyChain ? sel.clusterEndpoints : undefined);
+    policyChain(localPolicyChain, usesLocalPolicyChain ? sel.localEndpoints : undefined);
+
+    // One chain per endpoint: ~10^5 in a large cluster, so each list below is made at its final
+    // length (an array literal), never grown.
+    const sepComment = this.largeCluster ? undefined : comment(IPT_COMMENT.servicePort(name));
+    for (let i = 0; i < reachable.length; i++) {
+      const ep = reachable[i]!;
+      const jump = sepJumps[i]!;
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      addRule(sep, [...c, src(ep.ip)], this.markMasq);
-      const affinity: Match[] = sp.sessionAffinity ? [{ kind: 'recent', name: chain, action: 'set' }] : [];
-      const dnat: Match[] = c.length === 0 && affinity.length === 0 ? this.shared.frozenProto(p) : [...c, ...affinity, ...this.proto(p)];
-      addRule(sep, dnat, { kind: 'DNAT', to: ep.address });
+      const hairpin: Match[] = sepComment ? [sepComment, src(ep.ip)] : [src(ep.ip)];
+      let dnat: Match[];
+      if (sp.sessionAffinity) {
+        const affinity: Match = { kind: 'recent', name: jump.chain, action: 'set' };
+        dnat = sepComment ? [sepComment, affinity, mod, protocol] : [affinity, mod, protocol];
+      } else dnat = sepComment ? [sepComment, mod, protocol] : this.shared.frozenProto(p);
+      this.addNatChain(jump.chain, [
+        { matches: hairpin, target: this.markMasq },
+        { matches: dnat, target: { kind: 'DNAT', to: ep.address } },
+      ]);
     }
   }
 
-  /** Service chain → endpoint chains: affinity checks first, then the probability ladder. */
-  private dispatch(sp: ServicePort, chain: Chain, endpoints: Endpoint[]): void {
-    if (sp.sessionAffinity) {
-      for (const ep of endpoints) {
-        const sep = this.sepChain(sp, ep);
-        addRule(
-          chain,
-          [
-            ...this.endpointComment(IPT_COMMENT.endpoint(sp.displayName, ep.address)),
-            { kind: 'recent', name: sep.name, action: 'rcheck', seconds: sp.sessionAffinity.timeoutSeconds, reap: true },
-          ],
-          sep.jump,
-        );
-      }
-    }
+  /**
+   * Service chain → endpoint chains (JUMPS[i] goes to ENDPOINTS[i]'s), after FIRST: affinity
+   * checks first, then the probability ladder.
+   */
+  private dispatchRules(sp: ServicePort, endpoints: Endpoint[], jumps: JumpTarget[], first: Rule | undefined): Rule[] {
+    const rules: Rule[] = first ? [first] : [];
     // Comments are off in large clusters: no text is built for them there.
     const large = this.largeCluster;
+    if (sp.sessionAffinity) {
+      for (let i = 0; i < endpoints.length; i++) {
+        const ep = endpoints[i]!;
+        const jump = jumps[i]!;
+        const recent: Match = {
+          kind: 'recent',
+          name: jump.chain,
+          action: 'rcheck',
+          seconds: sp.sessionAffinity.timeoutSeconds,
+          reap: true,
+        };
+        const m: Match[] = large ? [recent] : [comment(IPT_COMMENT.endpoint(sp.displayName, ep.address)), recent];
+        rules.push({ matches: m, target: jump });
+      }
+    }
     for (let i = 0; i < endpoints.length; i++) {
       const ep = endpoints[i]!;
       const more = i < endpoints.length - 1;
       let m: Match[];
       if (large) m = more ? statisticOnly(endpoints.length - i) : NO_MATCHES;
       else {
-        m = [comment(IPT_COMMENT.endpoint(sp.displayName, ep.address))];
-        if (more) m.push(statistic(endpoints.length - i));
+        const c = comment(IPT_COMMENT.endpoint(sp.displayName, ep.address));
+        m = more ? [c, statistic(endpoints.length - i)] : [c];
       }
-      addRule(chain, m, this.sepChain(sp, ep).jump);
+      rules.push({ matches: m, target: jumps[i]! });
     }
+    return rules;
   }
 }
 

@@ -1,30 +1,39 @@
-import type { Chain, Match, Target } from '../../ir/iptables.js';
+import type { Chain, Match, Rule, Target } from '../../ir/iptables.js';
 
 /** Collects one table's chains in declaration order and their rules in write order. */
 export class TableWriter {
-  private readonly chains = new Map<string, Chain>();
+  private readonly chains: Chain[] = [];
+  /** The chains written to by name (the fixed ones); per-service chains are added whole. */
+  private readonly byName = new Map<string, Chain>();
 
   constructor(readonly name: string) {}
 
   /** The chain, declared now if it was not yet: rules can then go to it without a name lookup. */
   declare(chain: string): Chain {
-    let c = this.chains.get(chain);
-    if (!c) this.chains.set(chain, (c = { name: chain, rules: [] }));
+    let c = this.byName.get(chain);
+    if (!c) {
+      this.byName.set(chain, (c = { name: chain, rules: [] }));
+      this.chains.push(c);
+    }
     return c;
   }
 
   add(chain: string, matches: Match[], target?: Target): void {
-    addRule(this.declare(chain), matches, target);
+    this.declare(chain).rules.push(target ? { matches, target } : { matches });
+  }
+
+  /**
+   * A chain with all its rules, never looked up by name again: kube-proxy's per-service chains
+   * (~10^5 in a large cluster) are each assembled by their service port alone, and a name map
+   * of all of them would cost more than the rest of their making.
+   */
+  addChain(chain: string, rules: Rule[]): void {
+    this.chains.push({ name: chain, rules });
   }
 
   list(): Chain[] {
-    return [...this.chains.values()];
+    return this.chains;
   }
-}
-
-/** Appends a rule to a chain already in hand (the per-service chains: ~10^5 in a large cluster). */
-export function addRule(c: Chain, matches: Match[], target?: Target): void {
-  c.rules.push(target ? { matches, target } : { matches });
 }
 
 // Small constructors so the backend reads like the rules it writes.
@@ -37,7 +46,8 @@ export const addrtype = (direction: 'src' | 'dst', negate = false): Match => ({ 
 /**
  * Matches and targets that recur thousands of times in one rule set (protocol pairs, jumps to
  * one chain, verdicts), made once per compile and shared: the IR is never mutated after it is
- * built, and a large cluster has millions of them.
+ * built, and a large cluster has millions of them. Targets and whole match lists are frozen,
+ * which tells the emitter to format them once.
  */
 export class Shared {
   private readonly protos = new Map<string, Match[]>();
@@ -70,7 +80,7 @@ export class Shared {
   jump(chain: string): Target {
     const known = this.jumps.get(chain);
     if (known) return known;
-    const t: Target = { kind: 'jump', chain };
+    const t: Target = Object.freeze({ kind: 'jump', chain });
     this.jumps.set(chain, t);
     return t;
   }
@@ -78,7 +88,7 @@ export class Shared {
   verdict(v: 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN'): Target {
     const known = this.verdicts.get(v);
     if (known) return known;
-    const t: Target = { kind: v };
+    const t: Target = Object.freeze({ kind: v });
     this.verdicts.set(v, t);
     return t;
   }
