@@ -149,6 +149,20 @@ describe('nftables pair reader = full reader', () => {
     }
   });
 
+  it('leaves out the affinity set of an unchanged port with its elements', () => {
+    const withAffinity = (endpointShift: number) =>
+      compile({ ...shape, tweak: (i) => (i === 14 ? { affinity: true } : i === 3 ? { endpointShift } : undefined) });
+    const addElement = (text: string) => {
+      const set = /^add set ip kube-proxy (affinity-\S+)/m.exec(text)![1]!;
+      return `${text}add element ip kube-proxy ${set} { 10.1.2.3 }\n`;
+    };
+    const [a, b] = [addElement(withAffinity(0)), addElement(withAffinity(700))];
+    const d = expectSame(a, b);
+    expect(d.services.map((x) => x.name)).toEqual(['ns3/svc3:p', 'ns3/svc3:q']);
+    const pair = readNftablesPair(a, b, ['ipv4', 'ipv4'])!;
+    expect(pair[0].unchanged.has('ns2/svc14:p')).toBe(true);
+  });
+
   it('falls back to the full reader for a listing', () => {
     const listing = 'table ip kube-proxy {\n\tchain services {\n\t}\n}\n';
     expect(readNftablesPair(listing, base, ['ipv4', 'ipv4'])).toBeUndefined();

@@ -52,7 +52,7 @@ interface Side {
   header: number[];
   /** Per-service chains (by owner name): the declaration and rule lines, in order. */
   chains: Map<string, number[]>;
-  /** Per-service sets (affinity): their declaration lines. */
+  /** Per-service sets (affinity): their declaration and element lines. */
   sets: Map<string, number[]>;
   /** Element lines of the compared table, by set (per-service sets' elements left out). */
   elements: Map<string, number[]>;
@@ -127,7 +127,8 @@ function split(text: string, family: Family): Side | undefined {
       side.header.push(i);
       if (owned) add(side.sets, name, i);
     } else if (kind === 'element') {
-      if (!owned) add(side.elements, name, i);
+      // A per-service set's elements go with its declaration (left out with it).
+      add(owned ? side.sets : side.elements, name, i);
     } else return undefined;
   }
   return side;
