@@ -26,7 +26,8 @@ import {
   SERVICE_NODEPORTS_MAP,
 } from '../kubeproxy/nftables-names.js';
 import { parseNftables } from '../parse/nftables.js';
-import type { DiffSide, Family } from './types.js';
+import type { Family } from '../util/ip.js';
+import type { DiffSide } from './types.js';
 
 // As kubeproxy/nftables-owners.ts: maps whose elements lead to a port's chains, and those whose
 // comment names the port.
