@@ -12,7 +12,6 @@ import type { Backend, DiffSide } from '../diff/types.js';
 import type { Family } from '../util/ip.js';
 import { saveText, scanRules, type ScannedTable } from '../parse/scan.js';
 import { inFile } from '../parse/read.js';
-import { parseNftables } from '../parse/nftables.js';
 import { compileIptablesFor, loadModel } from './compile-rules.js';
 import { readStdin, readTextFile } from './read-file.js';
 
@@ -63,9 +62,11 @@ export function diffInputs(host: Host, d: DiffInputs, optionsFor: OptionsFor): {
   const [o, n] = texts;
   const sides =
     o && n && o.rules === n.rules
-      ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family], [o.tables, n.tables])
+      ? rulesSidesPair(o.rules, o.text, n.text, ctx, [o.family, n.family], [o.tables, n.tables], [inputs[0].arg, inputs[1].arg])
       : inputs.map((input, i) =>
-          texts[i] ? rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family, texts[i]!.tables) : sideOf(host, input, opts, notes),
+          texts[i]
+            ? inFile(input.arg, () => rulesSide(texts[i]!.rules, texts[i]!.text, ctx, texts[i]!.family, texts[i]!.tables))
+            : sideOf(host, input, opts, notes),
         );
   const info = inputs.map((input, i): SideInfo => ({
     source: input.arg,
@@ -86,8 +87,6 @@ function withRules(host: Host, arg: string, input: string): Input {
   for (const n of scanned.notes) host.stderr.write(`ktables: note: ${arg}: ${n}\n`);
   if (scanned.format === 'manifests') return { arg, text: input };
   const rules: Backend = scanned.format.startsWith('nft') ? 'nftables' : 'iptables';
-  // Read once here so that an error names the file (the diff readers see only text).
-  if (rules === 'nftables') inFile(arg, () => parseNftables(scanned.text));
   const plain = scanned.format === 'iptables-save' && scanned.warnings.length === 0;
   const text = scanned.tables && !plain ? saveText(scanned.tables) : scanned.text;
   return { arg, text, rules, family: familyOfRules(rules, text), ...(scanned.tables && { tables: scanned.tables }) };

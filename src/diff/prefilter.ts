@@ -21,7 +21,7 @@ import { iptablesPorts } from '../kubeproxy/iptables-ports.js';
 import { rawKey } from '../ir/iptables-key.js';
 import type { ScannedTable } from '../parse/scan.js';
 import type { DiffRun } from './run.js';
-import { chainRules, chainText, scanIptables, toRuleset } from '../parse/chain-cache.js';
+import { chainRules, chainText, forEachBody, scanIptables, toRuleset } from '../parse/chain-cache.js';
 import type { RuleCache, ScannedChain, ScannedRules } from '../parse/chain-cache.js';
 import type { Family } from '../util/ip.js';
 
@@ -38,7 +38,10 @@ function sameText(x: ScannedChain | undefined, y: ScannedChain | undefined, cach
 /** Chains read whatever they hold: all but the per-service ones. */
 const always = (table: string, chain: string) => !perService(table, chain);
 
-const natChains = (s: ScannedRules) => new Map((s.tables.find((t) => t.name === 'nat')?.chains ?? []).map((c) => [c.name, c]));
+const natChains = (s: ScannedRules): ReadonlyMap<string, ScannedChain> => {
+  const nat = s.tables.find((t) => t.name === 'nat');
+  return nat?.byName ?? new Map((nat?.chains ?? []).map((c) => [c.name, c]));
+};
 
 /** The chains `always` picks and those named in `wanted`, parsed. */
 const materialize = (s: ScannedRules, wanted: Set<string>, cache: RuleCache) =>
@@ -54,20 +57,28 @@ function references(chains: Iterable<ScannedChain>, jumpedTo: Set<string>, edges
   for (const c of chains) {
     if (roleOf(c.name) === 'SEP' || skip?.(c)) continue;
     const service = perService('nat', c.name);
-    for (const { body } of c.rules) {
-      let at = body.lastIndexOf(' -j ');
-      if (at < 0) at = body.lastIndexOf(' -g ');
+    forEachBody(c, (text, start, end) => {
+      // The last ` -j ` (else ` -g `) within the body, else one at its start.
+      const last = (what: string) => {
+        const i = text.lastIndexOf(what, end - what.length);
+        return i >= start ? i : -1;
+      };
+      let at = last(' -j ');
+      if (at < 0) at = last(' -g ');
       if (at >= 0) at += 1;
-      else if (body.startsWith('-j ') || body.startsWith('-g ')) at = 0;
-      if (at >= 0) {
-        const end = body.indexOf(' ', at + 3);
-        const name = end < 0 ? body.slice(at + 3) : body.slice(at + 3, end);
+      else if (text.startsWith('-j ', start) || text.startsWith('-g ', start)) at = start;
+      if (at >= 0 && at + 3 <= end) {
+        let stop = text.indexOf(' ', at + 3);
+        if (stop < 0 || stop > end) stop = end;
+        const name = text.slice(at + 3, stop);
         if (name !== c.name) jumpedTo.add(name);
         if (service) edges.push(name, c.name);
       }
-      const recent = service && body.includes('--name') ? /--name\s+(\S+)/.exec(body) : null;
+      if (!service) return;
+      const named = text.indexOf('--name', start);
+      const recent = named >= 0 && named < end ? /--name\s+(\S+)/.exec(text.slice(start, end)) : null;
       if (recent) edges.push(recent[1]!, c.name);
-    }
+    });
   }
 }
 
@@ -103,8 +114,8 @@ export function readIptablesPair(
     dirty.push(name);
     wanted.add(name);
   };
-  for (const [name, x] of natA) compare(name, x, natB.get(name));
-  for (const [name, y] of natB) if (!natA.has(name)) compare(name, undefined, y);
+  for (const x of natA.values()) compare(x.name, x, natB.get(x.name));
+  for (const y of natB.values()) if (!natA.has(y.name)) compare(y.name, undefined, y);
 
   // A differing chain no rule of its own attributes (an endpoint chain without comments) is
   // attributed through the chains that name it: read those too, up to the shared chains.

@@ -7,6 +7,8 @@ import type { ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
+import { readNftablesPair, withUnchangedPorts } from './nftables-pair.js';
+import { inFile } from '../parse/read.js';
 import { scanIptables, toRuleset } from '../parse/chain-cache.js';
 import { newDiffRun, type DiffRun } from './run.js';
 import type { Backend, DiffSide } from './types.js';
@@ -31,8 +33,9 @@ export function rulesSide(
 }
 
 /**
- * Both sides at once, when both are rule files: reads only what can differ (prefilter.ts), so
- * two large, mostly equal rule sets diff in a fraction of the time.
+ * Both sides at once, when both are rule files: reads only what can differ (prefilter.ts for
+ * iptables, nftables-pair.ts for nftables), so two large, mostly equal rule sets diff in a
+ * fraction of the time. `sources` name the files in nftables parse errors.
  */
 export function rulesSidesPair(
   kind: Backend,
@@ -41,11 +44,25 @@ export function rulesSidesPair(
   ctx: ReadContext,
   families?: [Family, Family],
   scanned?: [ScannedTable[] | undefined, ScannedTable[] | undefined],
+  sources?: [string, string],
 ): [DiffSide, DiffSide] {
   const fam = families ?? [familyOfRules(kind, oldText), familyOfRules(kind, newText)];
-  if (kind !== 'iptables') return [rulesSide(kind, oldText, ctx, fam[0]), rulesSide(kind, newText, ctx, fam[1])];
+  if (kind !== 'iptables') {
+    const parse = (i: 0 | 1, text: string) => (sources ? inFile(sources[i], () => parseNftables(text)) : parseNftables(text));
+    const pair = readNftablesPair(oldText, newText, fam, parse);
+    if (!pair) return [nftablesSide(parse(0, oldText), fam[0], ctx), nftablesSide(parse(1, newText), fam[1], ctx)];
+    const side = (i: 0 | 1) =>
+      withUnchangedPorts(withNftRelease(nftablesSide(pair[i].ruleset, fam[i], ctx), pair[i].release), pair[i].unchanged);
+    return [side(0), side(1)];
+  }
   const [a, b] = readIptablesPair(oldText, newText, fam, ctx, scanned);
   return [withRelease(iptablesSide(a, ctx), oldText), withRelease(iptablesSide(b, ctx), newText)];
+}
+
+/** The release the whole nftables text shows (the pair reader leaves out rules that tell it). */
+function withNftRelease(side: DiffSide, release: string | undefined): DiffSide {
+  const { release: _, ...rest } = side;
+  return release ? { ...rest, release } : rest;
 }
 
 /** iptables text tells its release by its counters (kubeproxy/detect.ts). */

@@ -27,7 +27,12 @@ export interface NftPorts {
   chains: Chain[];
 }
 
-const push = <T>(m: Map<string, T[]>, k: string, v: T) => m.set(k, [...(m.get(k) ?? []), v]);
+// In place: a set's unowned elements can number in the ten thousands (copying was quadratic).
+const push = <T>(m: Map<string, T[]>, k: string, v: T) => {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+};
 
 /** `describe`: how an expression reads (the emitter's spelling), for the summaries' masquerade. */
 export function nftPorts(table: Table, describe: (x: Expr) => string): NftPorts {

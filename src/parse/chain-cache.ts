@@ -43,11 +43,40 @@ export function scanIptables(text: string, family: Family, tables?: ScannedTable
   return { family, tables: scanned.tables, warnings: scanned.warnings };
 }
 
-/** A chain's rule lines as one text: chains with the same text have the same rules. */
+/**
+ * A chain's rule lines as one text: chains with the same text have the same rules. Plain
+ * iptables-save lines are compared as written (no split); other chains by their rule bodies,
+ * marked so that the two forms never read alike.
+ */
 export function chainText(c: ScannedChain, cache: RuleCache): string {
+  if (c.raw !== undefined) return c.raw;
   let t = cache.texts.get(c);
-  if (t === undefined) cache.texts.set(c, (t = c.rules.map((r) => r.body).join('\n')));
+  if (t === undefined) cache.texts.set(c, (t = `\0${c.rules.map((r) => r.body).join('\n')}`));
   return t;
+}
+
+/**
+ * Calls `f` with each rule body of a chain as `text.slice(start, end)`, without keeping the
+ * rules: a plain chain's bodies are ranges of its text, nothing is split off.
+ */
+export function forEachBody(c: ScannedChain, f: (text: string, start: number, end: number) => void): void {
+  const raw = c.raw;
+  if (raw === undefined) {
+    for (const { body } of c.rules) f(body, 0, body.length);
+    return;
+  }
+  const skip = 3 + c.name.length + 1;
+  for (let at = 0; at < raw.length;) {
+    let nl = raw.indexOf('\n', at);
+    if (nl < 0) nl = raw.length;
+    // A plain line ends in a printable character; only the start of its body may need a trim.
+    const first = raw.charCodeAt(at + skip);
+    if (first <= 32 || first >= 127) {
+      const body = raw.slice(at + skip, nl).trim();
+      f(body, 0, body.length);
+    } else f(raw, at + skip, nl);
+    at = nl + 1;
+  }
 }
 
 /** The rules of one chain, parsed once per run for the same name and text. */

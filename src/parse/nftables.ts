@@ -653,6 +653,12 @@ class Tables {
     return s;
   }
 
+  /** A set already declared, for the element fast path (undefined: let the reader report it). */
+  existingSet(family: string, table: string, name: string): NftSet | undefined {
+    const t = this.list.find((x) => x.family === family && x.name === table);
+    return t && this.sets.get(t)!.get(name);
+  }
+
   /** Adds elements, replacing the value of a key already there (as nft does). */
   addElements(s: NftSet, els: Element[]): void {
     let index = this.elementIndex.get(s);
@@ -688,7 +694,30 @@ function setProps(r: Reader, s: NftSet): void {
   }
 }
 
+// One element in the plain form the dump writes (a rule set has tens of thousands): read
+// without the tokenizer, into the very object `elements` builds. Anything else (other spacing,
+// escapes, timeouts, several elements) goes the general way.
+const WORD = '[^\\s{}";,#]+';
+const PLAIN_ELEMENT = new RegExp(
+  `^add element (${WORD}) (${WORD}) (${WORD}) \\{ (${WORD}(?: \\. ${WORD})*)(?: comment "([^"\\\\]*)")?(?: : (?:(goto|jump) (${WORD})|(accept|drop|return|continue)))? \\}$`,
+);
+
+function plainElement(lineText: string, tables: Tables): boolean {
+  if (!lineText.startsWith('add element ')) return false;
+  const m = PLAIN_ELEMENT.exec(lineText);
+  if (!m || !FAMILIES.has(m[1] as NftFamily)) return false;
+  const s = tables.existingSet(m[1]!, m[2]!, m[3]!);
+  if (!s) return false;
+  const el: Element = { key: m[4]!.split(' . ') };
+  if (m[5] !== undefined) el.comment = m[5];
+  if (m[6] !== undefined) el.value = { kind: m[6] as 'goto' | 'jump', chain: m[7]! };
+  else if (m[8] !== undefined) el.value = { kind: m[8] as 'accept' | 'drop' | 'return' | 'continue' };
+  tables.addElements(s, [el]);
+  return true;
+}
+
 function parseDumpLine(lineText: string, lineNo: number, tables: Tables): void {
+  if (plainElement(lineText, tables)) return;
   const toks = tokenize(lineText).map((t) => ({ ...t, line: lineNo }));
   if (toks.length === 0) return;
   const r: Reader = new Reader(toks, 'nft command');
