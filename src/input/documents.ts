@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import type { Problem } from '../errors.js';
 import { LIMITS } from './limits.js';
 import { locate } from './positions.js';
+import { readPlainYaml } from './yaml-plain.js';
 
 /** One Kubernetes object as found in the input, with where it came from. */
 export interface SourceObject {
@@ -226,12 +227,23 @@ function expand(file: string, doc: RawDocument, value: unknown, problems: Proble
 
 /** Parses one file's text (YAML stream or JSON) into objects; syntax errors become problems. */
 export function parseDocuments(file: string, text: string, problems: Problem[]): SourceObject[] {
+  const out: SourceObject[] = [];
+  eachDocumentObject(file, text, problems, (o) => out.push(o));
+  return out;
+}
+
+/**
+ * The objects of one file's text, handed to SINK as each document is read: a document's
+ * objects can be checked and dropped before the next is read, so the raw trees of a large
+ * input never pile up (they would be copied by every garbage collection meanwhile).
+ */
+export function eachDocumentObject(file: string, text: string, problems: Problem[], sink: (o: SourceObject) => void): void {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     const deep = jsonTooDeep(text);
     if (deep !== undefined) {
       problems.push({ file, document: 1, ...lineOf(text, deep), message: `is nested deeper than ${LIMITS.depth} levels (the limit)` });
-      return [];
+      return;
     }
     let value: unknown;
     let isJSON = true;
@@ -245,12 +257,23 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       // LIMITS.depth, and JSON has no aliases, so every value takes at least one character of
       // the text: far fewer than the expansion budget of LIMITS.expansionPerByte per byte.
       const doc = { document: 1, line: 1, text };
-      if (Array.isArray(value)) return value.flatMap((v, i) => expand(file, doc, v, problems, [i]));
-      return expand(file, doc, value, problems);
+      // Every array element is expanded (its problems found) before any object goes on.
+      const objects = Array.isArray(value)
+        ? value.flatMap((v, i) => expand(file, doc, v, problems, [i]))
+        : expand(file, doc, value, problems);
+      for (const o of objects) sink(o);
+      return;
     }
   }
-  const out: SourceObject[] = [];
   for (const doc of splitYamlDocuments(text)) {
+    // Plain documents are read without js-yaml. Such a document has no aliases and is nested
+    // less deeply than the limit, and each of its values takes a character of its own: within
+    // the limits by construction, so it is not walked for them either.
+    const plain = readPlainYaml(doc.text);
+    if (plain) {
+      for (const o of expand(file, doc, plain.value, problems)) sink(o);
+      continue;
+    }
     let value: unknown;
     try {
       value = yaml.load(doc.text, { filename: file, schema: yaml.CORE_SCHEMA, maxDepth: LIMITS.depth } as yaml.LoadOptions);
@@ -271,7 +294,6 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       problems.push({ file, document: doc.document, line: doc.line, message: `the document ${why}` });
       continue;
     }
-    for (const o of expand(file, doc, value, problems)) out.push(o);
+    for (const o of expand(file, doc, value, problems)) sink(o);
   }
-  return out;
 }
