@@ -2,7 +2,7 @@ import yaml from 'js-yaml';
 import type { Problem } from '../errors.js';
 import { LIMITS } from './limits.js';
 import { locate } from './positions.js';
-import { readPlainYaml } from './yaml-plain.js';
+import { isPrintableAscii, readPlainYaml } from './yaml-plain.js';
 
 /** One Kubernetes object as found in the input, with where it came from. */
 export interface SourceObject {
@@ -45,7 +45,8 @@ function splitYamlDocuments(text: string): RawDocument[] {
     const nl = text.indexOf('\n', pos);
     const end = nl < 0 ? text.length : nl;
     const c = text.charCodeAt(pos);
-    if ((c === 45 || c === 46) && isSeparator(text.slice(pos, end))) {
+    // Only `---` and `...` can start a separator: other lines are not cut out to be tested.
+    if ((c === 45 || c === 46) && text.charCodeAt(pos + 1) === c && text.charCodeAt(pos + 2) === c && isSeparator(text.slice(pos, end))) {
       flush(pos - 1);
       sawSeparator = true;
       const l = text.slice(pos, end);
@@ -265,11 +266,12 @@ export function eachDocumentObject(file: string, text: string, problems: Problem
       return;
     }
   }
+  const printable = isPrintableAscii(text); // for the whole text at once, not per document
   for (const doc of splitYamlDocuments(text)) {
     // Plain documents are read without js-yaml. Such a document has no aliases and is nested
     // less deeply than the limit, and each of its values takes a character of its own: within
     // the limits by construction, so it is not walked for them either.
-    const plain = readPlainYaml(doc.text);
+    const plain = readPlainYaml(doc.text, printable);
     if (plain) {
       for (const o of expand(file, doc, plain.value, problems)) sink(o);
       continue;

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
-import { parseIP } from '../util/ip.js';
 import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
 import { isDns1123Subdomain, isLabelValue } from './patterns.js';
@@ -10,6 +9,7 @@ import { clusterIPProblems } from './service-checks.js';
 import { kindSchemas, type EndpointSliceObject, type EndpointsObject, type NodeObject, type ServiceObject } from './schemas.js';
 import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
 import { fastParse } from './fast-check.js';
+import { ipFamily } from './ip-family.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
@@ -132,10 +132,10 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
           if (!isDns1123Subdomain(addr)) problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
           return;
         }
-        const ip = parseIP(addr);
+        const family = ipFamily(addr);
         const want = slice.addressType === 'IPv4' ? 'ipv4' : 'ipv6';
-        if (!ip) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
-        else if (ip.family !== want)
+        if (!family) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
+        else if (family !== want)
           problems.push(problemAt(src, field, `must be an ${slice.addressType} address (addressType is ${slice.addressType})`, addr));
       });
     });

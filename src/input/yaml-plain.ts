@@ -364,12 +364,18 @@ class Reader {
   }
 }
 
+/** Whether TEXT holds nothing but printable ASCII and LF, the only characters this reader takes. */
+export function isPrintableAscii(text: string): boolean {
+  return !UNUSUAL.test(text);
+}
+
 /**
  * TEXT (one YAML document) as js-yaml reads it with the CORE schema, or undefined when the
- * document is not plain enough for this reader: then js-yaml must read it.
+ * document is not plain enough for this reader: then js-yaml must read it. PRINTABLE says
+ * isPrintableAscii(TEXT) is known to hold (of the whole stream TEXT was cut from).
  */
-export function readPlainYaml(text: string): { value: unknown } | undefined {
-  if (!IMPLICIT || UNUSUAL.test(text)) return undefined;
+export function readPlainYaml(text: string, printable = false): { value: unknown } | undefined {
+  if (!IMPLICIT || (!printable && !isPrintableAscii(text))) return undefined;
   try {
     return { value: new Reader(text).document() };
   } catch (e) {
