@@ -14,7 +14,7 @@ const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2000);
 
 function jsYaml(text: string): { value: unknown } | { error: string } {
   try {
-    return { value: yaml.load(text, { schema: yaml.CORE_SCHEMA, maxDepth: 64 }) };
+    return { value: yaml.load(text, { schema: yaml.CORE_SCHEMA, maxDepth: 64 } as yaml.LoadOptions) };
   } catch (e) {
     return { error: String(e) };
   }
