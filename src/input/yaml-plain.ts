@@ -336,7 +336,7 @@ class Reader {
 
   /**
    * The end of a plain scalar in a flow collection: before `,`, `]` or `}` (a value) or `:`
-   * (a key). Colons, brackets, quotes and `#` inside are js-yaml's.
+   * (a key). Colons in keys, brackets, quotes and `#` inside are js-yaml's.
    */
   private flowPlain(p: number, end: number, key: boolean): number {
     const { text } = this;
@@ -349,9 +349,24 @@ class Reader {
         return q;
       }
       if (c === COLON) {
-        if (!key) giveUp();
-        if (text.charCodeAt(q - 1) === SPACE) giveUp();
-        return q;
+        if (key) {
+          if (text.charCodeAt(q - 1) === SPACE) giveUp();
+          return q;
+        }
+        // Inside a value (an IPv6 address) a colon is text, as in js-yaml, unless a space,
+        // the line's end or a flow indicator follows: then it would start a pair.
+        const next = text.charCodeAt(q + 1);
+        if (
+          q + 1 >= end ||
+          next === SPACE ||
+          next === COMMA ||
+          next === LBRACKET ||
+          next === RBRACKET ||
+          next === LBRACE ||
+          next === RBRACE
+        )
+          giveUp();
+        continue;
       }
       if (c === LBRACKET || c === LBRACE || c === HASH || c === DQUOTE || c === SQUOTE || c === BACKSLASH) giveUp();
     }
