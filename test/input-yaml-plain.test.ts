@@ -171,12 +171,18 @@ const flow = fc.oneof(
     .map((pairs) => `{${pairs.map(([k, v]) => `${k}: ${v}`).join(', ')}}`),
 );
 
+// Lines of a literal block scalar, before its indent is added (`<` takes one space away).
+const LITERAL_LINES = ['x', '{"a":"b\\n"}', '# not a comment', 'a: b', '  deeper', '', ' ', 'trailing ', '- x', '<x'];
+
 // A document as kubectl lays it out (or nearly): mappings and sequences to some depth,
 // sequences at their key's indent or deeper, scalars from the list above, now and then a comment.
 const node = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.oneof(fc.constantFrom(...SCALARS), flow).map((s) => ({ scalar: s })),
+    fc
+      .tuple(fc.constantFrom('|', '|-', '|+', '>', '| ', '|2'), fc.array(fc.constantFrom(...LITERAL_LINES), { minLength: 1, maxLength: 5 }))
+      .map(([literal, lines]) => ({ literal, lines })),
     tie('map'),
     tie('seq'),
   ),
@@ -184,16 +190,21 @@ const node = fc.letrec((tie) => ({
   seq: fc.array(tie('value'), { minLength: 1, maxLength: 3 }).map((items) => ({ items })),
 }));
 
-type Node = { scalar: string } | { entries: [string, Node][] } | { items: Node[] };
+type Node = { scalar: string } | { entries: [string, Node][] } | { items: Node[] } | { literal: string; lines: string[] };
 
 function render(n: Node, indent: number, style: { seqIndent: number; comment: boolean }): string[] {
   const pad = ' '.repeat(indent);
   if ('scalar' in n) return [n.scalar];
+  if ('literal' in n) return [n.literal, ...n.lines];
   if ('entries' in n) {
     const lines: string[] = [];
     for (const [key, value] of n.entries) {
       if ('scalar' in value) lines.push(`${pad}${key}: ${value.scalar}`);
-      else {
+      else if ('literal' in value) {
+        lines.push(`${pad}${key}: ${value.literal}`);
+        const inner = ' '.repeat(indent + 2);
+        for (const l of value.lines) lines.push(l === '' ? '' : l.startsWith('<') ? inner.slice(1) + l.slice(1) : inner + l);
+      } else {
         lines.push(`${pad}${key}:${style.comment ? ' # c' : ''}`);
         const at = 'items' in value ? indent + style.seqIndent : indent + 2;
         lines.push(...render(value, at, style));
@@ -204,6 +215,7 @@ function render(n: Node, indent: number, style: { seqIndent: number; comment: bo
   const lines: string[] = [];
   for (const item of n.items) {
     if ('scalar' in item) lines.push(`${pad}- ${item.scalar}`);
+    else if ('literal' in item) lines.push(`${pad}- ${item.literal}`, ...item.lines.map((l: string) => `${pad}  ${l}`));
     else if ('entries' in item) {
       const inner = render(item, indent + 2, style);
       lines.push(`${pad}- ${inner[0]!.slice(indent + 2)}`, ...inner.slice(1));
@@ -229,6 +241,7 @@ describe('the plain-YAML reader', () => {
 
   it('agrees with js-yaml on generated documents', () => {
     let accepted = 0;
+    let literals = 0; // of them with a literal block scalar
     fc.assert(
       fc.property(
         node.map,
@@ -238,13 +251,17 @@ describe('the plain-YAML reader', () => {
         (doc: unknown, seqIndent: number, comment: boolean, trailing: boolean) => {
           const lines = render(doc as Node, 0, { seqIndent, comment });
           const text = lines.join('\n') + (trailing ? '\n' : '');
-          if (readPlainYaml(text)) accepted++;
+          if (readPlainYaml(text)) {
+            accepted++;
+            if (/: \|/.test(text)) literals++;
+          }
           expect(disagreement(text), text).toBeUndefined();
         },
       ),
       { numRuns: RUNS },
     );
     expect(accepted).toBeGreaterThan(RUNS / 50);
+    expect(literals).toBeGreaterThan(0);
   });
 
   it('agrees with js-yaml on documents of random lines', () => {
@@ -290,7 +307,10 @@ describe('the plain-YAML reader', () => {
   it.each([
     ['an anchor and an alias', 'a: &x 1\nb: *x'],
     ['a tag', 'a: !!str 1'],
-    ['a block scalar', 'a: |\n  x'],
+    ['a folded block scalar', 'a: >\n  x'],
+    ['a block scalar that keeps its trailing lines', 'a: |+\n  x'],
+    ['a block scalar with an indentation indicator', 'a: |2\n   x'],
+    ['a block scalar with a line of spaces', 'a: |\n  x\n   \n  y'],
     ['a multi-line plain scalar', 'a: b\n  c'],
     ['a multi-line flow collection', 'a: [b,\n  c]'],
     ['an escape', 'a: "b\\nc"'],

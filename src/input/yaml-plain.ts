@@ -1,9 +1,10 @@
 // A reader for the plain YAML kubectl and most tools write: block mappings and sequences,
-// one-line flow collections, plain and simple quoted scalars, full-line and trailing comments.
+// one-line flow collections, plain and simple quoted scalars, literal block scalars (`|`, `|-`),
+// full-line and trailing comments.
 // It exists for speed: js-yaml builds state snapshots and anchor bookkeeping for every node,
 // which on a 10,000-Service cluster costs more than everything else the input stage does.
 // It returns what js-yaml (CORE schema) returns for the same document, or gives up on
-// anything else (anchors, aliases, tags, block scalars, escapes, multi-line scalars, tabs,
+// anything else (anchors, aliases, tags, folded scalars, escapes, multi-line scalars, tabs,
 // non-ASCII text, duplicate keys, unusual indentation ...): then js-yaml reads the document,
 // so every value, error message and limit stays js-yaml's.
 import yaml from 'js-yaml';
@@ -39,6 +40,7 @@ const BACKSLASH = 92;
 const RBRACKET = 93;
 const LBRACE = 123;
 const RBRACE = 125;
+const PIPE = 124;
 
 // Anything but printable ASCII and LF: tabs, CR, control and non-ASCII characters are js-yaml's.
 const UNUSUAL = /[^\n\x20-\x7e]/;
@@ -174,7 +176,8 @@ class Reader {
         else if (this.line < starts.length && indents[this.line] === indent && this.isItem(this.line))
           value = this.sequence(indent, depth + 1);
         else value = null;
-      } else {
+      } else if (text.charCodeAt(q) === PIPE) value = this.literal(q, end, indent);
+      else {
         value = this.inline(q, end, depth + 1);
         this.line++;
       }
@@ -211,6 +214,50 @@ class Reader {
       if (indents[this.line]! > indent) giveUp();
       if (!this.isItem(this.line)) return out; // the parent mapping's next key
     }
+  }
+
+  /**
+   * A literal block scalar (`|` or `|-` closing the line at P..END) of a key at column INDENT:
+   * kubectl writes long annotations so. The lines below, more indented than the key, with the
+   * first one's indent removed; one final newline (`|`) or none (`|-`). Other headers, blank
+   * lines that hold spaces, leading blank lines and trailing spaces are js-yaml's.
+   */
+  private literal(p: number, end: number, indent: number): string {
+    const { text } = this;
+    const strip = end === p + 2 && text.charCodeAt(p + 1) === DASH;
+    if (end !== p + 1 && !strip) giveUp();
+    let out = '';
+    let read = false;
+    let empty = 0; // empty lines since the last content line
+    let textIndent = -1;
+    let pos = end + 1;
+    while (pos < text.length) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = text.length;
+      if (nl === pos) {
+        if (!read) giveUp();
+        empty++;
+        pos = nl + 1;
+        continue;
+      }
+      let q = pos;
+      while (q < nl && text.charCodeAt(q) === SPACE) q++;
+      if (q === nl || text.charCodeAt(nl - 1) === SPACE) giveUp();
+      if (textIndent < 0) {
+        if (q - pos <= indent) giveUp();
+        textIndent = q - pos;
+      }
+      if (q - pos < textIndent) break; // a line less indented ends the scalar
+      if (read) out += '\n'.repeat(1 + empty);
+      out += text.slice(pos + textIndent, nl);
+      read = true;
+      empty = 0;
+      pos = nl + 1;
+    }
+    if (!read) giveUp();
+    // On to the first content line after the scalar (its own lines may look like comments).
+    while (this.line < this.starts.length && this.starts[this.line]! < pos) this.line++;
+    return strip ? out : `${out}\n`;
   }
 
   /** Whether the item text at P (to END) is a `key: value` pair: a compact mapping. */
