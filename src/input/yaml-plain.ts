@@ -84,6 +84,15 @@ function plainKey(s: string): string {
   return s;
 }
 
+/**
+ * Where the character C is in TEXT from FROM, before END (the line's end), or -1. Searches
+ * stay within the line: indexOf would run on through a large document for every scalar.
+ */
+function find(text: string, c: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (text.charCodeAt(i) === c) return i;
+  return -1;
+}
+
 function setKey(out: Record<string, unknown>, key: string, value: unknown): void {
   // js-yaml refuses duplicate keys (an error it words) and defines __proto__ specially.
   if (key === '__proto__' || Object.hasOwn(out, key)) giveUp();
@@ -91,57 +100,70 @@ function setKey(out: Record<string, unknown>, key: string, value: unknown): void
 }
 
 class Reader {
-  // The content lines (neither blank nor a comment): where their text starts, ends, and indent.
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly indents: number[] = [];
-  private line = 0;
+  // The current content line (neither blank nor a comment): where its text starts and ends,
+  // and its indent. Lines are found one by one as the reader gets to them.
+  private start = 0;
+  private lineEnd = 0;
+  private lineIndent = 0;
+  private done = false; // no content line left
   private end = 0; // offset past the last quoted scalar or flow collection read
 
   constructor(private readonly text: string) {
-    for (let pos = 0; pos <= text.length;) {
+    this.seek(0);
+  }
+
+  /** On to the first content line starting at offset POS or later. */
+  private seek(pos: number): void {
+    const { text } = this;
+    while (pos <= text.length) {
       let nl = text.indexOf('\n', pos);
       if (nl < 0) nl = text.length;
       let p = pos;
       while (p < nl && text.charCodeAt(p) === SPACE) p++;
       if (p < nl && text.charCodeAt(p) !== HASH) {
-        this.starts.push(p);
-        this.ends.push(nl);
-        this.indents.push(p - pos);
+        this.start = p;
+        this.lineEnd = nl;
+        this.lineIndent = p - pos;
+        return;
       }
       pos = nl + 1;
     }
+    this.done = true;
+  }
+
+  private next(): void {
+    this.seek(this.lineEnd + 1);
   }
 
   document(): unknown {
-    if (this.starts.length === 0 || this.indents[0] !== 0 || this.isItem(0)) giveUp();
-    const value = this.mapping(0, this.starts[0]!, 1);
-    if (this.line < this.starts.length) giveUp();
+    if (this.done || this.lineIndent !== 0 || this.isItem()) giveUp();
+    const value = this.mapping(0, this.start, 1);
+    if (!this.done) giveUp();
     return value;
   }
 
-  /** `-` followed by a space or the line's end starts line I: a sequence item. */
-  private isItem(i: number): boolean {
-    const p = this.starts[i]!;
+  /** `-` followed by a space or the line's end starts the current line: a sequence item. */
+  private isItem(): boolean {
+    const p = this.start;
     if (this.text.charCodeAt(p) !== DASH) return false;
-    return p + 1 === this.ends[i] || this.text.charCodeAt(p + 1) === SPACE;
+    return p + 1 === this.lineEnd || this.text.charCodeAt(p + 1) === SPACE;
   }
 
   /** The block node starting on the current line, at indent INDENT. */
   private block(indent: number, depth: number): unknown {
     if (depth > MAX_DEPTH) giveUp();
-    if (this.isItem(this.line)) return this.sequence(indent, depth);
-    return this.mapping(indent, this.starts[this.line]!, depth);
+    if (this.isItem()) return this.sequence(indent, depth);
+    return this.mapping(indent, this.start, depth);
   }
 
   /** A block mapping at column INDENT whose first key starts at offset FIRST of the current line. */
   private mapping(indent: number, first: number, depth: number): Record<string, unknown> {
     if (depth > MAX_DEPTH) giveUp();
-    const { text, starts, ends, indents } = this;
+    const { text } = this;
     const out: Record<string, unknown> = {};
     let p = first;
     for (;;) {
-      const end = ends[this.line]!;
+      const end = this.lineEnd;
       let key: string;
       let q: number; // just past the `:`
       const c = text.charCodeAt(p);
@@ -154,8 +176,8 @@ class Reader {
         if (!plainStart(text, p)) giveUp();
         q = p;
         for (;;) {
-          q = text.indexOf(':', q);
-          if (q < 0 || q >= end) giveUp();
+          q = find(text, COLON, q, end);
+          if (q < 0) giveUp();
           const next = text.charCodeAt(q + 1);
           if (q + 1 === end || next === SPACE) break;
           q++;
@@ -171,48 +193,47 @@ class Reader {
       let value: unknown;
       if (q === end || text.charCodeAt(q) === HASH) {
         // The value is on the lines below: more indented, or a sequence at this indent.
-        this.line++;
-        if (this.line < starts.length && indents[this.line]! > indent) value = this.block(indents[this.line]!, depth + 1);
-        else if (this.line < starts.length && indents[this.line] === indent && this.isItem(this.line))
-          value = this.sequence(indent, depth + 1);
+        this.next();
+        if (!this.done && this.lineIndent > indent) value = this.block(this.lineIndent, depth + 1);
+        else if (!this.done && this.lineIndent === indent && this.isItem()) value = this.sequence(indent, depth + 1);
         else value = null;
       } else if (text.charCodeAt(q) === PIPE) value = this.literal(q, end, indent);
       else {
         value = this.inline(q, end, depth + 1);
-        this.line++;
+        this.next();
       }
       setKey(out, key, value);
-      if (this.line >= starts.length || indents[this.line]! < indent) return out;
-      if (indents[this.line]! > indent || this.isItem(this.line)) giveUp();
-      p = starts[this.line]!;
+      if (this.done || this.lineIndent < indent) return out;
+      if (this.lineIndent > indent || this.isItem()) giveUp();
+      p = this.start;
     }
   }
 
   /** A block sequence at column INDENT starting on the current line. */
   private sequence(indent: number, depth: number): unknown[] {
     if (depth > MAX_DEPTH) giveUp();
-    const { text, starts, ends, indents } = this;
+    const { text } = this;
     const out: unknown[] = [];
     for (;;) {
-      const p = starts[this.line]! + 1;
-      const end = ends[this.line]!;
+      const p = this.start + 1;
+      const end = this.lineEnd;
       if (p === end || text.charCodeAt(p + 1) === HASH) {
         // An empty item, or its value on the lines below.
         if (p + 1 < end && text.charCodeAt(p + 1) === HASH) giveUp();
-        this.line++;
-        out.push(this.line < starts.length && indents[this.line]! > indent ? this.block(indents[this.line]!, depth + 1) : null);
+        this.next();
+        out.push(!this.done && this.lineIndent > indent ? this.block(this.lineIndent, depth + 1) : null);
       } else {
         const q = p + 1; // exactly one space after the dash
         if (text.charCodeAt(q) === SPACE) giveUp();
-        if (this.startsMapping(q, end)) out.push(this.mapping(q - (starts[this.line]! - indent), q, depth + 1));
+        if (this.startsMapping(q, end)) out.push(this.mapping(q - (this.start - indent), q, depth + 1));
         else {
           out.push(this.inline(q, end, depth + 1));
-          this.line++;
+          this.next();
         }
       }
-      if (this.line >= starts.length || indents[this.line]! < indent) return out;
-      if (indents[this.line]! > indent) giveUp();
-      if (!this.isItem(this.line)) return out; // the parent mapping's next key
+      if (this.done || this.lineIndent < indent) return out;
+      if (this.lineIndent > indent) giveUp();
+      if (!this.isItem()) return out; // the parent mapping's next key
     }
   }
 
@@ -256,7 +277,7 @@ class Reader {
     }
     if (!read) giveUp();
     // On to the first content line after the scalar (its own lines may look like comments).
-    while (this.line < this.starts.length && this.starts[this.line]! < pos) this.line++;
+    this.seek(pos);
     return strip ? out : `${out}\n`;
   }
 
@@ -269,7 +290,7 @@ class Reader {
       this.quoted(p, end);
       return text.charCodeAt(this.end) === COLON;
     }
-    for (let q = text.indexOf(':', p); q >= 0 && q < end; q = text.indexOf(':', q + 1)) {
+    for (let q = find(text, COLON, p, end); q >= 0; q = find(text, COLON, q + 1, end)) {
       if (q + 1 === end || text.charCodeAt(q + 1) === SPACE) return true;
     }
     return false;
@@ -286,9 +307,13 @@ class Reader {
       if (!plainStart(text, p)) giveUp();
       // Up to a comment (` #`) or the line's end; a `: ` or a final `:` would make it a key.
       let stop = end;
-      const hash = text.indexOf(' #', p);
-      if (hash >= 0 && hash < end) stop = hash;
-      for (let k = text.indexOf(':', p); k >= 0 && k < stop; k = text.indexOf(':', k + 1)) {
+      for (let h = find(text, HASH, p, end); h >= 0; h = find(text, HASH, h + 1, end)) {
+        if (text.charCodeAt(h - 1) === SPACE) {
+          stop = h - 1;
+          break;
+        }
+      }
+      for (let k = find(text, COLON, p, stop); k >= 0; k = find(text, COLON, k + 1, stop)) {
         if (k + 1 === end || text.charCodeAt(k + 1) === SPACE) giveUp();
       }
       while (text.charCodeAt(stop - 1) === SPACE) stop--;
@@ -307,8 +332,8 @@ class Reader {
     const { text } = this;
     const quote = text.charCodeAt(p);
     if (quote === DQUOTE) {
-      const close = text.indexOf('"', p + 1);
-      if (close < 0 || close >= end) giveUp();
+      const close = find(text, DQUOTE, p + 1, end);
+      if (close < 0) giveUp();
       const value = text.slice(p + 1, close);
       if (value.includes('\\')) giveUp();
       this.end = close + 1;
@@ -317,8 +342,8 @@ class Reader {
     let value = '';
     let from = p + 1;
     for (;;) {
-      const close = text.indexOf("'", from);
-      if (close < 0 || close >= end) giveUp();
+      const close = find(text, SQUOTE, from, end);
+      if (close < 0) giveUp();
       if (text.charCodeAt(close + 1) === SQUOTE) {
         value += text.slice(from, close + 1);
         from = close + 2;
