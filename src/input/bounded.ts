@@ -1,5 +1,6 @@
 // Reading input with a size limit: in chunks, counting, so /dev/zero or an endless pipe stops
 // at LIMITS.inputBytes instead of filling memory.
+import { isAscii } from 'node:buffer';
 import type * as nodeFs from 'node:fs';
 import { LIMITS, formatBytes } from './limits.js';
 
@@ -28,6 +29,12 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+// ASCII text (what kubectl writes) decodes the same as UTF-8 and many times faster: Node
+// copies the bytes as they are instead of validating them as UTF-8.
+function decode(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('ascii') : bytes.toString('utf8');
+}
+
 /** Everything FD holds, up to LIMIT bytes; throws InputTooLarge beyond. */
 export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.inputBytes): string {
   let fileSize = 0;
@@ -47,7 +54,7 @@ export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.
     for (let n = -1; n !== 0 && total < whole.length; total += n) n = fs.readSync(fd, whole, total, whole.length - total, null);
     const nul = whole.subarray(0, total).indexOf(0);
     if (nul >= 0) throw new BinaryInput(nul);
-    if (total <= fileSize) return whole.toString('utf8', 0, total);
+    if (total <= fileSize) return decode(whole.subarray(0, total));
     if (total > limit) throw new InputTooLarge(limit);
     chunks.push(whole.subarray(0, total));
   }
@@ -73,7 +80,7 @@ export function readFdBounded(fs: BoundedFs, fd: number, limit: number = LIMITS.
     if (total > limit) throw new InputTooLarge(limit);
     chunks.push(Buffer.from(buf.subarray(0, n))); // a copy: pipes deliver small reads
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return decode(Buffer.concat(chunks, total));
 }
 
 /** A file's text, up to the limit. Errors are the fs errors (ENOENT, EISDIR, ...) or InputTooLarge. */

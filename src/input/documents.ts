@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import type { Problem } from '../errors.js';
 import { LIMITS } from './limits.js';
 import { locate } from './positions.js';
+import { isPrintableAscii, readPlainYaml } from './yaml-plain.js';
 
 /** One Kubernetes object as found in the input, with where it came from. */
 export interface SourceObject {
@@ -44,7 +45,8 @@ function splitYamlDocuments(text: string): RawDocument[] {
     const nl = text.indexOf('\n', pos);
     const end = nl < 0 ? text.length : nl;
     const c = text.charCodeAt(pos);
-    if ((c === 45 || c === 46) && isSeparator(text.slice(pos, end))) {
+    // Only `---` and `...` can start a separator: other lines are not cut out to be tested.
+    if ((c === 45 || c === 46) && text.charCodeAt(pos + 1) === c && text.charCodeAt(pos + 2) === c && isSeparator(text.slice(pos, end))) {
       flush(pos - 1);
       sawSeparator = true;
       const l = text.slice(pos, end);
@@ -204,6 +206,9 @@ function expand(file: string, doc: RawDocument, value: unknown, problems: Proble
         return;
       }
       // kubectl omits apiVersion/kind on items of typed lists (ServiceList): derive them.
+      // An item that names both is taken as it is: the copy would hold the same keys in the
+      // same order, and nothing changes the objects read.
+      const derive = item['kind'] === undefined || item['kind'] === null || item['apiVersion'] === undefined || item['apiVersion'] === null;
       const itemKind = item['kind'] ?? (kind !== 'List' ? kind.slice(0, -4) : undefined);
       const itemApi = item['apiVersion'] ?? (kind !== 'List' ? value['apiVersion'] : undefined);
       out.push({
@@ -211,7 +216,7 @@ function expand(file: string, doc: RawDocument, value: unknown, problems: Proble
         document: doc.document,
         line: doc.line,
         listIndex,
-        value: { ...item, kind: itemKind, apiVersion: itemApi },
+        value: derive ? { ...item, kind: itemKind, apiVersion: itemApi } : item,
         text: doc.text,
         path: [...base, 'items', listIndex],
       });
@@ -223,12 +228,23 @@ function expand(file: string, doc: RawDocument, value: unknown, problems: Proble
 
 /** Parses one file's text (YAML stream or JSON) into objects; syntax errors become problems. */
 export function parseDocuments(file: string, text: string, problems: Problem[]): SourceObject[] {
+  const out: SourceObject[] = [];
+  eachDocumentObject(file, text, problems, (o) => out.push(o));
+  return out;
+}
+
+/**
+ * The objects of one file's text, handed to SINK as each document is read: a document's
+ * objects can be checked and dropped before the next is read, so the raw trees of a large
+ * input never pile up (they would be copied by every garbage collection meanwhile).
+ */
+export function eachDocumentObject(file: string, text: string, problems: Problem[], sink: (o: SourceObject) => void): void {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     const deep = jsonTooDeep(text);
     if (deep !== undefined) {
       problems.push({ file, document: 1, ...lineOf(text, deep), message: `is nested deeper than ${LIMITS.depth} levels (the limit)` });
-      return [];
+      return;
     }
     let value: unknown;
     let isJSON = true;
@@ -238,18 +254,28 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       isJSON = false; // Not JSON after all (YAML flow style is a superset): fall through to YAML.
     }
     if (isJSON) {
+      // No walk over the parsed tree for the limits: the scan above kept the nesting within
+      // LIMITS.depth, and JSON has no aliases, so every value takes at least one character of
+      // the text: far fewer than the expansion budget of LIMITS.expansionPerByte per byte.
       const doc = { document: 1, line: 1, text };
-      const why = shapeProblem(value, text.length);
-      if (why) {
-        problems.push({ file, document: 1, line: 1, message: `the document ${why}` });
-        return [];
-      }
-      if (Array.isArray(value)) return value.flatMap((v, i) => expand(file, doc, v, problems, [i]));
-      return expand(file, doc, value, problems);
+      // Every array element is expanded (its problems found) before any object goes on.
+      const objects = Array.isArray(value)
+        ? value.flatMap((v, i) => expand(file, doc, v, problems, [i]))
+        : expand(file, doc, value, problems);
+      for (const o of objects) sink(o);
+      return;
     }
   }
-  const out: SourceObject[] = [];
+  const printable = isPrintableAscii(text); // for the whole text at once, not per document
   for (const doc of splitYamlDocuments(text)) {
+    // Plain documents are read without js-yaml. Such a document has no aliases and is nested
+    // less deeply than the limit, and each of its values takes a character of its own: within
+    // the limits by construction, so it is not walked for them either.
+    const plain = readPlainYaml(doc.text, printable);
+    if (plain) {
+      for (const o of expand(file, doc, plain.value, problems)) sink(o);
+      continue;
+    }
     let value: unknown;
     try {
       value = yaml.load(doc.text, { filename: file, schema: yaml.CORE_SCHEMA, maxDepth: LIMITS.depth } as yaml.LoadOptions);
@@ -270,7 +296,6 @@ export function parseDocuments(file: string, text: string, problems: Problem[]):
       problems.push({ file, document: doc.document, line: doc.line, message: `the document ${why}` });
       continue;
     }
-    for (const o of expand(file, doc, value, problems)) out.push(o);
+    for (const o of expand(file, doc, value, problems)) sink(o);
   }
-  return out;
 }

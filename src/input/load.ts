@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { InputError, type Problem } from '../errors.js';
-import { parseIP } from '../util/ip.js';
 import { readSources, type InputHost } from './read.js';
 import type { SourceObject } from './documents.js';
 import { isDns1123Subdomain, isLabelValue } from './patterns.js';
@@ -10,6 +9,7 @@ import { clusterIPProblems } from './service-checks.js';
 import { kindSchemas, type EndpointSliceObject, type EndpointsObject, type NodeObject, type ServiceObject } from './schemas.js';
 import { V1BETA1, endpointSliceV1 } from './v1beta1.js';
 import { fastParse } from './fast-check.js';
+import { ipFamily } from './ip-family.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 // kube-proxy's informers never deliver objects carrying these labels.
@@ -132,10 +132,10 @@ function crossChecks(src: SourceObject, kind: string, obj: unknown, problems: Pr
           if (!isDns1123Subdomain(addr)) problems.push(problemAt(src, field, 'must be a DNS-1123 subdomain (addressType FQDN)', addr));
           return;
         }
-        const ip = parseIP(addr);
+        const family = ipFamily(addr);
         const want = slice.addressType === 'IPv4' ? 'ipv4' : 'ipv6';
-        if (!ip) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
-        else if (ip.family !== want)
+        if (!family) problems.push(problemAt(src, field, `must be a valid ${slice.addressType} address`, addr));
+        else if (family !== want)
           problems.push(problemAt(src, field, `must be an ${slice.addressType} address (addressType is ${slice.addressType})`, addr));
       });
     });
@@ -206,73 +206,91 @@ export interface LoadOptions {
 }
 
 export function loadInventory(paths: string[], io: InputHost | (() => string), options: LoadOptions = {}): Inventory {
+  // Objects are checked as they are read. What reading finds (problems, notes) is kept apart
+  // from what checking finds and goes first, in the order a read of everything, then a check
+  // of everything, would give.
+  const readProblems: Problem[] = [];
+  const readNotes: string[] = [];
   const problems: Problem[] = [];
   const inv: Inventory = { services: [], slices: [], endpoints: [], nodes: [], notes: [] };
-  const sources = readSources(paths, io, problems, inv.notes);
-  if (sources.length === 0 && problems.length === 0 && !options.allowEmpty) {
+  let objects = 0;
+  readSources(paths, io, readProblems, readNotes, (src) => {
+    objects++;
+    checkObject(src, inv, problems);
+  });
+  if (objects === 0 && readProblems.length === 0 && !options.allowEmpty) {
     const file = paths.length === 1 ? (paths[0] === '-' ? '<stdin>' : paths[0]!) : paths.join(', ');
     throw new InputError([{ file, message: 'no Kubernetes objects in the input (give --allow-empty if an empty cluster is meant)' }]);
   }
-  for (const src of sources) {
-    const kind = src.value['kind'];
-    const apiVersion = src.value['apiVersion'];
-    if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
-      problems.push(
-        problemAt(
-          src,
-          typeof kind !== 'string' ? 'kind' : 'apiVersion',
-          'is required on every Kubernetes object',
-          typeof kind !== 'string' ? kind : apiVersion,
-        ),
-      );
-      continue;
-    }
-    const wanted = Object.hasOwn(API_VERSIONS, kind) ? API_VERSIONS[kind] : undefined;
-    if (
-      !wanted ||
-      (kind !== 'EndpointSlice' && apiVersion !== wanted) ||
-      (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))
-    ) {
-      inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
-      continue;
-    }
-    // v1beta1 EndpointSlices (clusters up to 1.24) are read as the API server converts them.
-    const value = kind === 'EndpointSlice' && apiVersion === V1BETA1 ? endpointSliceV1(src.value) : src.value;
-    if (value !== src.value)
-      inv.notes.push(
-        `read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`,
-      );
-    // The hand-written checks accept valid objects quickly; zod says what is wrong with the rest.
-    const fast = fastParse(kind, value);
-    const parsed = fast !== undefined ? { success: true as const, data: fast } : schemaOf(kind).safeParse(value);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const value = valueAt(src.value, issue.path);
-        problems.push(problemAt(src, pathText(issue.path), issueMessage(issue as never, value), value));
-      }
-      continue;
-    }
-    const before = problems.length;
-    crossChecks(src, kind, parsed.data, problems);
-    if (problems.length > before) continue;
-    const labels = ((parsed.data as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<
-      string,
-      string
-    >;
-    if (
-      (kind === 'Service' || kind === 'EndpointSlice' || kind === 'Endpoints') &&
-      (PROXY_NAME_LABEL in labels || HEADLESS_LABEL in labels)
-    ) {
-      const label = PROXY_NAME_LABEL in labels ? PROXY_NAME_LABEL : HEADLESS_LABEL;
-      inv.notes.push(`skipped ${describe(src)} (${whereText(src)}): label ${label} hides it from kube-proxy`);
-      continue;
-    }
-    const located = { where: whereText(src), object: parsed.data };
-    if (kind === 'Service') inv.services.push(located as Located<ServiceObject>);
-    else if (kind === 'EndpointSlice') inv.slices.push(located as Located<EndpointSliceObject>);
-    else if (kind === 'Endpoints') inv.endpoints.push(located as Located<EndpointsObject>);
-    else inv.nodes.push(located as Located<NodeObject>);
+  inv.notes = readNotes.concat(inv.notes);
+  finish(inv, readProblems.concat(problems));
+  return inv;
+}
+
+/** Validates one object read and files it in INV (or says why not, in PROBLEMS or INV's notes). */
+function checkObject(src: SourceObject, inv: Inventory, problems: Problem[]): void {
+  const kind = src.value['kind'];
+  const apiVersion = src.value['apiVersion'];
+  if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
+    problems.push(
+      problemAt(
+        src,
+        typeof kind !== 'string' ? 'kind' : 'apiVersion',
+        'is required on every Kubernetes object',
+        typeof kind !== 'string' ? kind : apiVersion,
+      ),
+    );
+    return;
   }
+  const wanted = Object.hasOwn(API_VERSIONS, kind) ? API_VERSIONS[kind] : undefined;
+  if (
+    !wanted ||
+    (kind !== 'EndpointSlice' && apiVersion !== wanted) ||
+    (kind === 'EndpointSlice' && !apiVersion.startsWith('discovery.k8s.io/'))
+  ) {
+    inv.notes.push(`skipped ${apiVersion} ${describe(src)} (${whereText(src)}): not a kind kube-proxy reads`);
+    return;
+  }
+  // v1beta1 EndpointSlices (clusters up to 1.24) are read as the API server converts them.
+  const value = kind === 'EndpointSlice' && apiVersion === V1BETA1 ? endpointSliceV1(src.value) : src.value;
+  if (value !== src.value)
+    inv.notes.push(
+      `read ${V1BETA1} ${describe(src)} (${whereText(src)}) as discovery.k8s.io/v1 (topology zone to zone, as the API server converts it)`,
+    );
+  // The hand-written checks accept valid objects quickly; zod says what is wrong with the rest.
+  const fast = fastParse(kind, value);
+  const parsed = fast !== undefined ? { success: true as const, data: fast } : schemaOf(kind).safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const value = valueAt(src.value, issue.path);
+      problems.push(problemAt(src, pathText(issue.path), issueMessage(issue as never, value), value));
+    }
+    return;
+  }
+  const before = problems.length;
+  crossChecks(src, kind, parsed.data, problems);
+  if (problems.length > before) return;
+  const labels = ((parsed.data as { metadata: { labels?: Record<string, string> | null } }).metadata.labels ?? {}) as Record<
+    string,
+    string
+  >;
+  if (
+    (kind === 'Service' || kind === 'EndpointSlice' || kind === 'Endpoints') &&
+    (PROXY_NAME_LABEL in labels || HEADLESS_LABEL in labels)
+  ) {
+    const label = PROXY_NAME_LABEL in labels ? PROXY_NAME_LABEL : HEADLESS_LABEL;
+    inv.notes.push(`skipped ${describe(src)} (${whereText(src)}): label ${label} hides it from kube-proxy`);
+    return;
+  }
+  const located = { where: whereText(src), object: parsed.data };
+  if (kind === 'Service') inv.services.push(located as Located<ServiceObject>);
+  else if (kind === 'EndpointSlice') inv.slices.push(located as Located<EndpointSliceObject>);
+  else if (kind === 'Endpoints') inv.endpoints.push(located as Located<EndpointsObject>);
+  else inv.nodes.push(located as Located<NodeObject>);
+}
+
+/** What needs every object: duplicates, slices without their Service; then the problems, if any. */
+function finish(inv: Inventory, problems: Problem[]): void {
   dedupe(inv, problems);
   // kube-proxy keeps such slices but programs nothing for them until their Service appears.
   const services = new Set(inv.services.map((s) => `${s.object.metadata.namespace ?? 'default'}/${s.object.metadata.name}`));
@@ -293,5 +311,4 @@ export function loadInventory(paths: string[], io: InputHost | (() => string), o
       .map((x) => x.p);
     throw new InputError(ordered);
   }
-  return inv;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InputError, type Problem } from '../errors.js';
 import type { Host } from '../host.js';
 import { ReadRefused, readFileBounded } from './bounded.js';
-import { parseDocuments, type SourceObject } from './documents.js';
+import { eachDocumentObject, type SourceObject } from './documents.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -63,13 +63,18 @@ function readProblem(file: string, e: unknown): Problem {
 }
 
 /**
- * Reads every PATH (file, directory, or "-" for stdin) into source objects. Unreadable paths
- * and syntax errors are collected as problems; nothing is thrown for bad input. Notes (skipped
- * directory entries) go to NOTES when given.
+ * Reads every PATH (file, directory, or "-" for stdin) and hands its source objects to SINK,
+ * in reading order, document by document. Unreadable paths and syntax errors are collected as
+ * problems; nothing is thrown for bad input. Notes (skipped directory entries) go to NOTES.
  */
-export function readSources(paths: string[], io: InputHost | (() => string), problems: Problem[], notes: string[] = []): SourceObject[] {
+export function readSources(
+  paths: string[],
+  io: InputHost | (() => string),
+  problems: Problem[],
+  notes: string[],
+  sink: (o: SourceObject) => void,
+): void {
   const { readStdin, fs } = inputHost(io);
-  const out: SourceObject[] = [];
   for (const p of paths) {
     if (p === '-') {
       let text: string;
@@ -81,7 +86,7 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         else problems.push(readProblem('<stdin>', e));
         continue;
       }
-      for (const o of parseDocuments('<stdin>', text, problems)) out.push(o);
+      eachDocumentObject('<stdin>', text, problems, sink);
       continue;
     }
     let files: string[];
@@ -99,9 +104,7 @@ export function readSources(paths: string[], io: InputHost | (() => string), pro
         problems.push(readProblem(f, e));
         continue;
       }
-      // One by one: spreading 10^5 objects into push() overflows the call stack.
-      for (const o of parseDocuments(f, text, problems)) out.push(o);
+      eachDocumentObject(f, text, problems, sink);
     }
   }
-  return out;
 }
