@@ -16,7 +16,7 @@ import { compareSides, type SideInfo } from '../src/diff/compare.js';
 import { formatJson } from '../src/diff/format/json.js';
 import { formatText } from '../src/diff/format/text.js';
 import { nftablesSide } from '../src/diff/nftables.js';
-import { readNftablesPair } from '../src/diff/nftables-pair.js';
+import { readNftablesPair } from '../src/parse/nftables-pair.js';
 import { newReadContext, rulesSidesPair } from '../src/diff/sides.js';
 import { parseNftables } from '../src/parse/nftables.js';
 import { detectNftRelease } from '../src/kubeproxy/detect.js';

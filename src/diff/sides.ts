@@ -7,7 +7,7 @@ import type { ScannedTable } from '../parse/scan.js';
 import { detectIptablesRelease } from '../kubeproxy/detect.js';
 import { iptablesSide } from './iptables.js';
 import { readIptablesPair } from './prefilter.js';
-import { readNftablesPair, withUnchangedPorts } from './nftables-pair.js';
+import { readNftablesPair } from '../parse/nftables-pair.js';
 import { inFile } from '../parse/read.js';
 import { scanIptables, toRuleset } from '../parse/chain-cache.js';
 import { newDiffRun, type DiffRun } from './run.js';
@@ -73,3 +73,19 @@ function withRelease(side: DiffSide, text: string): DiffSide {
 
 /** A compile's nftables rule set (no text to share with the other side). */
 export { nftablesSide as compiledNftablesSide };
+
+/** A side with the ports the pair reader left out put back, as ports with nothing to compare. */
+function withUnchangedPorts(side: DiffSide, unchanged: Set<string>): DiffSide {
+  for (const name of unchanged) {
+    if (side.services.has(name)) continue;
+    side.services.set(name, {
+      name,
+      protocol: '',
+      chains: [],
+      summary: () => {
+        throw new Error(`service port ${name} was left out as unchanged`);
+      },
+    });
+  }
+  return side;
+}

@@ -1,13 +1,14 @@
 // Reading the two sides of an nftables diff so that the work follows what changed, as
-// prefilter.ts does for iptables: two dumps of 10,000 Services share all but a few dozen lines.
+// diff/prefilter.ts does for iptables with chain-cache.ts: two dumps of 10,000 Services share
+// all but a few dozen lines.
 //
 // Both texts are split into lines and each line is put with the object it adds, by the names
 // kube-proxy gives them (kubeproxy/nftables-names.ts), without parsing. A service port whose
 // objects have the same lines on both sides (its chains rule by rule, its map elements as a
 // set) cannot make a difference, so its rules and map elements are left out of both sides;
-// it is put back as a port with nothing to compare (withUnchangedPorts), so it is still there
-// on both sides and counts as unchanged. Everything else is parsed as usual: the node-wide chains and sets, and every line
-// of the ports that differ, so those are compared whole.
+// diff puts it back as a port with nothing to compare, so it is still there on both sides and
+// counts as unchanged. Everything else is parsed as usual: the node-wide chains and sets, and
+// every line of the ports that differ, so those are compared whole.
 //
 // Left-out lines become blank lines, so an error still names its line. Only the one-command-
 // per-line dump form (`ktables compile`, knftables) is read this way; a listing, a text with
@@ -25,9 +26,8 @@ import {
   SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP,
 } from '../kubeproxy/nftables-names.js';
-import { parseNftables } from '../parse/nftables.js';
+import { parseNftables } from './nftables.js';
 import type { Family } from '../util/ip.js';
-import type { DiffSide } from './types.js';
 
 // As kubeproxy/nftables-owners.ts: maps whose elements lead to a port's chains, and those whose
 // comment names the port.
@@ -351,20 +351,4 @@ export function readNftablesPair(
     return { ruleset, unchanged: r.unchanged, release: release(s, table, r.dropped) };
   });
   return [out[0]!, out[1]!];
-}
-
-/** A side with the ports the pair reader left out put back, as ports with nothing to compare. */
-export function withUnchangedPorts(side: DiffSide, unchanged: Set<string>): DiffSide {
-  for (const name of unchanged) {
-    if (side.services.has(name)) continue;
-    side.services.set(name, {
-      name,
-      protocol: '',
-      chains: [],
-      summary: () => {
-        throw new Error(`service port ${name} was left out as unchanged`);
-      },
-    });
-  }
-  return side;
 }
