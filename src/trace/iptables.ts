@@ -30,6 +30,7 @@ import {
   type TraceStep,
 } from './packet.js';
 import { percent } from './format.js';
+import { LazyTable } from '../parse/lazy-iptables.js';
 
 type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
@@ -117,7 +118,8 @@ interface StepLink {
 interface CChain {
   table: string;
   name: string;
-  rules: readonly Rule[];
+  /** Taken from `ir` when the walk first enters the chain: a dump read lazily parses only those. */
+  rules: readonly Rule[] | undefined;
   policy: string | undefined;
   /** Rules [0, added) are kube-proxy's jump rules put in by the tracer. */
   added: number;
@@ -278,7 +280,10 @@ export function parseDnatTarget(to: string, family: Family): { ip: IP; port: num
 // ---------------------------------------------------------------------------------------------
 
 export class IptablesTracer {
-  private readonly tables = new Map<string, Map<string, CChain>>();
+  /** The rule set's chains by table and name (deleted ones left out). */
+  private readonly tables = new Map<string, Map<string, Chain>>();
+  /** Their walk state, made when the walk first looks a chain up (and the chains jumps were put in). */
+  private readonly cchains = new Map<string, Map<string, CChain>>();
   private readonly local: LocalAddresses;
   readonly family: Family;
   /** kube-proxy's jump rules were added to the built-in chains. */
@@ -301,12 +306,20 @@ export class IptablesTracer {
     this.local = new LocalAddresses(node);
     this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : layOutIptables(ruleset));
     let anyBuiltinRules = false;
+    const once = (name: string) => ruleset.tables.filter((t) => t.name === name).length === 1;
     for (const t of ruleset.tables) {
-      const chains = this.tables.get(t.name) ?? new Map<string, CChain>();
+      // A table read lazily comes with its map from name to chain: taken as it is, when nothing
+      // (a second table of that name, a deleted chain) makes the tracer's own differ.
+      if (t instanceof LazyTable && t.deleted.length === 0 && once(t.name)) {
+        for (const name of BUILTIN_CHAINS[t.name] ?? []) if ((t.byName.get(name)?.ruleCount ?? 0) > 0) anyBuiltinRules = true;
+        this.tables.set(t.name, t.byName);
+        continue;
+      }
+      const chains = this.tables.get(t.name) ?? new Map<string, Chain>();
       const deleted = new Set(t.deleted);
       for (const c of t.chains) {
         if (BUILTIN_CHAINS[t.name]?.includes(c.name) && c.rules.length > 0) anyBuiltinRules = true;
-        if (!deleted.has(c.name)) chains.set(c.name, this.cchain(t.name, c));
+        if (!deleted.has(c.name)) chains.set(c.name, c);
       }
       this.tables.set(t.name, chains);
     }
@@ -315,8 +328,17 @@ export class IptablesTracer {
     if (this.addedJumps) this.addKubeProxyJumps();
   }
 
-  private cchain(table: string, c: Chain): CChain {
-    return { table, name: c.name, rules: c.rules, policy: c.policy, added: 0, ir: c, compiled: [], index: undefined };
+  /** The walk state of a chain; a dump has 100,000s of chains and a walk sees a few. */
+  private chain(table: string, name: string): CChain | undefined {
+    let made = this.cchains.get(table);
+    let c = made?.get(name);
+    if (c) return c;
+    const ir = this.tables.get(table)?.get(name);
+    if (!ir) return undefined;
+    if (!made) this.cchains.set(table, (made = new Map()));
+    c = { table, name, rules: undefined, policy: ir.policy, added: 0, ir, compiled: [], index: undefined };
+    made.set(name, c);
+    return c;
   }
 
   /** kube-proxy inserts its jumps at the top of the built-in chains; only to chains that exist. */
@@ -326,13 +348,15 @@ export class IptablesTracer {
         const jumps = jumpRulesFor(table, name).filter((r) => chains.has(targetChain(r) ?? ''));
         if (jumps.length === 0) continue;
         const existing = chains.get(name);
-        chains.set(name, {
+        let made = this.cchains.get(table);
+        if (!made) this.cchains.set(table, (made = new Map()));
+        made.set(name, {
           table,
           name,
           rules: [...jumps, ...(existing?.rules ?? [])],
           policy: existing?.policy,
           added: jumps.length,
-          ir: existing?.ir,
+          ir: existing,
           compiled: [],
           index: undefined,
         });
@@ -342,7 +366,7 @@ export class IptablesTracer {
 
   /** The chains of a table, for callers that want to look around (e.g. --all). */
   hasChain(table: string, chain: string): boolean {
-    return this.tables.get(table)?.has(chain) ?? false;
+    return (this.cchains.get(table)?.has(chain) ?? false) || (this.tables.get(table)?.has(chain) ?? false);
   }
 
   /**
@@ -447,7 +471,7 @@ export class IptablesTracer {
         continue;
       }
       const f = s.frames[s.frames.length - 1]!;
-      const count = f.cands ? f.cands.length : f.chain.rules.length;
+      const count = f.cands ? f.cands.length : f.chain.rules!.length;
       if (f.k >= count) {
         // Falling off the end of a chain is a RETURN.
         s.frames.pop();
@@ -514,7 +538,7 @@ export class IptablesTracer {
         this.route(s, path);
         continue;
       }
-      const chain = this.tables.get(item.table)?.get(item.hook);
+      const chain = this.chain(item.table, item.hook);
       if (!chain) continue;
       s.hook = item.hook;
       s.table = item.table;
@@ -568,6 +592,7 @@ export class IptablesTracer {
   }
 
   private frame(chain: CChain, s: State): Frame {
+    chain.rules ??= chain.ir?.rules ?? [];
     if (chain.index === undefined) chain.index = this.buildIndex(chain);
     const idx = chain.index;
     if (!idx) return { chain, cands: undefined, k: 0 };
@@ -580,12 +605,12 @@ export class IptablesTracer {
    * match, in their original order, instead of every rule of the chain.
    */
   private buildIndex(chain: CChain): ChainIndex | null {
-    const n = chain.rules.length;
+    const n = chain.rules!.length;
     if (n < 16) return null;
     const byKey = new Map<string, number[]>();
     const rest: number[] = [];
     for (let i = 0; i < n; i++) {
-      const key = i < chain.added ? undefined : this.indexKey(chain.rules[i]!);
+      const key = i < chain.added ? undefined : this.indexKey(chain.rules![i]!);
       if (key === undefined) rest.push(i);
       else {
         const list = byKey.get(key);
@@ -661,7 +686,7 @@ export class IptablesTracer {
     switch (t.kind) {
       case 'jump':
       case 'goto': {
-        const target = this.tables.get(chain.table)?.get(t.chain);
+        const target = this.chain(chain.table, t.chain);
         if (!target) {
           if (t.kind === 'jump' && LOGGING_TARGETS.has(t.chain)) {
             this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
@@ -782,7 +807,7 @@ export class IptablesTracer {
   }
 
   private compile(chain: CChain, i: number): CRule {
-    const rule = chain.rules[i]!;
+    const rule = chain.rules![i]!;
     const added = i < chain.added;
     const cr: CRule = {
       chain,
