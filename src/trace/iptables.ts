@@ -14,7 +14,7 @@ import { formatRule, layOutIptables } from '../emit/iptables.js';
 import { SOURCE_LINES, readFromText, type RuleLines } from '../ir/lines.js';
 import { jumpRulesFor } from '../kubeproxy/iptables-jumps.js';
 import { RuleError, UsageError } from '../errors.js';
-import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP } from '../util/ip.js';
+import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP, type Network } from '../util/ip.js';
 import {
   LocalAddresses,
   endpointsOf,
@@ -171,23 +171,59 @@ function cloneState(s: State): State {
 
 type Test = (s: State) => boolean;
 
-interface CRule {
-  chain: CChain;
-  position: number;
-  line: number | undefined;
-  text: string;
-  added: boolean;
-  rule: Rule;
-  tests: Test[];
+// Most rules have no late test, nothing unknown and no recent list: one shared empty array each
+// (replaced, never pushed to).
+const NO_TESTS: readonly Test[] = [];
+const NO_TEXTS: readonly string[] = [];
+
+/**
+ * A rule made ready for the walk. Its text and line are looked up only when a step, a
+ * condition or an error names the rule: `trace --all` over a big cluster compiles most rules
+ * of the rule set and names almost none.
+ */
+class CRule {
+  tests: readonly Test[] = NO_TESTS;
   /** Tests run after `tests` pass: interfaces and source port, which may need an assumption. */
-  late: Test[];
+  late: readonly Test[] = NO_TESTS;
   /** Parts of the rule the tracer cannot judge (opaque text, values it does not read). */
-  unknown: string[];
+  unknown: readonly string[] = NO_TEXTS;
   /** Product of the rule's random matches, as the kernel rounds them; undefined: none. */
-  probability: number | undefined;
-  recentSet: string[];
+  probability: number | undefined = undefined;
+  recentSet: readonly string[] = NO_TEXTS;
   /** The DNAT target, parsed the first time the rule fires. */
   dnat?: ReturnType<typeof parseDnatTarget>;
+  /** The chain a jump or goto goes to, looked up the first time it fires (null: not in the rules). */
+  jumpTo?: CChain | null;
+  private textValue: string | undefined;
+  private lineValue: number | undefined | null = null;
+
+  constructor(
+    readonly chain: CChain,
+    /** 0-based, in the chain as walked (added jump rules first). */
+    private readonly index: number,
+    readonly rule: Rule,
+    private readonly lines: () => RuleLines,
+  ) {}
+
+  get position(): number {
+    return this.index + 1;
+  }
+
+  get added(): boolean {
+    return this.index < this.chain.added;
+  }
+
+  get line(): number | undefined {
+    if (this.lineValue === null) {
+      const ir = this.chain.ir;
+      this.lineValue = this.added || !ir ? undefined : this.lines().rule(ir, this.index - this.chain.added);
+    }
+    return this.lineValue;
+  }
+
+  get text(): string {
+    return (this.textValue ??= this.rule.source?.text ?? formatRule(this.chain.name, this.rule));
+  }
 }
 
 interface ChainIndex {
@@ -284,6 +320,8 @@ export class IptablesTracer {
   private readonly tables = new Map<string, Map<string, Chain>>();
   /** Their walk state, made when the walk first looks a chain up (and the chains jumps were put in). */
   private readonly cchains = new Map<string, Map<string, CChain>>();
+  /** Match tests made once (see sharedTest); a string: why the match cannot be judged. */
+  private readonly shared = new Map<string, Test | string>();
   private readonly local: LocalAddresses;
   readonly family: Family;
   /** kube-proxy's jump rules were added to the built-in chains. */
@@ -294,7 +332,9 @@ export class IptablesTracer {
   private conditions = new Set<string>();
   private assumed = new Set<string>();
   /** Where each rule stands in the text the steps name. */
-  private readonly lines: RuleLines;
+  private lines: RuleLines | undefined;
+  /** The lines, laid out the first time a rule is named (a compile's layout takes a while). */
+  private readonly ruleLines = (): RuleLines => (this.lines ??= layOutIptables(this.ruleset));
 
   constructor(
     readonly ruleset: IptablesRuleset,
@@ -304,7 +344,7 @@ export class IptablesTracer {
     this.family = ruleset.family;
     if (node.family !== ruleset.family) throw new UsageError(`the node is ${node.family} but the rules are ${ruleset.family}`);
     this.local = new LocalAddresses(node);
-    this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : layOutIptables(ruleset));
+    this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : undefined);
     let anyBuiltinRules = false;
     const once = (name: string) => ruleset.tables.filter((t) => t.name === name).length === 1;
     for (const t of ruleset.tables) {
@@ -686,7 +726,8 @@ export class IptablesTracer {
     switch (t.kind) {
       case 'jump':
       case 'goto': {
-        const target = this.chain(chain.table, t.chain);
+        if (cr.jumpTo === undefined) cr.jumpTo = this.chain(chain.table, t.chain) ?? null;
+        const target = cr.jumpTo;
         if (!target) {
           if (t.kind === 'jump' && LOGGING_TARGETS.has(t.chain)) {
             this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
@@ -808,23 +849,10 @@ export class IptablesTracer {
 
   private compile(chain: CChain, i: number): CRule {
     const rule = chain.rules![i]!;
-    const added = i < chain.added;
-    const cr: CRule = {
-      chain,
-      position: i + 1,
-      line: added || !chain.ir ? undefined : this.lines.rule(chain.ir, i - chain.added),
-      text: rule.source?.text ?? formatRule(chain.name, rule),
-      added,
-      rule,
-      tests: [],
-      late: [],
-      unknown: [],
-      probability: undefined,
-      recentSet: [],
-    };
+    const cr = new CRule(chain, i, rule, this.ruleLines);
     // What it cannot judge makes the rule conditional (see matches), never an error.
     const fail = (msg: string): Test | undefined => {
-      cr.unknown.push(msg);
+      cr.unknown = [...cr.unknown, msg];
       return undefined;
     };
     // The kernel checks the addresses, protocol and interfaces (the entry header) before any
@@ -834,15 +862,65 @@ export class IptablesTracer {
     for (const m of rule.matches) {
       const t = this.compileMatch(m, cr, fail);
       if (t === undefined) continue;
-      if (m.kind === 'inInterface' || m.kind === 'outInterface' || m.kind === 'sport') cr.late.push(t);
+      if (m.kind === 'inInterface' || m.kind === 'outInterface' || m.kind === 'sport') cr.late = [...cr.late, t];
       else if (m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol') header.push(t);
       else modules.push(t);
     }
-    cr.tests = [...header, ...modules];
+    if (header.length + modules.length > 0) cr.tests = modules.length === 0 ? header : [...header, ...modules];
     return cr;
   }
 
+  /**
+   * The test of a match that depends on nothing but its values, made once per tracer: a big
+   * cluster's rules repeat a few protocols, ports and marks 100,000s of times, and every
+   * compiled rule stays for the run.
+   */
+  private sharedTest(key: string, m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
+    let t = this.shared.get(key);
+    if (t === undefined) {
+      let why = '';
+      // These kinds give a test or say why not; what cannot be judged is told for every rule.
+      t =
+        this.matchTest(m, cr, (msg) => {
+          why = msg;
+          return undefined;
+        }) ?? why;
+      this.shared.set(key, t);
+    }
+    return typeof t === 'string' ? fail(t) : t;
+  }
+
   private compileMatch(m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
+    switch (m.kind) {
+      // Keys: the kind, then every value the test reads, apart by a character no value holds.
+      case 'module':
+        return this.sharedTest(`m\n${m.name}`, m, cr, fail);
+      case 'protocol':
+        return this.sharedTest(`p\n${m.negate === true}\n${m.protocol}`, m, cr, fail);
+      case 'dport':
+        return this.sharedTest(`d\n${m.negate === true}\n${m.port}`, m, cr, fail);
+      case 'addrtype':
+        return this.sharedTest(`a\n${m.negate === true}\n${m.direction}\n${m.type}`, m, cr, fail);
+      case 'mark':
+        return this.sharedTest(`k\n${m.negate === true}\n${m.value}\n${m.mask === undefined ? '' : `/${m.mask}`}`, m, cr, fail);
+      case 'conntrack':
+        return this.sharedTest(`c\n${m.negate === true}\n${m.states.join('\n')}`, m, cr, fail);
+      case 'source':
+      case 'destination': {
+        const nets: Network[] = [];
+        for (const part of m.cidr.split(',')) {
+          const a = parseNetwork(part, this.family);
+          if (typeof a === 'string') return fail(a);
+          nets.push(a);
+        }
+        return addressTest(nets, m.kind, m.negate === true);
+      }
+      default:
+        return this.matchTest(m, cr, fail);
+    }
+  }
+
+  private matchTest(m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
     const neg = (t: Test, negate: boolean | undefined): Test => (negate ? (s) => !t(s) : t);
     switch (m.kind) {
       case 'comment':
@@ -932,7 +1010,7 @@ export class IptablesTracer {
       }
       case 'recent':
         if (m.action === 'set') {
-          cr.recentSet.push(m.name);
+          cr.recentSet = [...cr.recentSet, m.name];
           return undefined; // --set always matches (and records the client)
         }
         // A new client is in no list: --rcheck / --update / --remove do not match.
@@ -953,6 +1031,17 @@ export class IptablesTracer {
     if (s.localOrigin && this.local.has(s.dst)) return 'lo';
     return this.packet.outInterface;
   }
+}
+
+/** An address match: one closure that holds only the networks (a dump has 100,000s). */
+function addressTest(nets: Network[], side: 'source' | 'destination', negate: boolean): Test {
+  const one = nets.length === 1 ? nets[0]! : undefined;
+  if (side === 'source') {
+    if (one) return negate ? (s) => !networkContains(one, s.src) : (s) => networkContains(one, s.src);
+    return (s) => nets.some((a) => networkContains(a, s.src)) !== negate;
+  }
+  if (one) return negate ? (s) => !networkContains(one, s.dst) : (s) => networkContains(one, s.dst);
+  return (s) => nets.some((a) => networkContains(a, s.dst)) !== negate;
 }
 
 function applyMark(mark: number, t: Extract<Target, { kind: 'MARK' }>, fail: (msg: string) => never): number {
