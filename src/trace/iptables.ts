@@ -163,7 +163,8 @@ interface State {
 }
 
 function cloneState(s: State): State {
-  return { ...s, frames: s.frames.map((f) => ({ ...f })), recent: [...s.recent] };
+  // `recent` is replaced, never changed (see execute): the branches share it until one records.
+  return { ...s, frames: s.frames.map((f) => ({ ...f })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,7 +717,7 @@ export class IptablesTracer {
       throw this.error(chain, cr, msg);
     };
     if (cr.recentSet.length > 0) {
-      s.recent.push(...cr.recentSet);
+      s.recent = [...s.recent, ...cr.recentSet];
       note = joinNotes(note, `records the client in recent list ${cr.recentSet.join(', ')} (session affinity)`);
     }
     if (!t) {
