@@ -7,12 +7,15 @@ import { compileNftables } from '../backends/nftables/compile.js';
 import type { ProxyOptions } from '../model/options.js';
 import type { ProxyModel } from '../model/types.js';
 import { ownershipNotes } from '../parse/owners.js';
+import { readIptablesLazily } from '../parse/lazy-iptables.js';
+import { inFile, readRules, type ReadRules } from '../parse/read.js';
+import { SOURCE_LINES } from '../ir/lines.js';
 import { IptablesTracer } from '../trace/iptables.js';
 import { NftablesTracer, nftRulesetFamily } from '../trace/nftables.js';
 import { iptablesServices, nftablesServices, type DumpServices } from '../trace/dump-services.js';
 import type { TraceNode } from '../trace/packet.js';
 import { compileIptablesFor, loadModel } from './compile-rules.js';
-import { readRulesFile } from './read-rules.js';
+import { readTextFile } from './read-file.js';
 
 export interface TraceInputs {
   paths: string[];
@@ -47,12 +50,15 @@ export function traceInputs(host: Host, input: TraceInputs, opts: ProxyOptions):
   let paths = input.paths;
   if (input.rules) {
     if (paths.length > 0) throw new UsageError('give either manifests to compile or --rules FILE, not both');
-    const read = readRulesFile(
-      host,
-      input.rules,
-      input.familyGiven ? opts.ipFamily : undefined,
-      (input.dst && familyOf(input.dst)) || 'ipv4',
-    );
+    const text = readTextFile(host, input.rules);
+    const family = input.familyGiven ? opts.ipFamily : undefined;
+    const fallback = (input.dst && familyOf(input.dst)) || 'ipv4';
+    // A plain iptables-save dump is split into chains and a chain parsed when the walk enters
+    // it; anything the full reader has more to say about is read by it.
+    const lazy = inFile(input.rules, () => readIptablesLazily(text, family, fallback));
+    const read: ReadRules = lazy
+      ? { kind: 'iptables', format: 'iptables-save', ruleset: lazy.ruleset, text, notes: lazy.notes, warnings: [] }
+      : readRules(text, input.rules, family, fallback);
     for (const w of read.warnings) host.stderr.write(`ktables: warning: ${input.rules}: ${w}\n`);
     out.fileNotes.push(...read.notes);
     if (read.kind === 'manifests') {
@@ -82,7 +88,8 @@ export function traceInputs(host: Host, input: TraceInputs, opts: ProxyOptions):
       out.node = { family: rs.family, addresses: opts.nodeIPs };
       out.fileNotes.push(...ownershipNotes(rs));
       if (input.all) out.dump = iptablesServices(rs, opts.nodeIPs);
-      out.tracer = new IptablesTracer(rs, out.node);
+      // Lines as the file gives them (a rule set without rules has none to name).
+      out.tracer = new IptablesTracer(rs, out.node, { lines: SOURCE_LINES });
       return out as Traced;
     }
   }

@@ -14,7 +14,7 @@ import { formatRule, layOutIptables } from '../emit/iptables.js';
 import { SOURCE_LINES, readFromText, type RuleLines } from '../ir/lines.js';
 import { jumpRulesFor } from '../kubeproxy/iptables-jumps.js';
 import { RuleError, UsageError } from '../errors.js';
-import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP } from '../util/ip.js';
+import { bitLength, formatIP, networkContains, parseIP, parseNetwork, type Family, type IP, type Network } from '../util/ip.js';
 import {
   LocalAddresses,
   endpointsOf,
@@ -30,6 +30,7 @@ import {
   type TraceStep,
 } from './packet.js';
 import { percent } from './format.js';
+import { LazyTable } from '../parse/lazy-iptables.js';
 
 type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
@@ -117,7 +118,8 @@ interface StepLink {
 interface CChain {
   table: string;
   name: string;
-  rules: readonly Rule[];
+  /** Taken from `ir` when the walk first enters the chain: a dump read lazily parses only those. */
+  rules: readonly Rule[] | undefined;
   policy: string | undefined;
   /** Rules [0, added) are kube-proxy's jump rules put in by the tracer. */
   added: number;
@@ -161,7 +163,8 @@ interface State {
 }
 
 function cloneState(s: State): State {
-  return { ...s, frames: s.frames.map((f) => ({ ...f })), recent: [...s.recent] };
+  // `recent` is replaced, never changed (see execute): the branches share it until one records.
+  return { ...s, frames: s.frames.map((f) => ({ ...f })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,23 +172,59 @@ function cloneState(s: State): State {
 
 type Test = (s: State) => boolean;
 
-interface CRule {
-  chain: CChain;
-  position: number;
-  line: number | undefined;
-  text: string;
-  added: boolean;
-  rule: Rule;
-  tests: Test[];
+// Most rules have no late test, nothing unknown and no recent list: one shared empty array each
+// (replaced, never pushed to).
+const NO_TESTS: readonly Test[] = [];
+const NO_TEXTS: readonly string[] = [];
+
+/**
+ * A rule made ready for the walk. Its text and line are looked up only when a step, a
+ * condition or an error names the rule: `trace --all` over a big cluster compiles most rules
+ * of the rule set and names almost none.
+ */
+class CRule {
+  tests: readonly Test[] = NO_TESTS;
   /** Tests run after `tests` pass: interfaces and source port, which may need an assumption. */
-  late: Test[];
+  late: readonly Test[] = NO_TESTS;
   /** Parts of the rule the tracer cannot judge (opaque text, values it does not read). */
-  unknown: string[];
+  unknown: readonly string[] = NO_TEXTS;
   /** Product of the rule's random matches, as the kernel rounds them; undefined: none. */
-  probability: number | undefined;
-  recentSet: string[];
+  probability: number | undefined = undefined;
+  recentSet: readonly string[] = NO_TEXTS;
   /** The DNAT target, parsed the first time the rule fires. */
   dnat?: ReturnType<typeof parseDnatTarget>;
+  /** The chain a jump or goto goes to, looked up the first time it fires (null: not in the rules). */
+  jumpTo?: CChain | null;
+  private textValue: string | undefined;
+  private lineValue: number | undefined | null = null;
+
+  constructor(
+    readonly chain: CChain,
+    /** 0-based, in the chain as walked (added jump rules first). */
+    private readonly index: number,
+    readonly rule: Rule,
+    private readonly lines: () => RuleLines,
+  ) {}
+
+  get position(): number {
+    return this.index + 1;
+  }
+
+  get added(): boolean {
+    return this.index < this.chain.added;
+  }
+
+  get line(): number | undefined {
+    if (this.lineValue === null) {
+      const ir = this.chain.ir;
+      this.lineValue = this.added || !ir ? undefined : this.lines().rule(ir, this.index - this.chain.added);
+    }
+    return this.lineValue;
+  }
+
+  get text(): string {
+    return (this.textValue ??= this.rule.source?.text ?? formatRule(this.chain.name, this.rule));
+  }
 }
 
 interface ChainIndex {
@@ -278,7 +317,12 @@ export function parseDnatTarget(to: string, family: Family): { ip: IP; port: num
 // ---------------------------------------------------------------------------------------------
 
 export class IptablesTracer {
-  private readonly tables = new Map<string, Map<string, CChain>>();
+  /** The rule set's chains by table and name (deleted ones left out). */
+  private readonly tables = new Map<string, Map<string, Chain>>();
+  /** Their walk state, made when the walk first looks a chain up (and the chains jumps were put in). */
+  private readonly cchains = new Map<string, Map<string, CChain>>();
+  /** Match tests made once (see sharedTest); a string: why the match cannot be judged. */
+  private readonly shared = new Map<string, Test | string>();
   private readonly local: LocalAddresses;
   readonly family: Family;
   /** kube-proxy's jump rules were added to the built-in chains. */
@@ -289,7 +333,9 @@ export class IptablesTracer {
   private conditions = new Set<string>();
   private assumed = new Set<string>();
   /** Where each rule stands in the text the steps name. */
-  private readonly lines: RuleLines;
+  private lines: RuleLines | undefined;
+  /** The lines, laid out the first time a rule is named (a compile's layout takes a while). */
+  private readonly ruleLines = (): RuleLines => (this.lines ??= layOutIptables(this.ruleset));
 
   constructor(
     readonly ruleset: IptablesRuleset,
@@ -299,14 +345,22 @@ export class IptablesTracer {
     this.family = ruleset.family;
     if (node.family !== ruleset.family) throw new UsageError(`the node is ${node.family} but the rules are ${ruleset.family}`);
     this.local = new LocalAddresses(node);
-    this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : layOutIptables(ruleset));
+    this.lines = opts.lines ?? (readFromText(ruleset.tables.flatMap((t) => t.chains)) ? SOURCE_LINES : undefined);
     let anyBuiltinRules = false;
+    const once = (name: string) => ruleset.tables.filter((t) => t.name === name).length === 1;
     for (const t of ruleset.tables) {
-      const chains = this.tables.get(t.name) ?? new Map<string, CChain>();
+      // A table read lazily comes with its map from name to chain: taken as it is, when nothing
+      // (a second table of that name, a deleted chain) makes the tracer's own differ.
+      if (t instanceof LazyTable && t.deleted.length === 0 && once(t.name)) {
+        for (const name of BUILTIN_CHAINS[t.name] ?? []) if ((t.byName.get(name)?.ruleCount ?? 0) > 0) anyBuiltinRules = true;
+        this.tables.set(t.name, t.byName);
+        continue;
+      }
+      const chains = this.tables.get(t.name) ?? new Map<string, Chain>();
       const deleted = new Set(t.deleted);
       for (const c of t.chains) {
         if (BUILTIN_CHAINS[t.name]?.includes(c.name) && c.rules.length > 0) anyBuiltinRules = true;
-        if (!deleted.has(c.name)) chains.set(c.name, this.cchain(t.name, c));
+        if (!deleted.has(c.name)) chains.set(c.name, c);
       }
       this.tables.set(t.name, chains);
     }
@@ -315,8 +369,17 @@ export class IptablesTracer {
     if (this.addedJumps) this.addKubeProxyJumps();
   }
 
-  private cchain(table: string, c: Chain): CChain {
-    return { table, name: c.name, rules: c.rules, policy: c.policy, added: 0, ir: c, compiled: [], index: undefined };
+  /** The walk state of a chain; a dump has 100,000s of chains and a walk sees a few. */
+  private chain(table: string, name: string): CChain | undefined {
+    let made = this.cchains.get(table);
+    let c = made?.get(name);
+    if (c) return c;
+    const ir = this.tables.get(table)?.get(name);
+    if (!ir) return undefined;
+    if (!made) this.cchains.set(table, (made = new Map()));
+    c = { table, name, rules: undefined, policy: ir.policy, added: 0, ir, compiled: [], index: undefined };
+    made.set(name, c);
+    return c;
   }
 
   /** kube-proxy inserts its jumps at the top of the built-in chains; only to chains that exist. */
@@ -326,13 +389,15 @@ export class IptablesTracer {
         const jumps = jumpRulesFor(table, name).filter((r) => chains.has(targetChain(r) ?? ''));
         if (jumps.length === 0) continue;
         const existing = chains.get(name);
-        chains.set(name, {
+        let made = this.cchains.get(table);
+        if (!made) this.cchains.set(table, (made = new Map()));
+        made.set(name, {
           table,
           name,
           rules: [...jumps, ...(existing?.rules ?? [])],
           policy: existing?.policy,
           added: jumps.length,
-          ir: existing?.ir,
+          ir: existing,
           compiled: [],
           index: undefined,
         });
@@ -342,7 +407,7 @@ export class IptablesTracer {
 
   /** The chains of a table, for callers that want to look around (e.g. --all). */
   hasChain(table: string, chain: string): boolean {
-    return this.tables.get(table)?.has(chain) ?? false;
+    return (this.cchains.get(table)?.has(chain) ?? false) || (this.tables.get(table)?.has(chain) ?? false);
   }
 
   /**
@@ -447,7 +512,7 @@ export class IptablesTracer {
         continue;
       }
       const f = s.frames[s.frames.length - 1]!;
-      const count = f.cands ? f.cands.length : f.chain.rules.length;
+      const count = f.cands ? f.cands.length : f.chain.rules!.length;
       if (f.k >= count) {
         // Falling off the end of a chain is a RETURN.
         s.frames.pop();
@@ -514,7 +579,7 @@ export class IptablesTracer {
         this.route(s, path);
         continue;
       }
-      const chain = this.tables.get(item.table)?.get(item.hook);
+      const chain = this.chain(item.table, item.hook);
       if (!chain) continue;
       s.hook = item.hook;
       s.table = item.table;
@@ -568,6 +633,7 @@ export class IptablesTracer {
   }
 
   private frame(chain: CChain, s: State): Frame {
+    chain.rules ??= chain.ir?.rules ?? [];
     if (chain.index === undefined) chain.index = this.buildIndex(chain);
     const idx = chain.index;
     if (!idx) return { chain, cands: undefined, k: 0 };
@@ -580,12 +646,12 @@ export class IptablesTracer {
    * match, in their original order, instead of every rule of the chain.
    */
   private buildIndex(chain: CChain): ChainIndex | null {
-    const n = chain.rules.length;
+    const n = chain.rules!.length;
     if (n < 16) return null;
     const byKey = new Map<string, number[]>();
     const rest: number[] = [];
     for (let i = 0; i < n; i++) {
-      const key = i < chain.added ? undefined : this.indexKey(chain.rules[i]!);
+      const key = i < chain.added ? undefined : this.indexKey(chain.rules![i]!);
       if (key === undefined) rest.push(i);
       else {
         const list = byKey.get(key);
@@ -651,7 +717,7 @@ export class IptablesTracer {
       throw this.error(chain, cr, msg);
     };
     if (cr.recentSet.length > 0) {
-      s.recent.push(...cr.recentSet);
+      s.recent = [...s.recent, ...cr.recentSet];
       note = joinNotes(note, `records the client in recent list ${cr.recentSet.join(', ')} (session affinity)`);
     }
     if (!t) {
@@ -661,7 +727,8 @@ export class IptablesTracer {
     switch (t.kind) {
       case 'jump':
       case 'goto': {
-        const target = this.tables.get(chain.table)?.get(t.chain);
+        if (cr.jumpTo === undefined) cr.jumpTo = this.chain(chain.table, t.chain) ?? null;
+        const target = cr.jumpTo;
         if (!target) {
           if (t.kind === 'jump' && LOGGING_TARGETS.has(t.chain)) {
             this.ruleStep(s, path, chain, cr, joinNotes(note, 'logs; walk goes on'));
@@ -782,24 +849,11 @@ export class IptablesTracer {
   }
 
   private compile(chain: CChain, i: number): CRule {
-    const rule = chain.rules[i]!;
-    const added = i < chain.added;
-    const cr: CRule = {
-      chain,
-      position: i + 1,
-      line: added || !chain.ir ? undefined : this.lines.rule(chain.ir, i - chain.added),
-      text: rule.source?.text ?? formatRule(chain.name, rule),
-      added,
-      rule,
-      tests: [],
-      late: [],
-      unknown: [],
-      probability: undefined,
-      recentSet: [],
-    };
+    const rule = chain.rules![i]!;
+    const cr = new CRule(chain, i, rule, this.ruleLines);
     // What it cannot judge makes the rule conditional (see matches), never an error.
     const fail = (msg: string): Test | undefined => {
-      cr.unknown.push(msg);
+      cr.unknown = [...cr.unknown, msg];
       return undefined;
     };
     // The kernel checks the addresses, protocol and interfaces (the entry header) before any
@@ -809,15 +863,65 @@ export class IptablesTracer {
     for (const m of rule.matches) {
       const t = this.compileMatch(m, cr, fail);
       if (t === undefined) continue;
-      if (m.kind === 'inInterface' || m.kind === 'outInterface' || m.kind === 'sport') cr.late.push(t);
+      if (m.kind === 'inInterface' || m.kind === 'outInterface' || m.kind === 'sport') cr.late = [...cr.late, t];
       else if (m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol') header.push(t);
       else modules.push(t);
     }
-    cr.tests = [...header, ...modules];
+    if (header.length + modules.length > 0) cr.tests = modules.length === 0 ? header : [...header, ...modules];
     return cr;
   }
 
+  /**
+   * The test of a match that depends on nothing but its values, made once per tracer: a big
+   * cluster's rules repeat a few protocols, ports and marks 100,000s of times, and every
+   * compiled rule stays for the run.
+   */
+  private sharedTest(key: string, m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
+    let t = this.shared.get(key);
+    if (t === undefined) {
+      let why = '';
+      // These kinds give a test or say why not; what cannot be judged is told for every rule.
+      t =
+        this.matchTest(m, cr, (msg) => {
+          why = msg;
+          return undefined;
+        }) ?? why;
+      this.shared.set(key, t);
+    }
+    return typeof t === 'string' ? fail(t) : t;
+  }
+
   private compileMatch(m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
+    switch (m.kind) {
+      // Keys: the kind, then every value the test reads, apart by a character no value holds.
+      case 'module':
+        return this.sharedTest(`m\n${m.name}`, m, cr, fail);
+      case 'protocol':
+        return this.sharedTest(`p\n${m.negate === true}\n${m.protocol}`, m, cr, fail);
+      case 'dport':
+        return this.sharedTest(`d\n${m.negate === true}\n${m.port}`, m, cr, fail);
+      case 'addrtype':
+        return this.sharedTest(`a\n${m.negate === true}\n${m.direction}\n${m.type}`, m, cr, fail);
+      case 'mark':
+        return this.sharedTest(`k\n${m.negate === true}\n${m.value}\n${m.mask === undefined ? '' : `/${m.mask}`}`, m, cr, fail);
+      case 'conntrack':
+        return this.sharedTest(`c\n${m.negate === true}\n${m.states.join('\n')}`, m, cr, fail);
+      case 'source':
+      case 'destination': {
+        const nets: Network[] = [];
+        for (const part of m.cidr.split(',')) {
+          const a = parseNetwork(part, this.family);
+          if (typeof a === 'string') return fail(a);
+          nets.push(a);
+        }
+        return addressTest(nets, m.kind, m.negate === true);
+      }
+      default:
+        return this.matchTest(m, cr, fail);
+    }
+  }
+
+  private matchTest(m: Match, cr: CRule, fail: (msg: string) => Test | undefined): Test | undefined {
     const neg = (t: Test, negate: boolean | undefined): Test => (negate ? (s) => !t(s) : t);
     switch (m.kind) {
       case 'comment':
@@ -907,7 +1011,7 @@ export class IptablesTracer {
       }
       case 'recent':
         if (m.action === 'set') {
-          cr.recentSet.push(m.name);
+          cr.recentSet = [...cr.recentSet, m.name];
           return undefined; // --set always matches (and records the client)
         }
         // A new client is in no list: --rcheck / --update / --remove do not match.
@@ -928,6 +1032,17 @@ export class IptablesTracer {
     if (s.localOrigin && this.local.has(s.dst)) return 'lo';
     return this.packet.outInterface;
   }
+}
+
+/** An address match: one closure that holds only the networks (a dump has 100,000s). */
+function addressTest(nets: Network[], side: 'source' | 'destination', negate: boolean): Test {
+  const one = nets.length === 1 ? nets[0]! : undefined;
+  if (side === 'source') {
+    if (one) return negate ? (s) => !networkContains(one, s.src) : (s) => networkContains(one, s.src);
+    return (s) => nets.some((a) => networkContains(a, s.src)) !== negate;
+  }
+  if (one) return negate ? (s) => !networkContains(one, s.dst) : (s) => networkContains(one, s.dst);
+  return (s) => nets.some((a) => networkContains(a, s.dst)) !== negate;
 }
 
 function applyMark(mark: number, t: Extract<Target, { kind: 'MARK' }>, fail: (msg: string) => never): number {
