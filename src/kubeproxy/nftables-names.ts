@@ -97,3 +97,8 @@ export const SERVICE_NODEPORTS_MAP = 'service-nodeports';
 export const FIREWALL_IPS_MAP = 'firewall-ips';
 export const NO_ENDPOINT_SERVICES_MAP = 'no-endpoint-services';
 export const NO_ENDPOINT_NODEPORTS_MAP = 'no-endpoint-nodeports';
+
+/** Maps whose elements lead to a service port's chains: an element belongs to its chain's port. */
+export const PORT_CHAIN_MAPS: ReadonlySet<string> = new Set([SERVICE_IPS_MAP, SERVICE_NODEPORTS_MAP, FIREWALL_IPS_MAP]);
+/** Maps whose elements name their service port in a comment. */
+export const PORT_COMMENT_MAPS: ReadonlySet<string> = new Set([NO_ENDPOINT_SERVICES_MAP, NO_ENDPOINT_NODEPORTS_MAP]);

@@ -5,20 +5,7 @@
 // no-endpoint-nodeports, which name the port).
 import type { Element, Rule, Table } from '../ir/nftables.js';
 import { canonicalHostPort } from '../util/canonical.js';
-import {
-  FIREWALL_IPS_MAP,
-  NO_ENDPOINT_NODEPORTS_MAP,
-  NO_ENDPOINT_SERVICES_MAP,
-  nftOwner,
-  nftRoleOf,
-  SERVICE_IPS_MAP,
-  SERVICE_NODEPORTS_MAP,
-  type NftOwner,
-} from './nftables-names.js';
-
-// Per-service maps whose elements lead to the service's chains, and those naming it in comments.
-const CHAIN_MAPS = new Set([SERVICE_IPS_MAP, SERVICE_NODEPORTS_MAP, FIREWALL_IPS_MAP]);
-const COMMENT_MAPS = new Set([NO_ENDPOINT_SERVICES_MAP, NO_ENDPOINT_NODEPORTS_MAP]);
+import { nftOwner, nftRoleOf, PORT_CHAIN_MAPS, PORT_COMMENT_MAPS, type NftOwner } from './nftables-names.js';
 
 function verdictTargets(r: Rule): string[] {
   const out: string[] = [];
@@ -73,10 +60,10 @@ export function nftOwners(table: Table): Map<string, NftOwner> {
 
 /** The port an element of map `set` belongs to: by the chain it leads to, or by its comment. */
 export function elementOwner(set: string, e: Element, owners: Map<string, NftOwner>): { service: string; protocol: string } | undefined {
-  if (CHAIN_MAPS.has(set) && e.value && (e.value.kind === 'goto' || e.value.kind === 'jump')) {
+  if (PORT_CHAIN_MAPS.has(set) && e.value && (e.value.kind === 'goto' || e.value.kind === 'jump')) {
     const o = owners.get(e.value.chain);
     if (o) return o;
   }
-  if (COMMENT_MAPS.has(set) && e.comment) return { service: e.comment, protocol: e.key.length >= 2 ? e.key[e.key.length - 2]! : '' };
+  if (PORT_COMMENT_MAPS.has(set) && e.comment) return { service: e.comment, protocol: e.key.length >= 2 ? e.key[e.key.length - 2]! : '' };
   return undefined;
 }

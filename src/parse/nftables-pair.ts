@@ -16,23 +16,9 @@
 import type { Chain, NftRuleset, Table } from '../ir/nftables.js';
 import { KUBE_PROXY_TABLE } from '../ir/nftables.js';
 import { detectNftRelease, type DetectedRelease } from '../kubeproxy/detect.js';
-import {
-  CLUSTER_IPS_SET,
-  FIREWALL_IPS_MAP,
-  NO_ENDPOINT_NODEPORTS_MAP,
-  NO_ENDPOINT_SERVICES_MAP,
-  nftOwner,
-  nftRoleOf,
-  SERVICE_IPS_MAP,
-  SERVICE_NODEPORTS_MAP,
-} from '../kubeproxy/nftables-names.js';
+import { CLUSTER_IPS_SET, nftOwner, nftRoleOf, PORT_CHAIN_MAPS, PORT_COMMENT_MAPS } from '../kubeproxy/nftables-names.js';
 import { parseNftables } from './nftables.js';
 import type { Family } from '../util/ip.js';
-
-// As kubeproxy/nftables-owners.ts: maps whose elements lead to a port's chains, and those whose
-// comment names the port.
-const CHAIN_MAPS = new Set([SERVICE_IPS_MAP, SERVICE_NODEPORTS_MAP, FIREWALL_IPS_MAP]);
-const COMMENT_MAPS = new Set([NO_ENDPOINT_SERVICES_MAP, NO_ENDPOINT_NODEPORTS_MAP]);
 
 // One element in the plain form the dump writes: `{ KEY [comment "C"] [: goto|jump CHAIN] }`.
 const ELEMENT =
@@ -152,8 +138,8 @@ const text = (s: Side, at: number[] | undefined) => (at ? at.map((i) => s.lines[
 
 /** The element's port, as kubeproxy/nftables-owners.ts's elementOwner finds it; null: no port's. */
 function ownerOf(s: Side, set: string, e: Element): string | null {
-  if (CHAIN_MAPS.has(set) && e.chain !== undefined && (s.chains.has(e.chain) || s.sets.has(e.chain))) return s.owner.get(e.chain)!;
-  if (COMMENT_MAPS.has(set) && e.comment) return e.comment;
+  if (PORT_CHAIN_MAPS.has(set) && e.chain !== undefined && (s.chains.has(e.chain) || s.sets.has(e.chain))) return s.owner.get(e.chain)!;
+  if (PORT_COMMENT_MAPS.has(set) && e.comment) return e.comment;
   return null;
 }
 
@@ -167,7 +153,7 @@ function holders(s: Side): Map<string, Set<string>> | undefined {
   const keys = new Set<string>();
   for (const [set, at] of s.elements) {
     // Only these maps' elements have an owner.
-    if (!CHAIN_MAPS.has(set) && !COMMENT_MAPS.has(set)) continue;
+    if (!PORT_CHAIN_MAPS.has(set) && !PORT_COMMENT_MAPS.has(set)) continue;
     for (const i of at) {
       const e = element(s, i);
       if (!e) return undefined;
@@ -222,7 +208,7 @@ function differingPorts(a: Side, b: Side, held: [Map<string, Set<string>>, Map<s
       for (const i of only) {
         const e = element(s, i);
         if (!e) {
-          if (CHAIN_MAPS.has(set) || COMMENT_MAPS.has(set) || set === CLUSTER_IPS_SET) return undefined;
+          if (PORT_CHAIN_MAPS.has(set) || PORT_COMMENT_MAPS.has(set) || set === CLUSTER_IPS_SET) return undefined;
           continue;
         }
         if (set === CLUSTER_IPS_SET) {
@@ -275,7 +261,7 @@ function reduce(s: Side, differ: Set<string>, held: Map<string, Set<string>>): R
     unchanged.add(port);
   }
   for (const [set, at] of s.elements) {
-    if (!CHAIN_MAPS.has(set) && set !== CLUSTER_IPS_SET) continue;
+    if (!PORT_CHAIN_MAPS.has(set) && set !== CLUSTER_IPS_SET) continue;
     for (const i of at) {
       const e = element(s, i);
       if (!e) continue;
