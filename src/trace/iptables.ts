@@ -533,7 +533,8 @@ export class IptablesTracer {
           stack.push(other);
           s.probability *= p;
           s.depth++;
-          note = `random ${percent(p)}: matched (not matched: ${percent(1 - p)}, the next rules)`;
+          // Notes only go into recorded steps: a table of outcomes (--all) skips the text.
+          if (this.recordPath) note = `random ${percent(p)}: matched (not matched: ${percent(1 - p)}, the next rules)`;
         }
       }
       this.execute(s, f, cr, path, note);
