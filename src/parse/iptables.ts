@@ -5,7 +5,7 @@
 import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { Chain, IptablesRuleset, Match, Rule, Table, Target } from '../ir/iptables.js';
-import { scanRules, type RulesFormat } from './scan.js';
+import { scanRules, type RulesFormat, type Scanned } from './scan.js';
 import { excerpt } from '../util/text.js';
 
 /** Splits a rule line into words, honouring "double quotes" and backslash escapes as iptables does. */
@@ -426,7 +426,11 @@ export interface ReadIptables {
  * chain as deleted (kube-proxy's stale chains).
  */
 export function readIptables(text: string, family: Family = 'ipv4'): ReadIptables {
-  const scanned = scanRules(text);
+  return readScannedIptables(scanRules(text), family);
+}
+
+/** readIptables of a text scanRules has read already (readRules scans once to tell the format). */
+export function readScannedIptables(scanned: Scanned, family: Family): ReadIptables {
   if (!scanned.tables) throw new RuleError(`not iptables rules: the text reads as ${FORMAT_NAMES[scanned.format]}`);
   const tables: Table[] = scanned.tables.map((t) => ({
     name: t.name,
@@ -468,4 +472,10 @@ export function parseIptables(text: string, family: Family = 'ipv4'): IptablesRu
 /** Guesses the family of a dump from its addresses (ip6tables-save has ':' in them). */
 export function guessIptablesFamily(text: string): Family {
   return /\s-[sd]\s+!?\s*[0-9a-fA-F]*:[0-9a-fA-F:]*/.test(text) || /--to-destination \[/.test(text) ? 'ipv6' : 'ipv4';
+}
+
+/** The family of a dump: IPv6 addresses say ipv6, IPv4 ones ipv4; a dump with neither is FALLBACK's. */
+export function dumpFamily(text: string, fallback: Family): Family {
+  if (guessIptablesFamily(text) === 'ipv6') return 'ipv6';
+  return /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(text) ? 'ipv4' : fallback;
 }

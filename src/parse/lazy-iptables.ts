@@ -9,7 +9,7 @@
 // notes cleanText gives (CRLF, a prompt, a fence) are passed on as the full reader passes them.
 import type { Chain, IptablesRuleset, Rule, Table } from '../ir/iptables.js';
 import type { Family } from '../util/ip.js';
-import { guessIptablesFamily, parseRuleBody } from './iptables.js';
+import { dumpFamily, parseRuleBody } from './iptables.js';
 import { cleanText, detectFormat } from './scan.js';
 
 /** Where each rule line of a text starts and its line number, by the order of the lines. */
@@ -165,9 +165,7 @@ export function readIptablesLazily(input: string, family?: Family, fallback: Fam
   if (detectFormat(text) !== 'iptables-save') return undefined;
   const tables = splitSave(text);
   if (!tables) return undefined;
-  const fam =
-    family ?? (guessIptablesFamily(text) === 'ipv6' ? 'ipv6' : /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(text) ? 'ipv4' : fallback);
-  return { ruleset: { family: fam, tables }, notes };
+  return { ruleset: { family: family ?? dumpFamily(text, fallback), tables }, notes };
 }
 
 /** Whether text[from, to) is the name of chain C. */

@@ -5,7 +5,7 @@ import type { Family } from '../util/ip.js';
 import { RuleError } from '../errors.js';
 import type { IptablesRuleset } from '../ir/iptables.js';
 import type { NftRuleset } from '../ir/nftables.js';
-import { guessIptablesFamily, readIptables } from './iptables.js';
+import { dumpFamily, guessIptablesFamily, readScannedIptables } from './iptables.js';
 import { parseNftables } from './nftables.js';
 import { cleanText, detectFormat, scanRules, type RulesFormat } from './scan.js';
 import { nftListingWarnings } from './nft-check.js';
@@ -55,14 +55,7 @@ export function readRules(text: string, source: string, family?: Family, fallbac
     const { notes, warnings } = scanned;
     if (scanned.format === 'manifests') return { kind: 'manifests', format: 'manifests', notes, warnings };
     if (scanned.tables) {
-      const fam =
-        family ??
-        (guessIptablesFamily(scanned.text) === 'ipv6'
-          ? 'ipv6'
-          : /\s-[sd]\s+(!\s*)?\d+\.\d+\.\d+\.\d+/.test(scanned.text)
-            ? 'ipv4'
-            : fallback);
-      const r = readIptables(text, fam);
+      const r = readScannedIptables(scanned, family ?? dumpFamily(scanned.text, fallback));
       return { kind: 'iptables', format: r.format, ruleset: r.ruleset, text: scanned.text, notes: r.notes, warnings: r.warnings };
     }
     const ruleset = parseNftables(scanned.text);
